@@ -1,0 +1,3 @@
+"""Point-cloud generators and file loaders, shipped as ``flood.datasets``."""
+
+__all__: list[str] = []
