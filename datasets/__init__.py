@@ -1,3 +1,37 @@
-"""Point-cloud generators and file loaders, shipped as ``flood.datasets``."""
+"""Point-cloud generators and file loaders, shipped as ``flood.datasets``.
 
-__all__: list[str] = []
+Generators (``make_*``) are vectorized NumPy and take a ``random_state``; loaders read point
+clouds and meshes from files and folders. Nothing here imports from the rest of ``flood``.
+"""
+
+from flood.datasets._labelled import (
+    make_rocks_dataset,
+    make_shapes_dataset,
+    make_swiss_cheese_dataset,
+)
+from flood.datasets._rocks import make_rock, voxel_surface_area, voxel_volume
+from flood.datasets._shapes import (
+    make_annulus,
+    make_circle,
+    make_figure_eight,
+    make_genus_surface,
+    make_sphere,
+    make_torus,
+)
+from flood.datasets._swiss_cheese import make_swiss_cheese
+
+__all__ = [
+    "make_annulus",
+    "make_circle",
+    "make_figure_eight",
+    "make_genus_surface",
+    "make_rock",
+    "make_rocks_dataset",
+    "make_shapes_dataset",
+    "make_sphere",
+    "make_swiss_cheese",
+    "make_swiss_cheese_dataset",
+    "make_torus",
+    "voxel_surface_area",
+    "voxel_volume",
+]
