@@ -4,11 +4,13 @@ Generators (``make_*``) are vectorized NumPy and take a ``random_state``; loader
 clouds and meshes from files and folders. Nothing here imports from the rest of ``flood``.
 """
 
+from flood.datasets._io import read_point_cloud, write_point_cloud
 from flood.datasets._labelled import (
     make_rocks_dataset,
     make_shapes_dataset,
     make_swiss_cheese_dataset,
 )
+from flood.datasets._mesh import read_mesh, sample_points, write_mesh
 from flood.datasets._rocks import make_rock, voxel_surface_area, voxel_volume
 from flood.datasets._shapes import (
     make_annulus,
@@ -32,6 +34,11 @@ __all__ = [
     "make_swiss_cheese",
     "make_swiss_cheese_dataset",
     "make_torus",
+    "read_mesh",
+    "read_point_cloud",
+    "sample_points",
     "voxel_surface_area",
     "voxel_volume",
+    "write_mesh",
+    "write_point_cloud",
 ]
