@@ -4,6 +4,7 @@ Generators (``make_*``) are vectorized NumPy and take a ``random_state``; loader
 clouds and meshes from files and folders. Nothing here imports from the rest of ``flood``.
 """
 
+from flood.datasets._folders import load_modelnet, load_scan_folder
 from flood.datasets._io import read_point_cloud, write_point_cloud
 from flood.datasets._labelled import (
     make_rocks_dataset,
@@ -23,6 +24,8 @@ from flood.datasets._shapes import (
 from flood.datasets._swiss_cheese import make_swiss_cheese
 
 __all__ = [
+    "load_modelnet",
+    "load_scan_folder",
     "make_annulus",
     "make_circle",
     "make_figure_eight",
