@@ -52,7 +52,37 @@ def _read_off(path):
             f"{path}: truncated file: the header announces {n_vertices} vertices and {n_faces} "
             f"faces, but only {len(vertex_lines) + len(face_lines)} data lines follow"
         )
-    vertices = np.empty((n_vertices, 3))
+    vertices = _fast_table([t for _, t in vertex_lines], float, (n_vertices, 3))
+    if vertices is not None:
+        vertices = vertices[:, :3]
+    else:
+        vertices = _vertices_slow(path, vertex_lines)
+    bad = ~np.isfinite(vertices).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{path}: line {vertex_lines[i][0]} (vertex {i}) is not finite")
+    faces = _fast_table([t for _, t in face_lines], np.int64, (n_faces, 4))
+    if faces is not None and np.all(faces[:, 0] == 3):
+        triangles = faces[:, 1:4]
+        if triangles.size == 0 or (triangles.min() >= 0 and triangles.max() < n_vertices):
+            return vertices, np.ascontiguousarray(triangles)
+    return vertices, _faces_slow(path, face_lines, n_vertices)
+
+
+def _fast_table(lines, dtype, shape):
+    """All ``lines`` as one table with NumPy's C parser, or None when the rows differ (then
+    the slow per-line parsers find and report the problem)."""
+    if not lines:
+        return np.zeros((0, shape[1]), dtype=dtype)
+    try:
+        table = np.loadtxt(lines, dtype=dtype, ndmin=2, comments=None)
+    except ValueError:
+        return None
+    return table if table.shape[0] == shape[0] and table.shape[1] >= shape[1] else None
+
+
+def _vertices_slow(path, vertex_lines):
+    vertices = np.empty((len(vertex_lines), 3))
     for i, (number, text) in enumerate(vertex_lines):
         tokens = text.split()
         try:
@@ -61,14 +91,18 @@ def _read_off(path):
             raise ValueError(
                 f"{path}: line {number} (vertex {i}) must start with 3 numbers; got {text!r}"
             ) from None
-    bad = ~np.isfinite(vertices).all(axis=1)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ValueError(f"{path}: line {vertex_lines[i][0]} (vertex {i}) is not finite")
+    return vertices
+
+
+def _faces_slow(path, face_lines, n_vertices):
     triangles = []
     for number, text in face_lines:
-        ints = _parse_ints(text.split("#")[0], path, number, "face")
+        tokens = text.split()
+        ints = _parse_ints(" ".join(tokens[:1]), path, number, "face")
         size = ints[0] if ints else 0
+        if size >= 3 and len(tokens) >= size + 1:
+            # Only the k indices must be ints: colour values may follow, as ints or floats.
+            ints = [size, *_parse_ints(" ".join(tokens[1 : size + 1]), path, number, "face")]
         if size < 3 or len(ints) < size + 1:
             raise ValueError(
                 f"{path}: line {number} must hold a face 'k v1 ... vk' with k >= 3; got {text!r}"
@@ -80,7 +114,7 @@ def _read_off(path):
             )
         # Fan triangulation of a convex polygon.
         triangles.extend((face[0], face[j], face[j + 1]) for j in range(1, size - 1))
-    return vertices, np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
+    return np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
 
 
 def _write_off(path, vertices, triangles):

@@ -169,6 +169,13 @@ def test_off_normal_with_comments_blank_lines_and_quads(tmp_path):
     assert _area(vertices, triangles) == pytest.approx(6.0)
     (tmp_path / "same_line.off").write_text("OFF 3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n")
     assert read_mesh(tmp_path / "same_line.off")[1].tolist() == [[0, 1, 2]]
+    # COFF: colours after the coordinates and after the faces (floats or ints, mixed rows).
+    coff = "COFF\n4 2 0\n0 0 0 1 0 0 1\n1 0 0\n0 1 0 0.5 0.5 0.5 1\n1 1 0\n"
+    coff += "3 0 1 2 0.2 0.3 0.4\n3 1 3 2\n"
+    (tmp_path / "colour.off").write_text(coff)
+    vertices, triangles = read_mesh(tmp_path / "colour.off")
+    np.testing.assert_array_equal(vertices, [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]])
+    np.testing.assert_array_equal(triangles, [[0, 1, 2], [1, 3, 2]])
 
 
 @pytest.mark.parametrize(
@@ -185,6 +192,7 @@ def test_off_normal_with_comments_blank_lines_and_quads(tmp_path):
         ("OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 5\n", r"bad\.off: line 6 refers to a vertex"),
         ("OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1\n", r"bad\.off: line 6 must hold a face"),
         ("OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n2 0 1\n", r"bad\.off: line 6 must hold a face"),
+        ("OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1.5 2\n", r"bad\.off: line 6 \(face\) is not"),
     ],
 )
 def test_off_malformed(tmp_path, content, match):
