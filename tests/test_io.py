@@ -273,3 +273,15 @@ def test_sample_points_errors():
         sample_points(42, 10)
     with pytest.raises(ValueError, match="'n_points' parameter of sample_points"):
         sample_points(_unit_square(), 0)
+
+
+def test_missing_open3d_says_what_to_install(tmp_path, monkeypatch):
+    write_point_cloud(tmp_path / "a.ply", POINTS)
+    monkeypatch.setitem(__import__("sys").modules, "open3d", None)  # import open3d fails
+    with pytest.raises(ImportError, match=r"pip install flood-tda\[io\]"):
+        read_point_cloud(tmp_path / "a.ply")
+    with pytest.raises(ImportError, match=r"pip install flood-tda\[io\]"):
+        sample_points(_unit_square(), 10, method="poisson")
+    # The NumPy formats and the OFF parser do not need open3d.
+    write_mesh(tmp_path / "s.off", *_unit_square())
+    assert sample_points(tmp_path / "s.off", 10, random_state=0).shape == (10, 3)
