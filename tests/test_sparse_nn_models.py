@@ -14,6 +14,16 @@ from flood.sparse_nn import (  # noqa: E402
     knn_indices,
 )
 
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny networks: one intra-op thread is faster and immune to CPU oversubscription."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 ARCHITECTURES = {
     "pointnet": lambda g: PointNet(3, width=4, generator=g),
     "pointnet_tnet": lambda g: PointNet(3, width=4, input_transform=True, generator=g),

@@ -32,6 +32,15 @@ from flood.sparse_nn import (  # noqa: E402
 )
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny networks: one intra-op thread is faster and immune to CPU oversubscription."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _model(seed=0):
     return PointNet(3, width=4, generator=torch.Generator().manual_seed(seed))
 

@@ -15,6 +15,7 @@ except ImportError as error:  # pragma: no cover - exercised only without torch
         "flood.sparse_nn needs PyTorch, an optional dependency: pip install flood-tda[nn]"
     ) from error
 
+from flood.sparse_nn._classifier import SparsePointCloudClassifier
 from flood.sparse_nn._graph import farthest_point_sample, gather_points, knn_indices
 from flood.sparse_nn._models import DGCNN, KNNNet, PointNet, TNet
 from flood.sparse_nn._nm import (
@@ -57,6 +58,7 @@ __all__ = [
     "NMSparsity",
     "PRUNABLE_LAYERS",
     "PointNet",
+    "SparsePointCloudClassifier",
     "SparsityReport",
     "TNet",
     "apply_nm_sparsity",

@@ -224,9 +224,13 @@ class IterativeMagnitudePruner:
         masks = [current_mask(module) for _, module in prunable_layers(self.model)]
         return 1.0 - sum(float(m.sum()) for m in masks) / sum(m.numel() for m in masks)
 
-    def prune_round(self) -> float:
-        """Remove ``rate`` of the remaining weights by magnitude; returns the new sparsity."""
-        target = 1.0 - (1.0 - self.sparsity()) * (1.0 - self.rate)
+    def prune_round(self, sparsity: float | None = None) -> float:
+        """Remove ``rate`` of the remaining weights by magnitude; returns the new sparsity.
+
+        ``sparsity``, if given, is the round's target instead (a schedule of rounds that
+        lands exactly on a final sparsity).
+        """
+        target = 1.0 - (1.0 - self.sparsity()) * (1.0 - self.rate) if sparsity is None else sparsity
         magnitude_prune(self.model, target, scope=self.scope)
         self.rounds += 1
         return target

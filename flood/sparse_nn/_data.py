@@ -1,0 +1,122 @@
+"""Point-cloud batches for the networks: validation, resampling, normalisation, splits."""
+
+import numpy as np
+
+__all__ = ["check_clouds", "normalize_clouds", "stratified_split"]
+
+
+def check_clouds(X, name: str = "X") -> list[np.ndarray]:
+    """Validate point clouds: a list of (n_i, 3) arrays or one (n_clouds, n_points, 3) array.
+
+    Parameters
+    ----------
+    X : list of array-like of shape (n_i, 3), or array-like of shape (n_clouds, n_points, 3)
+        Point clouds; each needs at least one point and finite coordinates.
+    name : str, default="X"
+        Name used in error messages.
+
+    Returns
+    -------
+    list of ndarray of shape (n_i, 3), dtype float64
+
+    Examples
+    --------
+    >>> [c.shape for c in check_clouds([[[0, 0, 0]], [[1, 2, 3], [4, 5, 6]]])]
+    [(1, 3), (2, 3)]
+    """
+    if isinstance(X, str | bytes | dict) or not hasattr(X, "__len__"):
+        raise TypeError(
+            f"{name} must be a list of (n_points, 3) arrays or an array of shape "
+            f"(n_clouds, n_points, 3). Got {type(X).__name__} instead."
+        )
+    if isinstance(X, np.ndarray) and X.ndim != 3:
+        raise ValueError(f"{name} has shape {X.shape}; expected (n_clouds, n_points, 3).")
+    if len(X) == 0:
+        raise ValueError(f"{name} holds no point clouds; expected at least one.")
+    clouds = []
+    for i, cloud in enumerate(X):
+        try:
+            array = np.asarray(cloud, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{name}[{i}] is not a numeric (n_points, 3) array.") from error
+        if array.ndim != 2 or array.shape[1] != 3 or array.shape[0] == 0:
+            raise ValueError(f"{name}[{i}] has shape {array.shape}; expected (n_points, 3).")
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name}[{i}] contains NaN or infinity.")
+        clouds.append(array)
+    return clouds
+
+
+def normalize_clouds(
+    clouds: list[np.ndarray], n_points: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Resample every cloud to ``n_points`` points, centre it and scale it into the unit ball.
+
+    Clouds with at least ``n_points`` points are subsampled without replacement, smaller ones
+    with replacement. Each is centred on its full centroid and divided by the largest norm of
+    its sample (a one-point cloud becomes the origin).
+
+    Parameters
+    ----------
+    clouds : list of ndarray of shape (n_i, 3)
+        Validated clouds (:func:`check_clouds`).
+    n_points : int
+        Points per resampled cloud.
+    rng : numpy.random.Generator
+        Source of the resampling.
+
+    Returns
+    -------
+    ndarray of shape (n_clouds, n_points, 3), dtype float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = normalize_clouds([np.eye(3) * 10 + 5], 4, np.random.default_rng(0))
+    >>> out.shape, bool(np.linalg.norm(out, axis=-1).max() <= 1 + 1e-6)
+    ((1, 4, 3), True)
+    """
+    out = np.empty((len(clouds), n_points, 3), dtype=np.float32)
+    for i, cloud in enumerate(clouds):
+        index = rng.choice(len(cloud), size=n_points, replace=len(cloud) < n_points)
+        sample = cloud[index] - cloud.mean(axis=0)
+        radius = np.linalg.norm(sample, axis=1).max()
+        out[i] = sample / radius if radius > 0 else sample
+    return out
+
+
+def stratified_split(
+    y: np.ndarray, fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split sample indices into (train, validation), ``floor(fraction * n_c)`` per class.
+
+    Every class keeps at least one training sample.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Encoded labels.
+    fraction : float in [0, 1)
+        Share of each class held out.
+    rng : numpy.random.Generator
+        Source of the split.
+
+    Returns
+    -------
+    train, validation : ndarray of int
+        Sorted indices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> train, val = stratified_split(np.array([0] * 10 + [1] * 5), 0.2, np.random.default_rng(0))
+    >>> len(train), len(val)
+    (12, 3)
+    """
+    train, validation = [], []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        n_val = min(int(np.floor(fraction * len(members))), len(members) - 1)
+        validation.append(members[:n_val])
+        train.append(members[n_val:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(validation))
