@@ -1,0 +1,237 @@
+"""PersistenceFeatures: shapes, empty diagrams, fit on train only, statistics by hand."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import estimator_checks as ec
+
+from flood import PersistenceFeatures
+from flood._features import STATISTICS
+
+VECTORIZERS = ["atol", "image", "landscape", "betti", "stats"]
+DATA_FREE_CHECKS = [
+    ec.check_estimator_cloneable,
+    ec.check_estimator_repr,
+    ec.check_no_attributes_set_in_init,
+    ec.check_parameters_default_constructible,
+    ec.check_get_params_invariance,
+    ec.check_set_params,
+    ec.check_mixin_order,
+    ec.check_estimators_unfitted,
+    ec.check_transformers_unfitted,
+    ec.check_estimator_tags_renamed,
+    ec.check_valid_tag_types,
+    ec.check_do_not_raise_errors_in_init_or_set_params,
+    ec.check_param_validation,
+]
+
+
+def _random_diagrams(n_samples, rng, n_dims=3, empty_dims=()):
+    """Diagrams like FloodComplex's: H0 with one infinite bar, random finite bars elsewhere."""
+    out = []
+    for _ in range(n_samples):
+        sample = []
+        for q in range(n_dims):
+            k = 0 if q in empty_dims else int(rng.integers(1, 15))
+            births = rng.uniform(0, 1, k) * (q > 0)
+            d = np.c_[births, births + rng.exponential(0.3, k)]
+            if q == 0:
+                d = np.vstack([d, [0.0, np.inf]])
+            sample.append(d)
+        out.append(sample)
+    return out
+
+
+@pytest.fixture(scope="module")
+def diagrams():
+    rng = np.random.default_rng(0)
+    return _random_diagrams(12, rng), _random_diagrams(5, rng)
+
+
+def _width(pf):
+    return {
+        "atol": pf.n_centers,
+        "image": 100,
+        "landscape": 250,
+        "betti": 50,
+        "stats": len(STATISTICS),
+    }[pf.vectorizer]
+
+
+@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
+def test_sklearn_data_free_checks(check):
+    check("PersistenceFeatures", PersistenceFeatures())
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        (
+            {"vectorizer": "silhouette"},
+            r"'vectorizer' parameter of PersistenceFeatures must "
+            r"be a str among .* Got 'silhouette' instead",
+        ),
+        ({"n_centers": 0}, r"'n_centers' .* \[1, inf\)\. Got 0 instead"),
+        ({"resolution": 1}, r"'resolution' .* \[2, inf\) or None\. Got 1 instead"),
+        ({"random_state": 1.5}, r"'random_state' .* Got 1\.5 instead"),
+    ],
+)
+def test_invalid_parameters(diagrams, params, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        PersistenceFeatures(**params).fit(diagrams[0])
+
+
+def test_invalid_inputs(diagrams):
+    train, _ = diagrams
+    pf = PersistenceFeatures(vectorizer="stats")
+    with pytest.raises(
+        ValueError,
+        match=r"X\[0\]\[1\] has shape \(3, 3\); expected "
+        r"\(n_pairs, 2\)",
+    ):
+        pf.fit([[np.zeros((1, 2)), np.zeros((3, 3))]])
+    with pytest.raises(ValueError, match=r"X\[1\] holds 1 diagram\(s\); expected 2"):
+        pf.fit([[np.zeros((1, 2)), np.zeros((1, 2))], [np.zeros((1, 2))]])
+    with pytest.raises(ValueError, match=r"X\[0\] must be a sequence of diagrams"):
+        pf.fit([np.zeros((4, 2))])
+    with pytest.raises(ValueError, match=r"X\[0\]\[0\] contains NaN"):
+        pf.fit([[np.array([[0.0, np.nan]])]])
+    with pytest.raises(TypeError, match="X must be a sequence"):
+        pf.fit(None)
+    with pytest.raises(NotFittedError):
+        pf.transform(train)
+    pf.fit(train)
+    with pytest.raises(
+        ValueError,
+        match=r"X has 2 diagram\(s\) per sample; "
+        r"PersistenceFeatures was fitted with 3",
+    ):
+        pf.transform([s[:2] for s in train])
+
+
+@pytest.mark.parametrize("vectorizer", VECTORIZERS)
+def test_shapes_names_and_finiteness(diagrams, vectorizer):
+    train, test = diagrams
+    pf = PersistenceFeatures(vectorizer=vectorizer, n_centers=4, random_state=0).fit(train)
+    F = pf.transform(test)
+    assert F.shape == (5, 3 * _width(pf)) and F.dtype == np.float64 and np.isfinite(F).all()
+    names = pf.get_feature_names_out(["H0", "H1", "H2"])
+    assert len(names) == F.shape[1] and names[0].startswith("H0_")
+    assert pf.get_feature_names_out()[0].startswith("x0_")
+    assert len(pf.vectorizers_) == pf.n_features_in_ == 3
+    assert (pf.vectorizers_[0] is None) == (vectorizer == "stats")
+
+
+@pytest.mark.parametrize("vectorizer", VECTORIZERS)
+def test_empty_diagrams_give_zero_rows(diagrams, vectorizer, capsys):
+    train, _ = diagrams
+    rng = np.random.default_rng(1)
+    # H2 empty in every training sample; H0 holds only its infinite bar in sample 0
+    train = _random_diagrams(6, rng, empty_dims=(2,))
+    train[0][0] = np.array([[0.0, np.inf]])
+    train[1][1] = np.empty((0, 2))
+    pf = PersistenceFeatures(vectorizer=vectorizer, n_centers=3, random_state=0).fit(train)
+    F = pf.fit(train).transform(train)
+    w = _width(pf)
+    assert pf.vectorizers_[2] is None
+    assert np.all(F[:, 2 * w :] == 0)
+    assert np.all(F[0, :w] == 0) and np.all(F[1, w : 2 * w] == 0)
+    assert np.any(F[2] != 0)
+    # a test sample with an empty list-like diagram works too
+    G = pf.transform([[[], np.array([[0.1, 0.5]]), np.array([[0.2, 0.3]])]])
+    assert G.shape == (1, 3 * w) and np.all(G[0, :w] == 0)
+    assert capsys.readouterr().out == ""  # no printing from the wrapped gudhi objects
+
+
+def test_atol_with_fewer_points_than_centers_keeps_its_width(capsys):
+    X = [[np.array([[0.1, 0.4]])], [np.array([[0.1, 0.4], [0.2, 0.3]])]]
+    pf = PersistenceFeatures(n_centers=8, random_state=0).fit(X)
+    F = pf.transform(X)
+    assert F.shape == (2, 8) and np.all(F[:, 2:] == 0) and np.all(F[:, :2] > 0)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("vectorizer", ["atol", "image", "landscape", "betti"])
+def test_fitted_on_train_only(diagrams, vectorizer):
+    train, test = diagrams
+    pf = PersistenceFeatures(vectorizer=vectorizer, n_centers=4, random_state=0).fit(train)
+
+    def fitted_state():  # gudhi's Atol records transient names in transform: leave them out
+        return pickle.dumps(
+            [
+                {k: v for k, v in vars(obj).items() if k != "_running_transform_names"}
+                for obj in pf.vectorizers_
+            ]
+        )
+
+    state = fitted_state()
+    F = pf.transform(test)
+    assert fitted_state() == state  # transform does not refit
+    assert np.array_equal(F, clone(pf).fit(train).transform(test))
+    assert not np.allclose(F, clone(pf).fit(test).transform(test))
+    # transform is row-wise: one sample alone gives its row of the batch
+    assert np.array_equal(pf.transform(test[2:3])[0], F[2])
+    if vectorizer == "atol":
+        centers = pf.vectorizers_[1].centers
+        bp = np.concatenate([s[1] for s in train])
+        bp = np.c_[bp[:, 0], bp[:, 1] - bp[:, 0]]
+        assert centers.shape == (4, 2)
+        assert np.all((centers >= bp.min(axis=0) - 1e-12) & (centers <= bp.max(axis=0) + 1e-12))
+
+
+def test_stats_match_a_hand_computation():
+    diagram = np.array([[0.0, 1.0], [0.5, 1.0], [1.0, np.inf]])
+    F = PersistenceFeatures(vectorizer="stats").fit_transform([[diagram]])[0]
+    p = np.array([2 / 3, 1 / 3])
+    expected = {
+        "count": 2,
+        "total_persistence": 1.5,
+        "max_persistence": 1.0,
+        "mean_persistence": 0.75,
+        "std_persistence": 0.25,
+        "entropy": -(p * np.log(p)).sum(),
+        "q25_persistence": 0.625,
+        "q50_persistence": 0.75,
+        "q75_persistence": 0.875,
+    }
+    assert dict(zip(STATISTICS, F, strict=True)) == pytest.approx(expected, abs=1e-12)
+
+
+def test_atol_is_reproducible_with_random_state(diagrams):
+    train, test = diagrams
+    a = PersistenceFeatures(random_state=3).fit(train).transform(test)
+    b = PersistenceFeatures(random_state=3).fit(train).transform(test)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("vectorizer", VECTORIZERS)
+def test_pickle_roundtrip(diagrams, vectorizer):
+    train, test = diagrams
+    pf = PersistenceFeatures(vectorizer=vectorizer, n_centers=4, random_state=0).fit(train)
+    restored = pickle.loads(pickle.dumps(pf))
+    assert np.array_equal(restored.transform(test), pf.transform(test))
+
+
+def test_dataframe_input_and_pandas_output(diagrams):
+    pd = pytest.importorskip("pandas")
+    train, test = diagrams
+
+    def frame(X):
+        cols = {}
+        for j, name in enumerate(["H0", "H1", "H2"]):
+            col = np.empty(len(X), dtype=object)
+            col[:] = [s[j] for s in X]
+            cols[name] = col
+        return pd.DataFrame(cols)
+
+    pf = PersistenceFeatures(vectorizer="stats").set_output(transform="pandas")
+    out = pf.fit(frame(train)).transform(frame(test))
+    assert pf.feature_names_in_.tolist() == ["H0", "H1", "H2"]
+    assert isinstance(out, pd.DataFrame) and out.shape == (5, 27)
+    assert out.columns[0] == "H0_count" and out.columns[-1] == "H2_q75_persistence"
+    assert np.array_equal(
+        out.to_numpy(), PersistenceFeatures(vectorizer="stats").fit(train).transform(test)
+    )
