@@ -30,7 +30,7 @@ mat66 = wp.types.matrix(shape=(6, 6), dtype=wp.float64)
 
 @wp.func
 def popcount(mask: int):
-    c = 0
+    c = int(0)
     m = mask
     while m != 0:
         c += m & 1
@@ -70,10 +70,10 @@ def cell_bound_kernel(
     dim = pool_x.shape[1]
 
     sites = ivec7()
-    ns = 0
+    ns = int(0)
     for a in range(kp1):
         s = pool_site[int(cells[c, a])]
-        dup = False
+        dup = bool(False)
         for b in range(ns):
             if sites[b] == s:
                 dup = True
@@ -89,7 +89,7 @@ def cell_bound_kernel(
         m1 = popcount(fm)
         if m1 <= ns:
             face = ivec7()
-            q = 0
+            q = int(0)
             for a in range(kp1):
                 if (fm >> a) & 1:
                     face[q] = wp.int32(a)
@@ -112,7 +112,7 @@ def cell_bound_kernel(
                 for sm in range(1, 1 << ns):
                     if popcount(sm) == m1:
                         tsel = ivec7()
-                        q = 0
+                        q = int(0)
                         for b in range(ns):
                             if (sm >> b) & 1:
                                 tsel[q] = sites[b]
@@ -172,7 +172,7 @@ def cell_bound_kernel(
                                     acc = acc - A[i, j] * coef[j]
                                 coef[i] = acc / A[i, i]
                             total = wp.float64(0.0)
-                            inside = True
+                            inside = bool(True)
                             for j in range(m):
                                 if coef[j] < wp.float64(-1e-12):
                                     inside = False
@@ -221,8 +221,8 @@ def bisect_kernel(
     c = wp.tid()
     kp1 = cells.shape[1]
     dim = pool_x.shape[1]
-    ea = 0
-    eb = 1
+    ea = int(0)
+    eb = int(1)
     longest = wp.float64(-1.0)
     for a in range(kp1):
         for b in range(a + 1, kp1):

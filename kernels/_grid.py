@@ -49,7 +49,7 @@ def grid_max_kernel(
 ):
     s, g = wp.tid()
     y = vec6()
-    heaviest = 0
+    heaviest = int(0)
     for a in range(simplices.shape[1]):
         w = weights[g, a]
         if w > weights[g, heaviest]:

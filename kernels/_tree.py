@@ -42,7 +42,7 @@ def kd_split_kernel(
     e = wp.min(s + span, n)
     mid = s + span // 2
     if mid < e:
-        axis = 0
+        axis = int(0)
         widest = wp.float64(-1.0)
         stride = wp.max(1, (e - s) // 512)
         for j in range(points.shape[1]):
@@ -125,13 +125,13 @@ def tree_nearest(
 ):
     """Index (in tree order) of the nearest point to ``q``; ties keep the hint."""
     n = points.shape[0]
-    best = -1
+    best = int(-1)
     best2 = wp.float64(wp.inf)
     if hint >= 0:
         best = hint
         best2 = point_dist2(points, hint, q)
-    node = 0
-    down = True
+    node = int(0)
+    down = bool(True)
     while True:
         if down:
             if box_dist2(lo, hi, node, q) < best2:
@@ -180,7 +180,7 @@ def nearest_kernel(
     distance: wp.array(dtype=wp.float64),
 ):
     qi = wp.tid()
-    hint = -1
+    hint = int(-1)
     if hints.shape[0] > 0:
         hint = int(hints[qi])
     q = vec6()
