@@ -166,6 +166,7 @@ INVALID = [
     ({"pruning": "magnitude", "pruning_params": {"scope": "row"}}, "'pruning_params'"),
     ({"pruning": "magnitude", "pruning_params": {"prune_epoch": 10}}, "'prune_epoch'"),
     ({"pruning": "imp", "pruning_params": {"rounds": 0}}, "'rounds'"),
+    ({"pruning": "imp", "pruning_params": {"rewind_epoch": 0.5}}, "'rewind_epoch'"),
     ({"pruning": "nm", "sparsity": 0.3}, "'sparsity' parameter .* pruning='nm'"),
     ({"pruning": "nm", "sparsity": 0.5, "semi_structured": True}, "'semi_structured' parameter"),
     ({"pruning": "magnitude", "semi_structured": True}, "'semi_structured' parameter"),

@@ -341,10 +341,12 @@ def test_semi_structured_needs_cuda():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_semi_structured_linear_matches_masked_dense():  # pragma: no cover - GPU only
-    layer = nn.Linear(128, 64).cuda().half()
-    apply_nm_sparsity(layer, 2, 4)
-    x = torch.randn(32, 128, device="cuda", dtype=torch.half)
+    model = nn.Sequential(nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 2)).cuda()
+    apply_nm_sparsity(model, 2, 4)
+    x = torch.randn(32, 128, device="cuda")
     with torch.no_grad():
-        dense = layer(x)
-        assert to_semi_structured(layer) == [""]
-        assert torch.allclose(layer(x), dense, atol=1e-2, rtol=1e-2)
+        dense = model(x)
+        assert to_semi_structured(model) == ["0"]  # (2, 64) is too small for the kernels
+        assert type(model[0]).__name__ == "SemiStructuredLinear"
+        assert torch.allclose(model(x), dense, atol=2e-2, rtol=2e-2)
+    assert sparsity_report(model).layers[0].sparsity == 0.5

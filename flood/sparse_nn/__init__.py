@@ -20,6 +20,7 @@ from flood.sparse_nn._graph import farthest_point_sample, gather_points, knn_ind
 from flood.sparse_nn._models import DGCNN, KNNNet, PointNet, TNet
 from flood.sparse_nn._nm import (
     NMSparsity,
+    SemiStructuredLinear,
     apply_nm_sparsity,
     is_nm_sparse,
     nm_mask,
@@ -58,6 +59,7 @@ __all__ = [
     "NMSparsity",
     "PRUNABLE_LAYERS",
     "PointNet",
+    "SemiStructuredLinear",
     "SparsePointCloudClassifier",
     "SparsityReport",
     "TNet",

@@ -71,7 +71,9 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
         ``"srste_lambda"`` for ``"nm"``).
     semi_structured : bool, default=False
         After training with 2:4 ``"nm"`` pruning on CUDA, run the eligible Linear layers with
-        :func:`torch.sparse.to_sparse_semi_structured` kernels. CPU: masked dense path only.
+        :func:`torch.sparse.to_sparse_semi_structured` kernels in float16
+        (:class:`~flood.sparse_nn.SemiStructuredLinear`). CPU: masked dense path only; asking
+        for it there raises a ValueError.
     device : {"cpu", "cuda"}, default="cpu"
         Where to train and predict.
     random_state : int, RandomState instance or None, default=None
@@ -191,8 +193,10 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
         if self.pruning == "magnitude":
             if options["prune_epoch"] is None:
                 options["prune_epoch"] = self.epochs // 2
-            if not 0 <= options["prune_epoch"] < self.epochs:
-                raise self._fail("pruning_params", "needs 0 <= 'prune_epoch' < epochs", given)
+            epoch = options["prune_epoch"]
+            if not (isinstance(epoch, Integral) and 0 <= epoch < self.epochs):
+                rule = "needs an int 0 <= 'prune_epoch' < epochs"
+                raise self._fail("pruning_params", rule, given)
         if self.pruning == "gradual" and not 0 <= options["begin"] < options["end"] <= 1:
             raise self._fail("pruning_params", "needs 0 <= 'begin' < 'end' <= 1", given)
         if self.pruning == "imp":
@@ -200,8 +204,10 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
                 options["rewind_epoch"] = min(1, self.epochs - 1)
             if not (isinstance(options["rounds"], Integral) and options["rounds"] >= 1):
                 raise self._fail("pruning_params", "needs an int 'rounds' >= 1", given)
-            if not 0 <= options["rewind_epoch"] <= self.epochs:
-                raise self._fail("pruning_params", "needs 0 <= 'rewind_epoch' <= epochs", given)
+            epoch = options["rewind_epoch"]
+            if not (isinstance(epoch, Integral) and 0 <= epoch <= self.epochs):
+                rule = "needs an int 0 <= 'rewind_epoch' <= epochs"
+                raise self._fail("pruning_params", rule, given)
         if self.pruning == "nm":
             kept = options["m"] * (1.0 - self.sparsity)
             if not (abs(kept - round(kept)) < 1e-9 and 1 <= round(kept) < options["m"]):

@@ -13,11 +13,19 @@ the gradient reaches all of them through the sparse-refined straight-through est
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.nn.utils import prune
 
-from flood.sparse_nn._pruning import prunable_layers
+from flood.sparse_nn._pruning import current_weight, prunable_layers
 
-__all__ = ["NMSparsity", "apply_nm_sparsity", "is_nm_sparse", "nm_mask", "to_semi_structured"]
+__all__ = [
+    "NMSparsity",
+    "SemiStructuredLinear",
+    "apply_nm_sparsity",
+    "is_nm_sparse",
+    "nm_mask",
+    "to_semi_structured",
+]
 
 
 def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4) -> torch.Tensor:
@@ -165,17 +173,49 @@ def _semi_structured_class():
     return semi_structured.SparseSemiStructuredTensorCUSPARSELT
 
 
-def to_semi_structured(model: nn.Module) -> list[str]:
-    """Swap 2:4-sparse Linear weights for CUDA semi-structured sparse tensors (inference).
+class SemiStructuredLinear(nn.Linear):
+    """Inference-only Linear layer whose 2:4 weight is a CUDA semi-structured sparse tensor.
 
-    Each Linear layer under 2:4 :class:`NMSparsity` whose weight shape and dtype the sparse
-    kernels accept is frozen (``prune.remove``) and its weight replaced by
+    The sparse kernels take half precision, so inputs are cast to ``dtype`` and outputs back.
+    It subclasses :class:`torch.nn.Linear` (state-dict keys ``weight`` and ``bias``) so that
+    sparsity reports and :func:`~flood.sparse_nn.export_state_dict` still see it.
+
+    Parameters
+    ----------
+    linear : torch.nn.Linear
+        A CUDA layer with a 2:4-sparse weight (masks applied).
+    dtype : torch.dtype, default=torch.float16
+        Precision of the sparse product.
+    """
+
+    def __init__(self, linear: nn.Linear, dtype: torch.dtype = torch.float16) -> None:
+        nn.Module.__init__(self)
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        weight = current_weight(linear).to(dtype).contiguous()
+        self.weight = nn.Parameter(
+            torch.sparse.to_sparse_semi_structured(weight), requires_grad=False
+        )
+        bias = None if linear.bias is None else linear.bias.detach().to(dtype)
+        self.bias = None if bias is None else nn.Parameter(bias, requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the layer to (..., in_features) inputs in ``dtype``; output in x's dtype."""
+        return F.linear(x.to(self.weight.dtype), self.weight, self.bias).to(x.dtype)
+
+
+def to_semi_structured(model: nn.Module, dtype: torch.dtype = torch.float16) -> list[str]:
+    """Swap 2:4-sparse Linear layers for :class:`SemiStructuredLinear` (CUDA inference).
+
+    Each Linear layer under 2:4 :class:`NMSparsity` whose weight shape the sparse kernels
+    accept becomes a :class:`SemiStructuredLinear` built with
     :func:`torch.sparse.to_sparse_semi_structured`; other layers keep the masked dense path.
 
     Parameters
     ----------
     model : torch.nn.Module
         A model on a CUDA device, modified in place.
+    dtype : torch.dtype, default=torch.float16
+        Precision of the sparse products (float16 or bfloat16).
 
     Returns
     -------
@@ -187,22 +227,25 @@ def to_semi_structured(model: nn.Module) -> list[str]:
             "Semi-structured 2:4 sparse kernels need a CUDA device; "
             "none is available, so keep semi_structured=False (the masked dense path)."
         )
-    constraints = _semi_structured_class()._DTYPE_SHAPE_CONSTRAINTS
+    limit = _semi_structured_class()._DTYPE_SHAPE_CONSTRAINTS.get(dtype)
+    if limit is None:
+        raise ValueError(f"The 'dtype' parameter must be float16 or bfloat16. Got {dtype}.")
     converted = []
     for name, module in prunable_layers(model):
-        hook = next(
-            (h for h in module._forward_pre_hooks.values() if isinstance(h, NMSparsity)), None
-        )
-        if not isinstance(module, nn.Linear) or hook is None or (hook.n, hook.m) != (2, 4):
+        hooks = module._forward_pre_hooks.values()
+        hook = next((h for h in hooks if isinstance(h, NMSparsity)), None)
+        if type(module) is not nn.Linear or hook is None or (hook.n, hook.m) != (2, 4):
             continue
         rows, cols = module.weight.shape
-        limit = constraints.get(module.weight.dtype)
-        if not module.weight.is_cuda or limit is None:
+        if (
+            not module.weight.is_cuda
+            or rows % limit.sparse_min_rows
+            or cols % limit.sparse_min_cols
+        ):
             continue
-        if rows % limit.sparse_min_rows or cols % limit.sparse_min_cols:
-            continue
-        prune.remove(module, "weight")
-        sparse = torch.sparse.to_sparse_semi_structured(module.weight.detach().contiguous())
-        module.weight = nn.Parameter(sparse, requires_grad=False)
+        parent_name, _, child = name.rpartition(".")
+        sparse = SemiStructuredLinear(module, dtype)
+        if name:
+            setattr(model.get_submodule(parent_name), child, sparse)
         converted.append(name)
     return converted
