@@ -1,15 +1,23 @@
 """flood_complex: certified Flood persistent homology of one point cloud."""
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from math import comb
 
 import numpy as np
 
 from flood._certify import certified_bounds, propagate_bounds
-from flood._delaunay import delaunay_simplices, facet_index
+from flood._delaunay import FLAT_RTOL, facet_index, triangulate
 from flood._landmarks import covering_radius, farthest_point_sampling
-from flood._validation import check_device, check_landmarks, check_points, check_tol
+from flood._validation import (
+    check_device,
+    check_landmarks,
+    check_n_points,
+    check_points,
+    check_tol,
+    distinct_rows,
+)
 from flood.kernels import build_tree, grid_interior_max, nearest
 
 #: Default tolerance relative to the landmark covering radius (1%).
@@ -114,6 +122,20 @@ def _default_tol(cover, landmarks, edges):
     return tol if tol > 0 else 1e-12
 
 
+def _warn_if_only_landmarks_flat(Xc, rank, dim):
+    """Warn when the landmarks span fewer dimensions than the cloud X itself."""
+    sv = np.linalg.svd(Xc, compute_uv=False)
+    x_rank = int((sv > FLAT_RTOL * sv[0]).sum()) if sv[0] > 0 else 0
+    if x_rank > rank:
+        warnings.warn(
+            f"the landmarks lie in a {rank}-D affine subspace while the points span "
+            f"{x_rank} dimensions; the complex is their {rank}-D Delaunay triangulation "
+            f"(no simplices above dimension {rank}). Use more landmarks or others.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def flood_complex(
     points,
     landmarks=1000,
@@ -181,6 +203,7 @@ def flood_complex(
     t0 = time.perf_counter()
     X = check_points(points)
     n, dim = X.shape
+    check_n_points(n, dim)
     landmarks = check_landmarks(landmarks, n, dim)
     tol = check_tol(tol)
     if method not in ("certified", "grid"):
@@ -219,11 +242,13 @@ def flood_complex(
     t1 = time.perf_counter()
     if isinstance(landmarks, int):
         lm_idx = farthest_point_sampling(Xc, landmarks, random_state=random_state)
+        # FPS repeats points only when X has fewer distinct points than landmarks
+        lm_idx = lm_idx[distinct_rows(Xc[lm_idx], "points")]
         L = Xc[lm_idx]
         sites = inverse[lm_idx]
         vertex_values = np.zeros(len(L))
     else:
-        L = landmarks - shift
+        L = landmarks[distinct_rows(landmarks, "landmarks")] - shift
         site_tree, vertex_values = nearest(tree, L)
         sites = site_tree.astype(np.int32)
         lm_idx = tree.order[sites] if np.all(vertex_values == 0) else None
@@ -231,17 +256,9 @@ def flood_complex(
     timings["landmarks"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    if len(L) < dim + 1:
-        raise ValueError(
-            f"{len(L)} landmark(s) cannot span a {dim}-D Delaunay triangulation; "
-            f"use at least {dim + 1}."
-        )
-    if dim == 1:
-        order = np.argsort(L[:, 0], kind="stable")
-        simplices = [np.arange(len(L))[:, None], np.sort(np.c_[order[:-1], order[1:]], axis=1)]
-        simplices = simplices[: max_dimension + 1]
-    else:
-        simplices = delaunay_simplices(L, max_dimension)
+    simplices, rank = triangulate(L, max_dimension)
+    if rank < min(dim, max_dimension) and len(L) > rank + 1:
+        _warn_if_only_landmarks_flat(Xc, rank, dim)
     facets = [None, None] + [
         facet_index(simplices[k], simplices[k - 1], len(L)) for k in range(2, len(simplices))
     ]

@@ -8,48 +8,106 @@ import numpy as np
 MAX_DIM = 6
 
 
-def check_points(points, name="points"):
-    """A finite float64 array of shape (n_points, dim) with 1 <= dim <= 6 and n_points >= 1.
+def check_points(points, name="points", rows="n_points"):
+    """A finite float64 array of shape (rows, dim) with 1 <= dim <= 6 and at least one row.
 
-    Integer and float32 input is converted to float64; anything else is refused with a
-    message naming ``name``, the rule and the value received.
+    Accepted: any real array-like (lists, NumPy arrays of integer, bool, float16/32/64
+    dtype, object arrays holding numbers, pandas frames); it is converted to float64, so
+    integer and float32 input gives the same result as the equal float64 array. Refused,
+    with a message naming ``name``, the rule and the value received: strings, None,
+    sparse matrices, complex or non-numeric dtypes (``TypeError``); ragged rows, a number
+    of axes other than 2, no rows, more than 6 or no columns, NaN or infinite coordinates
+    (``ValueError``).
+
+    Parameters
+    ----------
+    points : array-like of shape (rows, dim)
+    name : str, default="points"
+        How the input is named in messages (``"X[3]"``, ``"landmarks"``).
+    rows : str, default="n_points"
+        How the rows are named in messages.
+
+    Returns
+    -------
+    points : ndarray of float64, shape (rows, dim)
     """
+    expected = f"an array-like of shape ({rows}, dim)"
     if isinstance(points, (str, bytes)) or points is None:
+        raise TypeError(f"{name} must be {expected}; got {type(points).__name__}.")
+    if hasattr(points, "toarray") and hasattr(points, "nnz"):
         raise TypeError(
-            f"{name} must be an array-like of shape (n_points, dim); got {type(points).__name__}."
+            f"{name} must be a dense {expected}; got a sparse {type(points).__name__}. "
+            "Call .toarray() first."
         )
-    arr = np.asarray(points)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise TypeError(f"{name} must hold real numbers; got an array of dtype {arr.dtype}.")
+    try:
+        arr = np.asarray(points)
+    except ValueError as exc:  # ragged nested sequences
+        raise ValueError(
+            f"{name} must be {expected}; got a ragged sequence (rows of different lengths)."
+        ) from exc
     if np.iscomplexobj(arr):
         raise TypeError(f"{name} must hold real numbers; got complex dtype {arr.dtype}.")
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{name} must hold real numbers; got an object array that does not convert "
+                f"to float ({exc})."
+            ) from None
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise TypeError(f"{name} must hold real numbers; got an array of dtype {arr.dtype}.")
     if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D array of shape (n_points, dim); got an array "
-            f"with shape {arr.shape}."
-        )
+        raise ValueError(f"{name} must be {expected}; got an array with shape {arr.shape}.")
     n, dim = arr.shape
-    if n == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); a point cloud needs points.")
     if not 1 <= dim <= MAX_DIM:
         raise ValueError(
             f"{name} must have between 1 and {MAX_DIM} coordinates per point; "
             f"got shape {arr.shape}."
         )
+    if n == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); a point cloud needs points.")
     arr = np.asarray(arr, dtype=np.float64)
     bad = ~np.isfinite(arr).all(axis=1)
     if bad.any():
-        rows = np.flatnonzero(bad)
+        rows_bad = np.flatnonzero(bad)
         raise ValueError(
-            f"{name} has {len(rows)} row(s) with NaN or infinite coordinates "
-            f"(first: row {rows[0]}); drop or fix them first."
+            f"{name} has {len(rows_bad)} row(s) with NaN or infinite coordinates "
+            f"(first: row {rows_bad[0]}: {arr[rows_bad[0]].tolist()}); drop or fix them first."
         )
     return arr
 
 
+def check_n_points(n_points, dim, name="points"):
+    """Refuse clouds with fewer than ``dim + 1`` rows (they cannot span a d-D triangulation).
+
+    Flat clouds with enough rows (duplicates, collinear or coplanar points) are accepted:
+    :func:`flood.flood_complex` triangulates them in their affine hull.
+    """
+    if n_points < dim + 1:
+        raise ValueError(
+            f"{n_points} landmark(s) cannot span a {dim}-D Delaunay triangulation: {name} "
+            f"has only {n_points} point(s); a {dim}-D cloud needs at least dim + 1 = "
+            f"{dim + 1} points."
+        )
+
+
 def check_landmarks(landmarks, n_points, dim):
-    """An int in [1, inf) (clamped to n_points with a warning) or an array (n_landmarks, dim)."""
-    if isinstance(landmarks, numbers.Integral) and not isinstance(landmarks, bool):
+    """An int in [dim + 1, inf) (clamped to ``n_points`` with a warning) or coordinates.
+
+    Parameters
+    ----------
+    landmarks : int or array-like of shape (n_landmarks, dim)
+        A count, or landmark coordinates (any points of R^dim: they need not be points of
+        the cloud; then a vertex's filtration value is its distance to the cloud).
+    n_points, dim : int
+        Size and dimension of the cloud.
+
+    Returns
+    -------
+    landmarks : int or ndarray of float64, shape (n_landmarks, dim)
+    """
+    if isinstance(landmarks, numbers.Integral) and not isinstance(landmarks, (bool, np.bool_)):
         if landmarks < 1:
             raise ValueError(
                 "The 'landmarks' parameter must be an int in the range [1, inf) "
@@ -63,19 +121,48 @@ def check_landmarks(landmarks, n_points, dim):
                 UserWarning,
                 stacklevel=3,
             )
-            return int(n_points)
+            landmarks = n_points
+        if landmarks < dim + 1:
+            raise ValueError(
+                f"{landmarks} landmark(s) cannot span a {dim}-D Delaunay triangulation; "
+                f"the 'landmarks' parameter must be at least dim + 1 = {dim + 1}. "
+                f"Got {landmarks} instead."
+            )
         return int(landmarks)
-    if isinstance(landmarks, (bool, float, str)) or landmarks is None:
+    if isinstance(landmarks, (bool, np.bool_, numbers.Real, str, bytes)) or landmarks is None:
         raise TypeError(
             "The 'landmarks' parameter must be an int in the range [1, inf) or an "
             f"array of shape (n_landmarks, {dim}). Got {landmarks!r} instead."
         )
-    arr = check_points(landmarks, name="landmarks")
+    arr = check_points(landmarks, name="landmarks", rows="n_landmarks")
     if arr.shape[1] != dim:
         raise ValueError(
             f"landmarks has shape {arr.shape}; expected (n_landmarks, {dim}) to match points."
         )
+    if len(arr) < dim + 1:
+        raise ValueError(
+            f"{len(arr)} landmark(s) cannot span a {dim}-D Delaunay triangulation; "
+            f"landmarks has shape {arr.shape}; expected at least dim + 1 = {dim + 1} rows."
+        )
     return arr
+
+
+def distinct_rows(rows, name):
+    """Indices of the first occurrence of each distinct row, in order; warn about duplicates.
+
+    Duplicate landmarks would be dropped by Qhull and left as isolated vertices (spurious
+    essential H0 classes), so they are removed here.
+    """
+    _, first = np.unique(rows, axis=0, return_index=True)
+    first = np.sort(first)
+    if len(first) < len(rows):
+        warnings.warn(
+            f"{name} holds {len(rows)} landmarks but only {len(first)} distinct points; "
+            f"using the {len(first)} distinct ones.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return first
 
 
 def check_tol(tol):
