@@ -3,10 +3,12 @@
 import argparse
 import sys
 import time
+import warnings
 
 import numpy as np
 
 from flood._complex import flood_complex
+from flood._validation import check_n_points, check_points
 
 DEMO_SHAPES = ("torus", "swiss-cheese")
 
@@ -91,8 +93,33 @@ def _plot(dgms, dims, path, title, stream):
     print(f"wrote {path}", file=stream)
 
 
+def _check_plot_dependency(args):
+    """Fail before the computation, not after it, when --plot cannot be honoured."""
+    if args.plot:
+        from flood.plotting import _pyplot
+
+        _pyplot()
+
+
+def _parse_dims(text, dim):
+    try:
+        dims = [int(q) for q in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--dims must be comma-separated ints; got {text!r}") from None
+    bad = [q for q in dims if not 0 <= q <= dim]
+    if bad:
+        raise ValueError(
+            f"--dims must be homology dimensions in the range [0, {dim}] for {dim}-D points; "
+            f"got {bad[0]}"
+        )
+    return dims
+
+
 def _run(args, stream):
+    _check_plot_dependency(args)
     if args.command == "demo":
+        if args.points < 1:
+            raise ValueError(f"--points must be a positive int; got {args.points}")
         from flood.datasets import make_swiss_cheese, make_torus
 
         t0 = time.perf_counter()
@@ -108,14 +135,12 @@ def _run(args, stream):
     else:
         from flood.datasets import read_point_cloud
 
-        X = read_point_cloud(args.file)
+        X = check_points(read_point_cloud(args.file), name=args.file)
+        check_n_points(len(X), X.shape[1], name=args.file)
         title = f"Flood PH of {args.file}"
-    dim = X.shape[1] if X.ndim == 2 else 0
+    dim = X.shape[1]
     if args.command == "compute" and args.dims:
-        try:
-            dims = [int(q) for q in args.dims.split(",")]
-        except ValueError:
-            raise ValueError(f"--dims must be comma-separated ints; got {args.dims!r}") from None
+        dims = _parse_dims(args.dims, dim)
     else:
         dims = list(range(max(dim, 1)))
     res = flood_complex(
@@ -144,15 +169,33 @@ def _run(args, stream):
         _plot(dgms, dims, args.plot, title, stream)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"flood: warning: {str(message).splitlines()[0]}", file=sys.stderr)
+
+
 def main(argv=None):
-    """Entry point of the ``flood`` command; returns the exit status."""
-    args = _parser().parse_args(argv)
+    """Entry point of the ``flood`` command; returns the exit status.
+
+    0 on success; 2 for a usage error or bad input (a malformed or missing file, invalid
+    values, a missing optional dependency: one line ``flood: error: ...`` on stderr, no
+    traceback); 130 when interrupted. Warnings are printed as one line each.
+    """
     try:
-        _run(args, sys.stdout)
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2), already printed
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
+            _run(args, sys.stdout)
     except (ValueError, TypeError, OSError, ImportError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"flood: error: {msg}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("flood: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -185,6 +185,9 @@ def check_device(device):
     """Resolve ``None`` to ``cuda:0`` when present, else ``cpu``; refuse unknown devices."""
     import warp as wp
 
+    from flood._warp import ensure_kernel_cache
+
+    ensure_kernel_cache()
     wp.init()
     if device is None:
         return "cuda:0" if wp.is_cuda_available() else "cpu"

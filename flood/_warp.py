@@ -1,0 +1,79 @@
+"""Warp start-up policy: a writable kernel cache before Warp initializes.
+
+Warp compiles kernels into a cache folder (``warp.config.kernel_cache_dir``, else the
+``WARP_CACHE_PATH`` environment variable, else a per-user folder) and fails inside
+``wp.init()`` with a bare ``OSError`` when that folder cannot be created or written (a
+read-only home on a cluster node, a path under a file). :func:`ensure_kernel_cache` checks
+the folder first and, when it is not writable, points Warp at a fresh temporary folder with
+a warning: kernels then compile again in each process, but nothing fails.
+"""
+
+import os
+import tempfile
+import warnings
+
+
+def _warp_initialized():
+    try:
+        from warp._src import context
+    except ImportError:  # pragma: no cover - other Warp layouts: assume initialized
+        return True
+    return getattr(context, "runtime", None) is not None
+
+
+def _cache_dir():
+    """The folder Warp would use, as ``warp._src.build.init_kernel_cache`` resolves it."""
+    import warp as wp
+
+    if wp.config.kernel_cache_dir is not None:
+        return os.path.realpath(wp.config.kernel_cache_dir)
+    if "WARP_CACHE_PATH" in os.environ:
+        return os.path.join(os.path.realpath(os.environ["WARP_CACHE_PATH"]), wp.config.version)
+    try:
+        from warp._src.thirdparty import appdirs
+    except ImportError:  # pragma: no cover - other Warp layouts
+        return None
+    return appdirs.user_cache_dir(appname="warp", appauthor="NVIDIA", version=wp.config.version)
+
+
+def _writable(folder):
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return exc
+    return None
+
+
+def ensure_kernel_cache():
+    """Make sure Warp's kernel cache is writable; else use a temporary folder (with a warning).
+
+    Call before ``wp.init()``; a no-op once Warp is initialized.
+
+    Returns
+    -------
+    folder : str or None
+        The temporary folder now used, or None when the configured cache is fine (or Warp
+        was already initialized).
+    """
+    if _warp_initialized():
+        return None
+    folder = _cache_dir()
+    if folder is None:
+        return None
+    error = _writable(folder)
+    if error is None:
+        return None
+    import warp as wp
+
+    fallback = tempfile.mkdtemp(prefix="flood-warp-cache-")
+    wp.config.kernel_cache_dir = fallback
+    warnings.warn(
+        f"the Warp kernel cache {folder!r} is not writable ({error.strerror or error}); "
+        f"using the temporary folder {fallback!r} instead (kernels are compiled again in "
+        "every process). Set WARP_CACHE_PATH to a writable folder to keep them.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return fallback
