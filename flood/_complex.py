@@ -186,6 +186,25 @@ def flood_complex(
     -------
     result : FloodResult
 
+    Notes
+    -----
+    Input rules (see :mod:`flood._validation`): ``points`` may be any real array-like
+    (integer, bool, float16/32 input is converted to float64 and gives the float64 result);
+    NaN/inf rows, ragged rows, non-numeric or complex data, a wrong number of axes, no
+    points, or fewer than ``dim + 1`` points are refused with a ValueError or TypeError
+    naming the rule and the value. An int ``landmarks`` larger than ``n_points`` is clamped
+    with a warning. Landmark coordinates need not be points of X: a vertex then gets
+    ``d_X(l)`` and ``landmark_indices`` is None.
+
+    Degenerate geometry: duplicate landmarks (also FPS on a cloud with fewer distinct points
+    than landmarks) are reduced to the distinct ones with a warning, so all points equal
+    gives one vertex. Landmarks in a flat position (collinear, coplanar, ...) are
+    triangulated in their affine hull, which is their Delaunay complex in R^dim; simplices
+    above the hull's dimension are then empty, and a warning is given when X itself is not
+    flat. Filtration values are always computed in the original coordinates, so they are
+    exact for those simplices whether or not X lies in the hull (see
+    :mod:`flood._delaunay`).
+
     Examples
     --------
     >>> import numpy as np
