@@ -3,10 +3,14 @@
 The public API lives here; see :func:`flood.flood_complex` for one cloud.
 """
 
-from flood._complex import FloodResult, flood_complex
-from flood._estimator import FloodComplex
-from flood._features import PersistenceFeatures
-from flood._version import __version__
+from flood._warp import quiet_startup
+
+quiet_startup()
+
+from flood._complex import FloodResult, flood_complex  # noqa: E402
+from flood._estimator import FloodComplex  # noqa: E402
+from flood._features import PersistenceFeatures  # noqa: E402
+from flood._version import __version__  # noqa: E402
 
 __all__ = [
     "FloodComplex",

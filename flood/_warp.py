@@ -46,6 +46,16 @@ def _writable(folder):
     return None
 
 
+def quiet_startup():
+    """Silence Warp's start-up banner (a library prints nothing), unless Warp is already
+    initialized or ``FLOOD_WARP_VERBOSE`` is set."""
+    if os.environ.get("FLOOD_WARP_VERBOSE") or _warp_initialized():
+        return
+    import warp as wp
+
+    wp.config.log_level = wp.LOG_ERROR  # no banner, no "CUDA driver not found" on CPU hosts
+
+
 def ensure_kernel_cache():
     """Make sure Warp's kernel cache is writable; else use a temporary folder (with a warning).
 
@@ -59,14 +69,14 @@ def ensure_kernel_cache():
     """
     if _warp_initialized():
         return None
+    import warp as wp
+
     folder = _cache_dir()
     if folder is None:
         return None
     error = _writable(folder)
     if error is None:
         return None
-    import warp as wp
-
     fallback = tempfile.mkdtemp(prefix="flood-warp-cache-")
     wp.config.kernel_cache_dir = fallback
     warnings.warn(

@@ -16,7 +16,9 @@ def _devices():
     try:
         import warp as wp
 
-        wp.config.quiet = True
+        from flood._warp import quiet_startup
+
+        quiet_startup()
         wp.init()
         if wp.is_cuda_available():
             devices.append("cuda:0")
