@@ -1,0 +1,125 @@
+"""Smoke tests of benchmarks/scaling.py and benchmarks/accuracy.py on tiny clouds."""
+
+import csv
+import importlib.util
+import math
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+BENCH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name):
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location(f"flood_bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(name, argv):
+    """Run a benchmark script in a fresh interpreter (its workers are spawned processes)."""
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / f"{name}.py"), *argv],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def _read(path):
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        return reader.fieldnames, list(reader)
+
+
+def _has_torch():
+    return importlib.util.find_spec("torch") is not None and (
+        importlib.util.find_spec("flooder") is not None
+    )
+
+
+def test_scaling_quick(tmp_path):
+    pytest.importorskip("matplotlib")
+    scaling = _load("scaling")
+    peers = "flooder,alpha" if _has_torch() else "alpha"
+    out = tmp_path / "scaling.csv"
+    _run(
+        "scaling",
+        ["--quick", "--sizes", "4000", "--landmarks", "60", "--peers", peers, "--csv", str(out)],
+    )
+    columns, rows = _read(out)
+    assert columns == scaling.COLUMNS
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["cloud"] == "cube" and int(row["n_points"]) == 4000
+    for c in (
+        "flood_index_s",
+        "flood_filtration_s",
+        "flood_persistence_s",
+        "flood_s",
+        "kdtree_s",
+        "alpha_s",
+    ):
+        assert float(row[c]) > 0, c
+    assert int(row["n_tetrahedra"]) > 0
+    assert 0 <= float(row["max_gap"]) <= float(row["tol"]) * (1 + 1e-9)
+    assert float(row["evals_tetrahedron"]) > 0
+    assert math.isclose(
+        float(row["alpha_over_flood"]), float(row["alpha_s"]) / float(row["flood_s"]), rel_tol=1e-6
+    )
+    if "flooder" in peers:
+        assert float(row["flooder_s"]) > 0
+    assert out.with_suffix(".png").stat().st_size > 0
+
+
+def test_scaling_mode(tmp_path):
+    scaling = _load("scaling")
+    out = tmp_path / "flood.csv"
+    stdout = _run(
+        "scaling",
+        ["--scaling", "--sizes", "2000,4000", "--landmarks", "40", "--csv", str(out), "--plot", ""],
+    )
+    columns, read = _read(out)
+    assert columns == scaling.SCALING_COLUMNS
+    assert [int(r["n_points"]) for r in read] == [2000, 4000]
+    assert all(float(r["flood_peak_rss_mb"]) > 0 for r in read)
+    slope = float(stdout.split("fitted log-log slope of time against N:")[1].split()[0])
+    assert math.isfinite(slope)
+
+
+@pytest.mark.skipif(not _has_torch(), reason="flooder peer needs torch")
+def test_accuracy_quick(tmp_path):
+    accuracy = _load("accuracy")
+    out = tmp_path / "accuracy.csv"
+    _run(
+        "accuracy",
+        [
+            "--quick",
+            "--clouds",
+            "torus",
+            "--n-points",
+            "3000",
+            "--landmarks",
+            "40",
+            "--flooder-float64",
+            "--csv",
+            str(out),
+        ],
+    )
+    columns, rows = _read(out)
+    assert columns == accuracy.COLUMNS
+    assert [int(r["dim"]) for r in rows] == [0, 1, 2, 3]
+    for r in rows:
+        assert int(r["n_unmatched"]) == 0
+        assert float(r["flood_max_gap"]) <= float(r["tol"]) * (1 + 1e-9)
+        assert float(r["frac_above_upper"]) == 0.0
+        assert float(r["grid_vs_flooder_max_abs"]) <= 1e-9, r["grid_vs_flooder_argmax"]
+        assert float(r["max_abs_diff"]) >= float(r["max_grid_error_bound"]) - 1e-12
+    assert all(float(r["bottleneck"]) >= 0 for r in rows[:3])
