@@ -1,6 +1,12 @@
-"""Plots of persistence diagrams and barcodes (needs ``pip install flood-tda[plot]``)."""
+"""Plots of persistence diagrams, barcodes and Flood complexes.
+
+Needs matplotlib (``pip install flood-tda[plot]``); it is imported only when a function
+here is called, so ``import flood`` never pulls it in.
+"""
 
 import numpy as np
+
+__all__ = ["plot_barcode", "plot_complex", "plot_diagrams"]
 
 
 def _pyplot():
@@ -76,6 +82,136 @@ def plot_barcode(diagrams, homology_dimensions=None, ax=None, max_bars=50, title
     ax.set_xlabel("radius")
     ax.set_yticks([])
     ax.legend(loc="lower right")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _check_simplex_dims(dims, result):
+    values = list(np.ravel(dims))
+    top = len(result.simplices) - 1
+    if not values or not all(
+        isinstance(q, (int, np.integer)) and not isinstance(q, bool) and 0 <= q <= min(top, 2)
+        for q in values
+    ):
+        raise ValueError(
+            "The 'dims' parameter of plot_complex must be a non-empty sequence of simplex "
+            f"dimensions in [0, {min(top, 2)}]. Got {dims!r} instead."
+        )
+    return sorted({int(q) for q in values})
+
+
+def plot_complex(
+    result,
+    ax=None,
+    dims=(0, 1),
+    cmap="viridis",
+    max_filtration=None,
+    colorbar=True,
+    title=None,
+):
+    """Draw the landmarks and Delaunay simplices of a Flood complex, coloured by filtration.
+
+    Parameters
+    ----------
+    result : flood.FloodResult
+        As returned by :func:`flood.flood_complex` on a 2-D or 3-D cloud.
+    ax : matplotlib Axes, optional
+        A 2-D axes for 2-D clouds, a 3-D axes (``projection="3d"``) for 3-D clouds;
+        created when omitted.
+    dims : sequence of int, default=(0, 1)
+        Simplex dimensions to draw: 0 landmarks, 1 edges, 2 triangles (drawn translucent).
+    cmap : str or Colormap, default="viridis"
+        Colour map of the filtration values (radii), shared by all dimensions.
+    max_filtration : float, optional
+        Draw only the simplices with filtration value ``<= max_filtration``: the complex
+        at that radius. Default: all simplices.
+    colorbar : bool, default=True
+        Add a colour bar of the filtration values.
+    title : str, optional
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        Its collections labelled ``"0-simplices"``, ``"1-simplices"`` and ``"2-simplices"``
+        hold the drawn simplices; ``collection.get_array()`` gives their filtration
+        values, in the order of ``result.simplices[k]`` (restricted by ``max_filtration``).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from flood import flood_complex
+    >>> from flood.datasets import make_circle
+    >>> from flood.plotting import plot_complex
+    >>> result = flood_complex(make_circle(200, random_state=0), 20, device="cpu")
+    >>> ax = plot_complex(result)
+    >>> [c.get_label() for c in ax.collections]
+    ['1-simplices', '0-simplices']
+    """
+    plt = _pyplot()
+    from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.colors import Normalize
+
+    landmarks = np.asarray(result.landmarks, dtype=float)
+    dim = landmarks.shape[1]
+    if dim not in (2, 3):
+        raise ValueError(
+            f"plot_complex draws 2-D and 3-D complexes; the landmarks have shape {landmarks.shape}."
+        )
+    dims = _check_simplex_dims(dims, result)
+    if ax is None:
+        fig = plt.figure(figsize=(5.5, 5))
+        ax = fig.add_subplot(projection="3d" if dim == 3 else None)
+    is_3d = ax.name == "3d"
+    if is_3d != (dim == 3):
+        raise ValueError(
+            f"plot_complex needs a {'3-D' if dim == 3 else '2-D'} axes for {dim}-D landmarks; "
+            f"got a {'3-D' if is_3d else '2-D'} one."
+        )
+    values = np.concatenate([np.asarray(f, dtype=float) for f in result.filtration if len(f)])
+    finite = values[np.isfinite(values)]
+    top = float(finite.max()) if len(finite) else 1.0
+    if max_filtration is not None:
+        top = min(top, float(max_filtration))
+    norm = Normalize(vmin=0.0, vmax=top if top > 0 else 1.0)
+    mappable = None
+    for q in sorted(dims, reverse=True):  # vertices on top
+        simplices = np.asarray(result.simplices[q])
+        f = np.asarray(result.filtration[q], dtype=float)
+        keep = np.ones(len(f), bool) if max_filtration is None else f <= max_filtration
+        simplices, f = simplices[keep], f[keep]
+        if q == 0:
+            xyz = landmarks[simplices[:, 0]]
+            artist = (
+                ax.scatter(*xyz.T, c=f, cmap=cmap, norm=norm, s=10, depthshade=False)
+                if is_3d
+                else ax.scatter(*xyz.T, c=f, cmap=cmap, norm=norm, s=10, zorder=3)
+            )
+        else:
+            segments = landmarks[simplices]
+            if is_3d:
+                from mpl_toolkits.mplot3d.art3d import Line3DCollection, Poly3DCollection
+
+                cls = Line3DCollection if q == 1 else Poly3DCollection
+            else:
+                cls = LineCollection if q == 1 else PolyCollection
+            options = dict(linewidths=0.8) if q == 1 else dict(alpha=0.25, edgecolors="none")
+            artist = cls(segments, cmap=cmap, norm=norm, **options)
+            artist.set_array(f)
+            ax.add_collection(artist)
+        artist.set_label(f"{q}-simplices")
+        mappable = artist if mappable is None or q == 1 else mappable
+    lo, hi = landmarks.min(axis=0), landmarks.max(axis=0)
+    pad = 0.05 * (hi - lo).max() if len(landmarks) else 1.0
+    ax.set_xlim(lo[0] - pad, hi[0] + pad)
+    ax.set_ylim(lo[1] - pad, hi[1] + pad)
+    if is_3d:
+        ax.set_zlim(lo[2] - pad, hi[2] + pad)
+    else:
+        ax.set_aspect("equal")
+    if colorbar and mappable is not None:
+        ax.figure.colorbar(mappable, ax=ax, shrink=0.8, label="filtration value (radius)")
     if title:
         ax.set_title(title)
     return ax
