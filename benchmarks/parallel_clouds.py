@@ -57,6 +57,7 @@ def main():
         t0 = time.perf_counter()
         outputs[n_jobs] = estimator(n_jobs).transform(X)
         rows.append((n_jobs, time.perf_counter() - t0))
+        print(f"n_jobs={n_jobs}: {rows[-1][1]:.1f} s", flush=True)
     same = all(
         np.array_equal(a, b)
         for s, t in zip(outputs[1], outputs[2], strict=True)
