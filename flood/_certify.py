@@ -29,7 +29,8 @@ class CertifyStats:
     max_cells: dict = field(default_factory=dict)
 
 
-def _refine(tree, vertices, sites, simplices, lower0, tol, margin, max_rounds, stats_out):
+def _refine(tree, vertices, sites, simplices, lower0, tol, margin, max_rounds, stats_out,
+            n_extra):
     """Bounds for one batch of k-simplices. Returns (lower, upper)."""
     device = tree.device
     xs = tree.points
@@ -40,14 +41,17 @@ def _refine(tree, vertices, sites, simplices, lower0, tol, margin, max_rounds, s
     pool_site = np.ascontiguousarray(sites, dtype=np.int32)
     cells = np.ascontiguousarray(simplices, dtype=np.int32)
     sid = np.arange(n)
+    extra = np.full((n, n_extra), -1, dtype=np.int32)
     evaluations, rounds, max_cells = 0, 0, 0
     while len(cells):
         rounds += 1
         max_cells = max(max_cells, len(cells))
         wp_pool_x = wp.array(pool_x, dtype=wp.float64, device=device)
         wp_pool_site = wp.array(pool_site, dtype=wp.int32, device=device)
-        u, ystar, ysite = cell_bounds(wp_pool_x, wp_pool_site, xs, cells, device=device)
-        _, dist = nearest(tree, ystar, ysite)
+        u, ystar, ysite = cell_bounds(
+            wp_pool_x, wp_pool_site, xs, cells, extra=extra, device=device
+        )
+        site, dist = nearest(tree, ystar, ysite)
         evaluations += len(cells)
         np.maximum.at(lower, sid, dist)
         exact = dist >= u - margin
@@ -60,6 +64,9 @@ def _refine(tree, vertices, sites, simplices, lower0, tol, margin, max_rounds, s
             break
         keep = ~done
         cells, sid = cells[keep], sid[keep]
+        if n_extra:
+            # children remember the nearest point found at their parent's maximizer
+            extra = np.concatenate([site[keep][:, None], extra[keep][:, : n_extra - 1]], 1)
         mid, hint, child_a, child_b = bisect_cells(
             wp_pool_x, wp_pool_site, xs, cells, len(pool_x), device=device
         )
@@ -70,6 +77,7 @@ def _refine(tree, vertices, sites, simplices, lower0, tol, margin, max_rounds, s
         pool_site = np.concatenate([pool_site, mid_site])
         cells = np.concatenate([child_a, child_b])
         sid = np.concatenate([sid, sid])
+        extra = np.ascontiguousarray(np.concatenate([extra, extra]))
     stats_out.append((evaluations, rounds, max_cells))
     return lower, np.maximum(upper, lower)
 
@@ -85,6 +93,7 @@ def certified_bounds(
     n_threads=2,
     batch_size=200_000,
     max_rounds=60,
+    n_extra=1,
     progress=None,
 ):
     """Certified lower and upper bounds on f(s) for every simplex of dimension >= 1.
@@ -109,6 +118,9 @@ def certified_bounds(
         Simplices per batch (bounds the memory of the cell arrays).
     max_rounds : int
         Bisection depth limit per batch.
+    n_extra : int
+        Nearest points found at ancestors' maximizers that each cell keeps as extra sites
+        (0 to 3): more sites tighten the bounds and cost more arithmetic per cell.
     progress : callable or None
         Called with (dimension, n_simplices_done) after each batch.
 
@@ -139,7 +151,8 @@ def certified_bounds(
         def work(b, k=k, lo_k=lo_k, up_k=up_k, s_k=s_k, lower0=lower0, collected=collected):
             a, e = b
             lo_k[a:e], up_k[a:e] = _refine(
-                tree, vertices, sites, s_k[a:e], lower0[a:e], tol, margin, max_rounds, collected
+                tree, vertices, sites, s_k[a:e], lower0[a:e], tol, margin, max_rounds, collected,
+                n_extra,
             )
             if progress is not None:
                 progress(k, e - a)

@@ -24,7 +24,9 @@ from flood.kernels._tree import vec6
 wp.set_module_options({"enable_backward": False})
 
 MAX_VERTICES = 7  # simplices of dimension <= 6
+MAX_EXTRA = 3  # extra sites per cell (nearest points found inside its ancestors)
 ivec7 = wp.types.vector(length=MAX_VERTICES, dtype=wp.int32)
+ivec10 = wp.types.vector(length=MAX_VERTICES + MAX_EXTRA, dtype=wp.int32)
 mat66 = wp.types.matrix(shape=(6, 6), dtype=wp.float64)
 
 
@@ -61,6 +63,7 @@ def cell_bound_kernel(
     pool_site: wp.array(dtype=wp.int32),
     xs: wp.array2d(dtype=wp.float64),
     cells: wp.array2d(dtype=wp.int32),
+    extra: wp.array2d(dtype=wp.int32),
     upper: wp.array(dtype=wp.float64),
     ystar: wp.array2d(dtype=wp.float64),
     ysite: wp.array(dtype=wp.int32),
@@ -69,11 +72,15 @@ def cell_bound_kernel(
     kp1 = cells.shape[1]
     dim = pool_x.shape[1]
 
-    sites = ivec7()
+    sites = ivec10()
     ns = int(0)
-    for a in range(kp1):
-        s = pool_site[int(cells[c, a])]
-        dup = bool(False)
+    for a in range(kp1 + extra.shape[1]):
+        s = wp.int32(-1)
+        if a < kp1:
+            s = pool_site[int(cells[c, a])]
+        else:
+            s = extra[c, a - kp1]
+        dup = bool(s < 0)
         for b in range(ns):
             if sites[b] == s:
                 dup = True
@@ -261,8 +268,9 @@ def _wp(a, dtype, device):
     return a if isinstance(a, wp.array) else wp.array(a, dtype=dtype, device=device)
 
 
-def cell_bounds(pool_x, pool_site, xs, cells, device="cpu"):
-    """Exact maximum of ``phi_S`` over each cell (S: the sites of the cell's vertices).
+def cell_bounds(pool_x, pool_site, xs, cells, extra=None, device="cpu"):
+    """Exact maximum of ``phi_S`` over each cell (S: the sites of the cell's vertices, plus
+    optional extra points of X per cell).
 
     Parameters
     ----------
@@ -274,6 +282,9 @@ def cell_bounds(pool_x, pool_site, xs, cells, device="cpu"):
         The points of X.
     cells : ndarray of int32, shape (n_cells, k + 1)
         Vertex indices (into ``pool_x``) of each cell; ``k + 1 <= 7``, ``dim <= 6``.
+    extra : ndarray of int32, shape (n_cells, n_extra), optional
+        Further sites per cell (indices into ``xs``, -1 for none), ``n_extra <= 3``. Any
+        points of X keep ``phi_S >= d_X``; nearby ones tighten the bound.
     device : str
 
     Returns
@@ -286,6 +297,10 @@ def cell_bounds(pool_x, pool_site, xs, cells, device="cpu"):
         The site nearest to ``ystar`` (index into ``xs``).
     """
     n, dim = len(cells), pool_x.shape[1]
+    if extra is None:
+        extra = np.full((n, 0), -1, dtype=np.int32)
+    if extra.shape[1] > MAX_EXTRA:
+        raise ValueError(f"at most {MAX_EXTRA} extra sites per cell; got {extra.shape[1]}")
     upper = wp.empty(n, dtype=wp.float64, device=device)
     ystar = wp.empty((n, dim), dtype=wp.float64, device=device)
     ysite = wp.empty(n, dtype=wp.int32, device=device)
@@ -298,6 +313,7 @@ def cell_bounds(pool_x, pool_site, xs, cells, device="cpu"):
                 _wp(pool_site, wp.int32, device),
                 _wp(xs, wp.float64, device),
                 _wp(np.ascontiguousarray(cells, dtype=np.int32), wp.int32, device),
+                _wp(np.ascontiguousarray(extra, dtype=np.int32), wp.int32, device),
             ],
             outputs=[upper, ystar, ysite],
             device=device,
@@ -305,7 +321,7 @@ def cell_bounds(pool_x, pool_site, xs, cells, device="cpu"):
     return upper.numpy(), ystar.numpy(), ysite.numpy()
 
 
-def cell_bounds_reference(pool_x, pool_site, xs, cells):
+def cell_bounds_reference(pool_x, pool_site, xs, cells, extra=None):
     """NumPy reference for :func:`cell_bounds`: the same enumeration, written plainly."""
     from itertools import combinations
 
@@ -314,7 +330,8 @@ def cell_bounds_reference(pool_x, pool_site, xs, cells):
     out_y = np.empty((len(cells), pool_x.shape[1]))
     for c, cell in enumerate(np.asarray(cells)):
         w = pool_x[cell]
-        sites = list(dict.fromkeys(pool_site[cell].tolist()))
+        more = [] if extra is None else [e for e in extra[c].tolist() if e >= 0]
+        sites = list(dict.fromkeys(pool_site[cell].tolist() + more))
         t = xs[sites]
         best, besty = -1.0, None
         for m1 in range(1, len(cell) + 1):

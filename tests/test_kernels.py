@@ -43,19 +43,34 @@ def test_nearest_with_duplicates_and_clusters(device):
     np.testing.assert_allclose(dist, nearest_reference(X, Q)[1], atol=1e-12)
 
 
+@pytest.mark.parametrize("n_extra", [0, 2])
 @pytest.mark.parametrize("dim, k", [(2, 1), (2, 2), (3, 1), (3, 2), (3, 3), (4, 4), (6, 3)])
-def test_cell_bounds_matches_reference(device, dim, k):
+def test_cell_bounds_matches_reference(device, dim, k, n_extra):
     rng = np.random.default_rng(10 * dim + k)
     X = rng.normal(size=(60, dim))
     pool = rng.normal(size=(40, dim))
     site = rng.integers(0, 60, 40).astype(np.int32)
     site[:5] = site[5]  # cells with repeated sites too
     cells = np.array([rng.choice(40, k + 1, replace=False) for _ in range(40)], dtype=np.int32)
-    upper, ystar, ysite = cell_bounds(pool, site, X, cells, device=device)
-    ref_upper, _ = cell_bounds_reference(pool, site, X, cells)
+    extra = rng.integers(-1, 60, (40, n_extra)).astype(np.int32)  # -1: no site
+    upper, ystar, ysite = cell_bounds(pool, site, X, cells, extra, device=device)
+    ref_upper, _ = cell_bounds_reference(pool, site, X, cells, extra)
     np.testing.assert_allclose(upper, ref_upper, atol=1e-10)
     # the reported site attains the bound at the reported point
     np.testing.assert_allclose(np.linalg.norm(ystar - X[ysite], axis=1), upper, atol=1e-10)
+
+
+def test_extra_sites_only_tighten_the_bound(device):
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(80, 3))
+    pool = rng.normal(size=(20, 3))
+    site = np.array([np.argmin(np.linalg.norm(X - p, axis=1)) for p in pool], dtype=np.int32)
+    cells = np.array([rng.choice(20, 4, replace=False) for _ in range(30)], dtype=np.int32)
+    extra = rng.integers(0, 80, (30, 3)).astype(np.int32)
+    plain, _, _ = cell_bounds(pool, site, X, cells, device=device)
+    more, _, _ = cell_bounds(pool, site, X, cells, extra, device=device)
+    assert np.all(more <= plain + 1e-12)
+    assert np.any(more < plain - 1e-6)
 
 
 def test_cell_bound_is_an_upper_bound_on_dense_samples(device):
