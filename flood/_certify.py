@@ -29,8 +29,7 @@ class CertifyStats:
     max_cells: dict = field(default_factory=dict)
 
 
-def _refine(tree, vertices, sites, simplices, lower0, tol, margin, max_rounds, stats_out,
-            n_extra):
+def _refine(tree, vertices, sites, simplices, lower0, tol, margin, max_rounds, stats_out, n_extra):
     """Bounds for one batch of k-simplices. Returns (lower, upper)."""
     device = tree.device
     xs = tree.points
@@ -151,7 +150,15 @@ def certified_bounds(
         def work(b, k=k, lo_k=lo_k, up_k=up_k, s_k=s_k, lower0=lower0, collected=collected):
             a, e = b
             lo_k[a:e], up_k[a:e] = _refine(
-                tree, vertices, sites, s_k[a:e], lower0[a:e], tol, margin, max_rounds, collected,
+                tree,
+                vertices,
+                sites,
+                s_k[a:e],
+                lower0[a:e],
+                tol,
+                margin,
+                max_rounds,
+                collected,
                 n_extra,
             )
             if progress is not None:
