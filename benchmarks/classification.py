@@ -23,7 +23,7 @@ of each split only. ``time_s`` is honest wall time on this machine: for PH, the 
 all clouds plus the mean fit-and-predict time of one split; for networks, the mean
 fit-and-predict time of one split. Everything runs on one thread (``--threads``)::
 
-    python benchmarks/classification.py            # default, ~15-20 min on 2 CPU cores
+    python benchmarks/classification.py            # default, ~15 min on 2 shared CPU cores
     python benchmarks/classification.py --quick    # smoke run, seconds
     python benchmarks/classification.py --full     # the paper's sizes (GPU-scale; days on CPU)
 
@@ -45,15 +45,15 @@ os.environ.setdefault(
 
 import numpy as np  # noqa: E402
 
-#: Sizes per mode; ``default`` fits a 2-core CPU in about 20 minutes.
+#: Sizes per mode; ``default`` fits a shared 2-core CPU in about 15 minutes.
 MODES = {
     "quick": dict(
         n_clouds=16, n_points=2_000, landmarks=(30,), alpha_points=(300,), repeats=2,
         epochs=2, nn_points=128, width=8, sparsities=(0.8,), rock_resolution=16,
     ),
     "default": dict(
-        n_clouds=60, n_points=20_000, landmarks=(100, 200), alpha_points=(1_000, 2_000),
-        repeats=3, epochs=15, nn_points=512, width=16, sparsities=(0.5, 0.8, 0.9, 0.95),
+        n_clouds=40, n_points=20_000, landmarks=(50, 150), alpha_points=(1_000, 2_000),
+        repeats=3, epochs=10, nn_points=256, width=16, sparsities=(0.5, 0.8, 0.9, 0.95),
         rock_resolution=32,
     ),
     "full": dict(
