@@ -99,20 +99,22 @@ def run_flooder(X, landmark_rows, points_per_edge=30, max_dimension=3, default_d
     old = torch.get_default_dtype()
     if default_dtype is not None:
         torch.set_default_dtype(default_dtype)
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message="Using float64 in Triton", category=RuntimeWarning
-        )
-        out = fc.flood_complex(
-            pts,
-            lms,
-            max_dimension=max_dimension,
-            points_per_edge=points_per_edge,
-            use_triton=False,
-        )
-    seconds = time.perf_counter() - t0
-    torch.set_default_dtype(old)
+    try:
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="Using float64 in Triton", category=RuntimeWarning
+            )
+            out = fc.flood_complex(
+                pts,
+                lms,
+                max_dimension=max_dimension,
+                points_per_edge=points_per_edge,
+                use_triton=False,
+            )
+        seconds = time.perf_counter() - t0
+    finally:
+        torch.set_default_dtype(old)
     return out, seconds
 
 
