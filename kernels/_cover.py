@@ -57,6 +57,19 @@ def site_distance(xs: wp.array2d(dtype=wp.float64), site: int, y: vec6):
     return wp.sqrt(s)
 
 
+@wp.func
+def nearest_site(xs: wp.array2d(dtype=wp.float64), sites: ivec10, ns: int, y: vec6):
+    """The site (index into xs) nearest to y among the first ``ns`` of ``sites``."""
+    val = wp.float64(wp.inf)
+    si = sites[0]
+    for b in range(ns):
+        dv = site_distance(xs, int(sites[b]), y)
+        if dv < val:
+            val = dv
+            si = sites[b]
+    return si
+
+
 @wp.kernel
 def cell_bound_kernel(
     pool_x: wp.array2d(dtype=wp.float64),
@@ -103,13 +116,8 @@ def cell_bound_kernel(
                     q += 1
             w0 = load_point(pool_x, int(cells[c, int(face[0])]))
             if m1 == 1:
-                val = wp.float64(wp.inf)
-                si = sites[0]
-                for b in range(ns):
-                    dv = site_distance(xs, int(sites[b]), w0)
-                    if dv < val:
-                        val = dv
-                        si = sites[b]
+                si = nearest_site(xs, sites, ns, w0)
+                val = site_distance(xs, int(si), w0)
                 if val > best:
                     best = val
                     besty = w0
@@ -196,13 +204,8 @@ def cell_bound_kernel(
                                     vj = int(cells[c, int(face[j + 1])])
                                     for l in range(dim):
                                         y[l] = y[l] + coef[j] * (pool_x[vj, l] - w0[l])
-                                val = wp.float64(wp.inf)
-                                si = sites[0]
-                                for b in range(ns):
-                                    dv = site_distance(xs, int(sites[b]), y)
-                                    if dv < val:
-                                        val = dv
-                                        si = sites[b]
+                                si = nearest_site(xs, sites, ns, y)
+                                val = site_distance(xs, int(si), y)
                                 if val > best:
                                     best = val
                                     besty = y
