@@ -16,8 +16,12 @@ import flood
 from flood.datasets import make_torus
 
 X = make_torus(100_000, random_state=0)
-t = time.perf_counter(); c = flood.flood_complex(X, 1000, random_state=0); tc = time.perf_counter() - t
-t = time.perf_counter(); g = flood.flood_complex(X, 1000, random_state=0, method="grid"); tg = time.perf_counter() - t
+t = time.perf_counter()
+c = flood.flood_complex(X, 1000, random_state=0)
+tc = time.perf_counter() - t
+t = time.perf_counter()
+g = flood.flood_complex(X, 1000, random_state=0, method="grid")
+tg = time.perf_counter() - t
 assert np.array_equal(c.landmark_indices, g.landmark_indices)
 print(f"certified {tc:.1f} s {c.timings}; grid (30/edge) {tg:.1f} s")
 evals = {k: round(v, 1) for k, v in c.evaluations.items()}
