@@ -329,7 +329,7 @@ def flood_complex(
     timings["filtration"] = time.perf_counter() - t3
 
     return FloodResult(
-        landmarks=L + shift,
+        landmarks=X[lm_idx] if lm_idx is not None else L + shift,
         landmark_indices=None if lm_idx is None else np.asarray(lm_idx, dtype=np.int64),
         covering_radius=cover,
         simplices=simplices,

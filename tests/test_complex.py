@@ -153,5 +153,7 @@ def test_scale_and_translation(device):
     a = flood_complex(X, 30, random_state=0, device=device, tol=1e-4)
     b = flood_complex(3.0 * X + 1e3, 30, random_state=0, device=device, tol=3e-4)
     np.testing.assert_array_equal(a.landmark_indices, b.landmark_indices)
+    # landmark coordinates are the input rows, bit for bit
+    np.testing.assert_array_equal(b.landmarks, (3.0 * X + 1e3)[b.landmark_indices])
     for fa, fb in zip(a.filtration, b.filtration):
         np.testing.assert_allclose(3.0 * fa, fb, atol=3e-4 + 1e-9)
