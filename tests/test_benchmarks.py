@@ -7,8 +7,6 @@ import pathlib
 import subprocess
 import sys
 
-import pytest
-
 BENCH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -39,16 +37,11 @@ def _read(path):
         return reader.fieldnames, list(reader)
 
 
-def _has_torch():
-    return importlib.util.find_spec("torch") is not None and (
-        importlib.util.find_spec("flooder") is not None
-    )
-
-
 def test_scaling_quick(tmp_path):
-    pytest.importorskip("matplotlib")
+    import matplotlib  # noqa: F401  (the plot needs the test extra's matplotlib)
+
     scaling = _load("scaling")
-    peers = "flooder,alpha" if _has_torch() else "alpha"
+    peers = "flooder,alpha"  # flooder and torch come with the test extra
     out = tmp_path / "scaling.csv"
     _run(
         "scaling",
@@ -94,7 +87,6 @@ def test_scaling_mode(tmp_path):
     assert math.isfinite(slope)
 
 
-@pytest.mark.skipif(not _has_torch(), reason="flooder peer needs torch")
 def test_accuracy_quick(tmp_path):
     accuracy = _load("accuracy")
     out = tmp_path / "accuracy.csv"

@@ -17,8 +17,9 @@ def _load():
 
 
 def test_classification_quick(tmp_path):
-    pytest.importorskip("torch")
-    pytest.importorskip("matplotlib")
+    import matplotlib  # noqa: F401
+    import torch  # noqa: F401
+
     bench = _load()
     argv = ["--quick", "--out", str(tmp_path), "--n-clouds", "10", "--n-points", "800",
             "--landmarks", "15", "--alpha-points", "150", "--nn-points", "64"]  # fmt: skip

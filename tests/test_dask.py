@@ -1,13 +1,12 @@
 """FloodComplex on a Dask cluster through joblib's "dask" backend equals the serial run."""
 
+import distributed  # noqa: E402  (the test extra installs dask[distributed])
+import joblib  # noqa: E402
 import numpy as np
 import pytest
 
 from flood import FloodComplex
 from flood.datasets import make_shapes_dataset
-
-distributed = pytest.importorskip("distributed", reason='needs pip install "dask[distributed]"')
-joblib = pytest.importorskip("joblib")
 
 
 def _equal(a, b):

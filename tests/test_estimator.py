@@ -196,7 +196,8 @@ def test_pickle_and_clone(clouds):
 
 
 def test_pandas_output(clouds):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     fc = _fc()
     default = fc.fit_transform(clouds[:3])
     frame = _fc().set_output(transform="pandas").fit_transform(clouds[:3])

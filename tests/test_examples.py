@@ -27,7 +27,8 @@ def test_every_example_has_a_docstring_and_main():
 
 
 def test_quickstart(tmp_path, monkeypatch):
-    pytest.importorskip("matplotlib")
+    import matplotlib  # noqa: F401
+
     monkeypatch.setenv("FLOOD_EXAMPLES_OUT", str(tmp_path))
     out = _load("quickstart").main(n_points=1_500, n_landmarks=60)
     h0, h1, h2 = out["diagrams"]
@@ -42,7 +43,8 @@ def test_quickstart(tmp_path, monkeypatch):
 
 
 def test_quickstart_output_argument_wins(tmp_path, monkeypatch):
-    pytest.importorskip("matplotlib")
+    import matplotlib  # noqa: F401
+
     monkeypatch.setenv("FLOOD_EXAMPLES_OUT", str(tmp_path / "env"))
     out = _load("quickstart").main(out_dir=tmp_path / "arg", n_points=300, n_landmarks=20)
     assert all(p.parent == tmp_path / "arg" for p in out["figures"].values())
@@ -55,7 +57,8 @@ def test_sklearn_pipeline_beats_chance():
 
 
 def test_large_ply_round_trip(tmp_path, capsys):
-    pytest.importorskip("open3d")
+    import open3d  # noqa: F401
+
     out = _load("large_ply").main(n_points=5_000, n_landmarks=40, out_dir=tmp_path)
     assert out["path"].suffix == ".ply" and out["path"].exists()
     np.testing.assert_allclose(out["points"], out["original"], rtol=1e-6, atol=1e-6)
@@ -64,13 +67,15 @@ def test_large_ply_round_trip(tmp_path, capsys):
 
 
 def test_large_ply_leaves_no_file_by_default():
-    pytest.importorskip("open3d")
+    import open3d  # noqa: F401
+
     out = _load("large_ply").main(n_points=2_000, n_landmarks=20)
     assert not out["path"].exists()
 
 
 def test_sparse_baselines():
-    pytest.importorskip("torch")
+    import torch  # noqa: F401
+
     out = _load("sparse_baselines").main(n_samples=24, n_points=128, epochs=3)
     assert set(out) == {"dense", "gradual 0.8"}
     assert out["dense"]["sparsity"] == 0.0
@@ -79,7 +84,8 @@ def test_sparse_baselines():
 
 
 def test_dask_cluster_equals_serial():
-    pytest.importorskip("distributed")
+    import distributed  # noqa: F401
+
     out = _load("dask_cluster").main(n_clouds=4, n_points=400, n_landmarks=20)
     assert out["identical"]
     assert len(out["dask"]) == 4 and all(len(s) == 3 for s in out["dask"])

@@ -216,7 +216,8 @@ def test_pickle_roundtrip(diagrams, vectorizer):
 
 
 def test_dataframe_input_and_pandas_output(diagrams):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     train, test = diagrams
 
     def frame(X):

@@ -1,9 +1,9 @@
 """flood.plotting: diagrams, barcodes and complexes on the Agg backend."""
 
+import matplotlib  # noqa: E402
 import numpy as np
 import pytest
 
-matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 

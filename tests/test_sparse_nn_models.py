@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-
-torch = pytest.importorskip("torch")
+import torch  # noqa: E402  (the test extra installs torch==2.13.0)
 
 from flood.sparse_nn import (  # noqa: E402
     DGCNN,

@@ -4,9 +4,7 @@ import math
 
 import numpy as np
 import pytest
-
-torch = pytest.importorskip("torch")
-
+import torch  # noqa: E402  (the test extra installs torch==2.13.0)
 from torch import nn  # noqa: E402
 
 from flood.sparse_nn import (  # noqa: E402

@@ -58,7 +58,8 @@ def test_bad_points(points, error, match):
 
 
 def test_sparse_input_is_refused_with_a_hint():
-    sparse = pytest.importorskip("scipy.sparse")
+    import scipy.sparse as sparse
+
     with pytest.raises(TypeError, match=r"sparse csr_matrix.*toarray"):
         check_points(sparse.csr_matrix(np.eye(4, 3)))
 
