@@ -1,13 +1,19 @@
-"""Certified filtration values: branch and bound over simplex cells (policy; arithmetic in kernels).
+"""Certified filtration values: the S-loop per simplex, dimension by dimension (policy; the
+arithmetic is in :mod:`flood.kernels._voronoi`).
 
-For a simplex s, ``lower`` is the largest d_X found at points of s (any point of s gives
-d_X(y) <= f(s)), ``upper`` the largest ``max over the cell of phi_S`` over the cells that
-cover s (phi_S >= d_X everywhere). A cell is retired when its maximum is proven exact (d_X at
-the maximizer of phi_S equals phi_S there) or when its bound is within ``tol`` of the
-simplex's lower bound; otherwise it is bisected along its longest edge. Every retired cell
-satisfies ``upper_cell <= lower + tol`` at retirement, and lower only grows, so on exit
-``upper - lower <= tol`` for every simplex (unless ``max_rounds`` stops the refinement first:
-the bounds then still hold, with a wider gap, and a warning says so).
+Each k-simplex is one task of the kernel: it keeps a set S of points of X, bounds ``f(s)``
+from above by the maximum of ``phi_S`` over the simplex (exact, restricted Voronoi vertices)
+and from below by d_X at the maximizers, and adds the nearest points found there until
+``upper - lower <= tol`` or the maximum is exact. The dimensions run in order (edges, then
+triangles, ...): a simplex starts from the nearest points of its corners, the sites its
+facets ended with (``SEEDS_PER_FACE`` each) and the largest lower bound of its facets
+(f is monotone). A task whose fixed arrays would overflow comes back with valid bounds and is
+split at the midpoint of its longest edge; each half starts from the sites active on the
+whole (those that can be nearest somewhere in the half). The upper bound of a simplex is the
+largest over its pieces, its lower bound the largest found anywhere in it, and each piece
+retires only once its upper bound is within ``tol`` of that lower bound (or is exact): on
+exit ``upper - lower <= tol`` for every simplex, unless ``max_depth`` splits stop a piece
+first (the bounds then still hold, with a wider gap, and a warning says so).
 """
 
 import warnings
@@ -15,70 +21,115 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-import warp as wp
 
-from flood.kernels import bisect_cells, cell_bounds, nearest
+from flood.kernels import certify_tasks
+from flood.kernels._voronoi import MAX_CORNERS
+
+#: Sites a simplex hands to each coface as seeds: enough to cover its facet, few enough that
+#: seeding costs less than the queries it saves.
+SEEDS_PER_FACE = 8
+#: Splits of one simplex before its bounds are accepted as they are (each halves a piece).
+MAX_SPLIT_DEPTH = 40
+#: Tasks per kernel launch: the CPU's per-task scratch (~20 KiB each) stays in memory budget;
+#: a GPU wants many threads in flight.
+BATCH_SIZE = {"cpu": 1024, "cuda": 65536}
 
 
 @dataclass
 class CertifyStats:
     """Work counters of one certified computation, per simplex dimension."""
 
-    evaluations: dict = field(default_factory=dict)
-    rounds: dict = field(default_factory=dict)
-    max_cells: dict = field(default_factory=dict)
+    queries: dict = field(default_factory=dict)  # k-nearest queries in all
+    max_sites: dict = field(default_factory=dict)  # largest |S| active on a task
+    splits: dict = field(default_factory=dict)  # tasks split in two
 
 
-def _refine(tree, vertices, sites, simplices, lower0, tol, margin, max_rounds, stats_out, n_extra):
-    """Bounds for one batch of k-simplices. Returns (lower, upper)."""
-    device = tree.device
-    xs = tree.points
-    n = len(simplices)
-    lower = lower0.copy()
-    upper = np.zeros(n)
-    pool_x = np.ascontiguousarray(vertices, dtype=np.float64)
-    pool_site = np.ascontiguousarray(sites, dtype=np.int32)
-    cells = np.ascontiguousarray(simplices, dtype=np.int32)
+def _bisect(corners, edge, sites, side):
+    """Halve each simplex at the midpoint of its longest edge ``(a, b)`` (``a * 7 + b``):
+    the half at corner a replaces b by the midpoint, the other a. Each half keeps the sites
+    whose cells reach it. Returns (corners, seeds) of the 2n halves, then their parents."""
+    n = len(corners)
+    a, b = np.divmod(edge, MAX_CORNERS)
+    rows = np.arange(n)
+    mid = 0.5 * (corners[rows, a] + corners[rows, b])
+    left, right = corners.copy(), corners.copy()
+    left[rows, b] = mid
+    right[rows, a] = mid
+    seeds_l = np.where(side & 1, sites, -1)
+    seeds_r = np.where(side & 2, sites, -1)
+    return (
+        np.concatenate([left, right]),
+        np.concatenate([seeds_l, seeds_r]).astype(np.int32),
+        np.concatenate([rows, rows]),
+    )
+
+
+def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress):
+    """certify_tasks over batches shared by ``n_threads`` threads (launches release the GIL)."""
+    n = len(corners)
+    device = str(tree.device)
+    size = BATCH_SIZE["cpu" if device.startswith("cpu") else "cuda"]
+    size = max(1, min(size, -(-n // max(n_threads, 1))))
+    bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
+
+    def work(b):
+        a, e = b
+        return certify_tasks(
+            tree, corners[a:e], seeds[a:e], lower0[a:e], reach[a:e], tol, progress=progress
+        )
+
+    if n_threads > 1 and len(bounds) > 1:
+        with ThreadPoolExecutor(n_threads) as pool:
+            parts = list(pool.map(work, bounds))
+    else:
+        parts = [work(b) for b in bounds]
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
+def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, progress):
+    """Bounds for the k-simplices given by ``corners``; returns (lower, upper, root sites,
+    queries, max |S|, splits, depth reached)."""
+    n = len(corners)
+    lower, upper = lower0.copy(), np.zeros(n)
     sid = np.arange(n)
-    extra = np.full((n, n_extra), -1, dtype=np.int32)
-    evaluations, rounds, max_cells = 0, 0, 0
-    while len(cells):
-        rounds += 1
-        max_cells = max(max_cells, len(cells))
-        wp_pool_x = wp.array(pool_x, dtype=wp.float64, device=device)
-        wp_pool_site = wp.array(pool_site, dtype=wp.int32, device=device)
-        u, ystar, ysite = cell_bounds(
-            wp_pool_x, wp_pool_site, xs, cells, extra=extra, device=device
-        )
-        site, dist = nearest(tree, ystar, ysite)
-        evaluations += len(cells)
-        np.maximum.at(lower, sid, dist)
-        exact = dist >= u - margin
-        u = u + margin
-        done = exact | (u <= lower[sid] + tol)
-        if rounds >= max_rounds:
-            done[:] = True
-        np.maximum.at(upper, sid[done], u[done])
-        if done.all():
-            break
+    reach = np.full(n, np.inf)
+    root_sites, queries, max_sites, splits, depth = None, 0, 0, 0, 0
+    while len(sid):
+        out = _run(tree, corners, seeds, lower[sid], reach, tol, n_threads, progress)
+        progress = None  # the bar counts simplices, not pieces
+        if root_sites is None:
+            root_sites = out["sites"]
+        queries += int(out["queries"].sum())
+        max_sites = max(max_sites, int((out["sites"] >= 0).sum(axis=1).max()))
+        np.maximum.at(lower, sid, out["lower"])
+        done = (out["status"] == 0) | (out["upper"] <= lower[sid] + tol) | (depth >= max_depth)
+        np.maximum.at(upper, sid[done], out["upper"][done])
         keep = ~done
-        cells, sid = cells[keep], sid[keep]
-        if n_extra:
-            # children remember the nearest point found at their parent's maximizer
-            extra = np.concatenate([site[keep][:, None], extra[keep][:, : n_extra - 1]], 1)
-        mid, hint, child_a, child_b = bisect_cells(
-            wp_pool_x, wp_pool_site, xs, cells, len(pool_x), device=device
+        if not keep.any():
+            break
+        splits += int(keep.sum())
+        corners, seeds, parent = _bisect(
+            corners[keep], out["edge"][keep], out["sites"][keep], out["side"][keep]
         )
-        mid_site, mid_dist = nearest(tree, mid, hint)
-        evaluations += len(mid)
-        np.maximum.at(lower, sid, mid_dist)
-        pool_x = np.concatenate([pool_x, mid])
-        pool_site = np.concatenate([pool_site, mid_site])
-        cells = np.concatenate([child_a, child_b])
-        sid = np.concatenate([sid, sid])
-        extra = np.ascontiguousarray(np.concatenate([extra, extra]))
-    stats_out.append((evaluations, rounds, max_cells))
-    return lower, np.maximum(upper, lower)
+        reach = out["upper"][keep][parent]
+        sid = sid[keep][parent]
+        depth += 1
+    return lower, np.maximum(upper, lower), root_sites, queries, max_sites, splits, depth
+
+
+def _seeds(sites, simplex, face_rows, face_sites):
+    """Seed sites of each simplex: its corners' nearest points, then its facets' sites."""
+    own = sites[simplex]
+    if face_rows is None:
+        return np.ascontiguousarray(own, dtype=np.int32)
+    from_faces = face_sites[face_rows].reshape(len(simplex), -1)
+    return np.ascontiguousarray(np.concatenate([own, from_faces], axis=1), dtype=np.int32)
+
+
+def _face_seeds(root_sites):
+    """The first ``SEEDS_PER_FACE`` active sites of each simplex (-1 padded)."""
+    order = np.argsort(root_sites < 0, axis=1, kind="stable")[:, :SEEDS_PER_FACE]
+    return np.take_along_axis(root_sites, order, axis=1)
 
 
 def certified_bounds(
@@ -89,10 +140,9 @@ def certified_bounds(
     facets,
     tol,
     *,
+    vertex_values=None,
     n_threads=2,
-    batch_size=200_000,
-    max_rounds=60,
-    n_extra=1,
+    max_depth=MAX_SPLIT_DEPTH,
     progress=None,
 ):
     """Certified lower and upper bounds on f(s) for every simplex of dimension >= 1.
@@ -102,88 +152,67 @@ def certified_bounds(
     tree : PointTree
         Index over X.
     vertices : ndarray of float64, shape (n_landmarks, dim)
-        Landmark coordinates (points of X, in the tree's coordinates).
+        Landmark coordinates (in the tree's coordinates).
     sites : ndarray of int32, shape (n_landmarks,)
-        Tree-order index of each landmark in X.
+        Tree-order index of each landmark's nearest point of X.
     simplices : list of ndarray
         ``simplices[k]`` of shape (n_k, k + 1).
     facets : list of ndarray or None
         ``facets[k]`` of shape (n_k, k + 1): row indices into ``simplices[k - 1]``.
     tol : float
-        Target ``upper - lower`` per simplex.
+        Target ``upper - lower`` per simplex (0: exact up to rounding).
+    vertex_values : ndarray of shape (n_landmarks,), optional
+        d_X of each landmark (0 for points of X): lower bounds for the edges.
     n_threads : int
-        Python threads sharing the batches (Warp CPU launches release the GIL).
-    batch_size : int
-        Simplices per batch (bounds the memory of the cell arrays).
-    max_rounds : int
-        Bisection depth limit per batch.
-    n_extra : int
-        Nearest points found at ancestors' maximizers that each cell keeps as extra sites
-        (0 to 3): more sites tighten the bounds and cost more arithmetic per cell.
+        Python threads sharing the launches (Warp CPU launches release the GIL).
+    max_depth : int
+        Splits of one simplex before its bounds are accepted with a wider gap.
     progress : callable or None
-        Called with (dimension, n_simplices_done) after each batch.
+        Called with (dimension, n_simplices_done) as batches finish.
 
     Returns
     -------
     lower, upper : list of ndarray
-        Per dimension; dimension 0 is all zeros (landmarks are points of X).
+        Per dimension; dimension 0 is ``vertex_values`` (zeros by default).
     stats : CertifyStats
     """
-    xs_np_scale = float(np.ptp(vertices, axis=0).max()) if len(vertices) > 1 else 1.0
-    margin = 1e-11 * max(xs_np_scale, np.finfo(float).tiny)
-    lower = [np.zeros(len(simplices[0]))]
-    upper = [np.zeros(len(simplices[0]))]
+    vertices = np.ascontiguousarray(vertices, dtype=np.float64)
+    sites = np.asarray(sites, dtype=np.int32)
+    values = np.zeros(len(vertices)) if vertex_values is None else np.asarray(vertex_values)
+    lower, upper = [values.copy()], [values.copy()]
     stats = CertifyStats()
+    face_sites = sites[:, None]
     for k in range(1, len(simplices)):
         s_k = simplices[k]
-        lower0 = np.zeros(len(s_k))
-        if k >= 2 and len(s_k):
-            lower0 = lower[k - 1][facets[k]].max(axis=1)
-        bounds = [(i, min(i + batch_size, len(s_k))) for i in range(0, len(s_k), batch_size)]
-        if n_threads > 1 and len(s_k) >= 64:
-            per = -(-len(s_k) // n_threads)
-            per = min(per, batch_size)
-            bounds = [(i, min(i + per, len(s_k))) for i in range(0, len(s_k), per)]
-        lo_k, up_k = np.zeros(len(s_k)), np.zeros(len(s_k))
-        collected = []
-
-        def work(b, k=k, lo_k=lo_k, up_k=up_k, s_k=s_k, lower0=lower0, collected=collected):
-            a, e = b
-            lo_k[a:e], up_k[a:e] = _refine(
-                tree,
-                vertices,
-                sites,
-                s_k[a:e],
-                lower0[a:e],
-                tol,
-                margin,
-                max_rounds,
-                collected,
-                n_extra,
-            )
-            if progress is not None:
-                progress(k, e - a)
-
-        if n_threads > 1 and len(bounds) > 1:
-            with ThreadPoolExecutor(n_threads) as pool:
-                list(pool.map(work, bounds))
+        if not len(s_k):
+            lower.append(np.zeros(0))
+            upper.append(np.zeros(0))
+            face_sites = np.zeros((0, SEEDS_PER_FACE), dtype=np.int32)
+            continue
+        if k == 1:
+            lower0 = values[s_k].max(axis=1)
+            seeds = _seeds(sites, s_k, None, None)
         else:
-            for b in bounds:
-                work(b)
-        lower.append(lo_k)
-        upper.append(up_k)
-        stats.evaluations[k] = int(sum(c[0] for c in collected))
-        stats.rounds[k] = int(max((c[1] for c in collected), default=0))
-        stats.max_cells[k] = int(sum(c[2] for c in collected))
-        if stats.rounds[k] >= max_rounds and len(s_k):
-            gap = float((up_k - lo_k).max())
-            if gap > tol:
-                warnings.warn(
-                    f"certified refinement of dimension {k} stopped after {max_rounds} rounds "
-                    f"with a gap of {gap:.3g} > tol={tol:.3g}; the bounds still hold.",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
+            lower0 = lower[k - 1][facets[k]].max(axis=1)
+            seeds = _seeds(sites, s_k, facets[k], face_sites)
+        report = None if progress is None else (lambda m, k=k: progress(k, m))
+        lo, up, root_sites, queries, max_sites, splits, depth = _bound_dimension(
+            tree, vertices[s_k], seeds, lower0, tol, n_threads, max_depth, report
+        )
+        lower.append(lo)
+        upper.append(up)
+        face_sites = _face_seeds(root_sites)
+        stats.queries[k] = queries
+        stats.max_sites[k] = max_sites
+        stats.splits[k] = splits
+        gap = float((up - lo).max())
+        if depth >= max_depth and gap > tol:
+            warnings.warn(
+                f"certified refinement of dimension {k} stopped after {max_depth} splits "
+                f"with a gap of {gap:.3g} > tol={tol:.3g}; the bounds still hold.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
     return lower, upper, stats
 
 

@@ -55,7 +55,11 @@ class FloodResult:
     timings : dict
         Wall seconds per stage.
     evaluations : dict
-        Nearest-point evaluations per simplex dimension.
+        Mean nearest-point queries per simplex, per dimension (a k-nearest query counts as
+        one; for ``method="grid"``, the interior grid points per simplex).
+    work : dict
+        ``{"max_sites": {k: largest |S| on one task}, "splits": {k: tasks split}}`` of the
+        certified refinement (empty for the grid method).
     """
 
     landmarks: np.ndarray
@@ -69,6 +73,7 @@ class FloodResult:
     method: str
     timings: dict = field(default_factory=dict)
     evaluations: dict = field(default_factory=dict)
+    work: dict = field(default_factory=dict)
     _tree: object = field(default=None, repr=False)
 
     @property
@@ -284,7 +289,7 @@ def flood_complex(
     timings["delaunay"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
-    evaluations = {}
+    evaluations, work = {}, {}
     if method == "grid":
         values = [vertex_values.copy()]
         for k in range(1, len(simplices)):
@@ -313,19 +318,15 @@ def flood_complex(
             simplices,
             facets,
             tol_used,
+            vertex_values=vertex_values,
             n_threads=n_threads,
             progress=(lambda k, m: bar.update(m)) if bar is not None else None,
         )
         if bar is not None:
             bar.close()
-        lower[0] = vertex_values.copy()
-        upper[0] = vertex_values.copy()
-        if len(lower) > 1 and len(lower[1]):
-            v = vertex_values[simplices[1]].max(axis=1)
-            lower[1] = np.maximum(lower[1], v)
-            upper[1] = np.maximum(upper[1], v)
         lower, upper, filtration = propagate_bounds(lower, upper, facets)
-        evaluations = {k: v / max(len(simplices[k]), 1) for k, v in stats.evaluations.items()}
+        evaluations = {k: v / max(len(simplices[k]), 1) for k, v in stats.queries.items()}
+        work = {"max_sites": stats.max_sites, "splits": stats.splits}
     timings["filtration"] = time.perf_counter() - t3
 
     return FloodResult(
@@ -340,4 +341,5 @@ def flood_complex(
         method=method,
         timings=timings,
         evaluations=evaluations,
+        work=work,
     )

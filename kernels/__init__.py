@@ -5,27 +5,40 @@ NumPy reference named ``<launcher>_reference`` that the tests compare against on
 device.
 """
 
-from flood.kernels._cover import (
-    bisect_cells,
-    cell_bounds,
-    cell_bounds_reference,
-)
 from flood.kernels._grid import (
     grid_interior_max,
     grid_interior_max_reference,
     interior_weights,
 )
-from flood.kernels._tree import PointTree, build_tree, nearest, nearest_reference
+from flood.kernels._tree import (
+    K_NEAREST,
+    PointTree,
+    build_tree,
+    nearest,
+    nearest_k,
+    nearest_k_reference,
+    nearest_reference,
+)
+from flood.kernels._voronoi import (
+    TaskScratch,
+    certify_tasks,
+    restricted_voronoi_max,
+    restricted_voronoi_max_reference,
+)
 
 __all__ = [
+    "K_NEAREST",
     "PointTree",
-    "bisect_cells",
+    "TaskScratch",
     "build_tree",
-    "cell_bounds",
-    "cell_bounds_reference",
+    "certify_tasks",
     "grid_interior_max",
     "grid_interior_max_reference",
     "interior_weights",
     "nearest",
+    "nearest_k",
+    "nearest_k_reference",
     "nearest_reference",
+    "restricted_voronoi_max",
+    "restricted_voronoi_max_reference",
 ]

@@ -168,6 +168,111 @@ def tree_nearest(
     return best
 
 
+K_NEAREST = 8  # points returned by one k-nearest query (the S-loop adds them all to S)
+vec8d = wp.types.vector(length=K_NEAREST, dtype=wp.float64)
+vec8i = wp.types.vector(length=K_NEAREST, dtype=wp.int32)
+
+
+@wp.func
+def knn_insert(dd: vec8d, ii: vec8i, count: int, d2: wp.float64, p: int):
+    """Insert (d2, p) into the sorted list of the ``count`` best; returns the new list."""
+    j = count
+    if count >= K_NEAREST:
+        j = K_NEAREST - 1
+    while j > 0:
+        if dd[j - 1] > d2:
+            dd[j] = dd[j - 1]
+            ii[j] = ii[j - 1]
+            j -= 1
+        else:
+            break
+    dd[j] = d2
+    ii[j] = wp.int32(p)
+    return dd, ii, wp.min(count + 1, K_NEAREST)
+
+
+@wp.func
+def tree_knn(
+    points: wp.array2d(dtype=wp.float64),
+    lo: wp.array2d(dtype=wp.float64),
+    hi: wp.array2d(dtype=wp.float64),
+    first_leaf: int,
+    q: vec6,
+    r2: wp.float64,
+):
+    """The (at most) ``K_NEAREST`` points nearest to ``q`` with squared distance ``< r2``.
+
+    Returns ``(count, d2, index)``: squared distances ascending, tree-order indices.
+    """
+    n = points.shape[0]
+    count = int(0)
+    dd = vec8d()
+    ii = vec8i()
+    bound = r2
+    node = int(0)
+    down = bool(True)
+    while True:
+        if down:
+            if box_dist2(lo, hi, node, q) < bound:
+                if node >= first_leaf:
+                    start = (node - first_leaf) * LEAF_SIZE
+                    stop = wp.min(start + LEAF_SIZE, n)
+                    for p in range(start, stop):
+                        d2 = point_dist2(points, p, q)
+                        if d2 < bound:
+                            dd, ii, count = knn_insert(dd, ii, count, d2, p)
+                            if count == K_NEAREST:
+                                bound = dd[K_NEAREST - 1]
+                    down = False
+                else:
+                    c1 = 2 * node + 1
+                    if box_dist2(lo, hi, c1, q) <= box_dist2(lo, hi, c1 + 1, q):
+                        node = c1
+                    else:
+                        node = c1 + 1
+            else:
+                down = False
+        else:
+            if node == 0:
+                break
+            parent = (node - 1) // 2
+            c1 = 2 * parent + 1
+            near = c1 + 1
+            if box_dist2(lo, hi, c1, q) <= box_dist2(lo, hi, c1 + 1, q):
+                near = c1
+            if node == near:
+                node = c1 + c1 + 1 - near
+                down = True
+            else:
+                node = parent
+    return count, dd, ii
+
+
+@wp.kernel
+def knn_kernel(
+    points: wp.array2d(dtype=wp.float64),
+    lo: wp.array2d(dtype=wp.float64),
+    hi: wp.array2d(dtype=wp.float64),
+    first_leaf: int,
+    queries: wp.array2d(dtype=wp.float64),
+    radius2: wp.array(dtype=wp.float64),
+    index: wp.array2d(dtype=wp.int32),
+    distance2: wp.array2d(dtype=wp.float64),
+):
+    qi = wp.tid()
+    q = vec6()
+    for j in range(queries.shape[1]):
+        q[j] = queries[qi, j]
+    count, dd, ii = tree_knn(points, lo, hi, first_leaf, q, radius2[qi])
+    for j in range(K_NEAREST):
+        if j < count:
+            index[qi, j] = ii[j]
+            distance2[qi, j] = dd[j]
+        else:
+            index[qi, j] = -1
+            distance2[qi, j] = wp.float64(wp.inf)
+
+
 @wp.kernel
 def nearest_kernel(
     points: wp.array2d(dtype=wp.float64),
@@ -328,3 +433,55 @@ def nearest_reference(points, queries):
     d2 = ((queries[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
     index = d2.argmin(axis=1)
     return index, np.sqrt(d2[np.arange(len(queries)), index])
+
+
+def nearest_k(tree, queries, radius):
+    """The ``K_NEAREST`` nearest points of X to each query, among those closer than ``radius``.
+
+    Parameters
+    ----------
+    tree : PointTree
+    queries : ndarray of shape (n_queries, dim)
+    radius : ndarray of shape (n_queries,) or float
+        Only points at distance ``< radius`` are returned (``inf`` for plain k nearest).
+
+    Returns
+    -------
+    index : ndarray of int32, shape (n_queries, K_NEAREST)
+        Tree-order indices, nearest first; -1 pads rows with fewer points in range.
+    distance : ndarray of float64, shape (n_queries, K_NEAREST)
+        Distances, ``inf`` for padding.
+    """
+    device = tree.device
+    queries = np.ascontiguousarray(queries, dtype=np.float64)
+    m = len(queries)
+    r2 = np.broadcast_to(np.square(np.asarray(radius, dtype=np.float64)), (m,)).copy()
+    index = wp.empty((m, K_NEAREST), dtype=wp.int32, device=device)
+    dist2 = wp.empty((m, K_NEAREST), dtype=wp.float64, device=device)
+    if m:
+        wp.launch(
+            knn_kernel,
+            dim=m,
+            inputs=[
+                tree.points,
+                tree.lo,
+                tree.hi,
+                tree.first_leaf,
+                wp.array(queries, dtype=wp.float64, device=device),
+                wp.array(r2, dtype=wp.float64, device=device),
+            ],
+            outputs=[index, dist2],
+            device=device,
+        )
+    return index.numpy(), np.sqrt(dist2.numpy())
+
+
+def nearest_k_reference(points, queries, radius):
+    """Brute-force NumPy reference for :func:`nearest_k` (input-order indices)."""
+    points = np.asarray(points, dtype=np.float64)
+    d = np.linalg.norm(np.asarray(queries)[:, None, :] - points[None], axis=2)
+    r = np.broadcast_to(np.asarray(radius, dtype=np.float64), (len(d),))
+    order = np.argsort(d, axis=1, kind="stable")[:, :K_NEAREST]
+    dist = np.take_along_axis(d, order, axis=1)
+    out = np.where(dist < r[:, None], order, -1)
+    return out, np.where(out >= 0, dist, np.inf)

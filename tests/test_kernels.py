@@ -4,15 +4,16 @@ import numpy as np
 import pytest
 
 from flood.kernels import (
-    bisect_cells,
     build_tree,
-    cell_bounds,
-    cell_bounds_reference,
     grid_interior_max,
     grid_interior_max_reference,
     interior_weights,
     nearest,
+    nearest_k,
+    nearest_k_reference,
     nearest_reference,
+    restricted_voronoi_max,
+    restricted_voronoi_max_reference,
 )
 
 
@@ -43,66 +44,76 @@ def test_nearest_with_duplicates_and_clusters(device):
     np.testing.assert_allclose(dist, nearest_reference(X, Q)[1], atol=1e-12)
 
 
-@pytest.mark.parametrize("n_extra", [0, 2])
-@pytest.mark.parametrize("dim, k", [(2, 1), (2, 2), (3, 1), (3, 2), (3, 3), (4, 4), (6, 3)])
-def test_cell_bounds_matches_reference(device, dim, k, n_extra):
+def test_nearest_k_matches_brute_force(device):
+    rng = np.random.default_rng(4)
+    for dim in (2, 3, 6):
+        X = rng.normal(size=(700, dim))
+        Q = rng.normal(size=(150, dim)) * 1.5
+        radius = rng.uniform(0.2, 2.0, len(Q))
+        radius[:20] = np.inf  # plain k nearest
+        tree = build_tree(X, device=device)
+        idx, dist = nearest_k(tree, Q, radius)
+        ref_idx, ref_dist = nearest_k_reference(X, Q, radius)
+        np.testing.assert_allclose(dist, ref_dist, atol=1e-12)
+        got = np.where(idx >= 0, tree.order[np.maximum(idx, 0)], -1)
+        assert np.array_equal(got >= 0, ref_idx >= 0)
+        d_got = np.linalg.norm(X[np.maximum(got, 0)] - Q[:, None], axis=2)
+        np.testing.assert_allclose(np.where(got >= 0, d_got, np.inf), ref_dist, atol=1e-12)
+        assert not np.isinf(dist[:20]).any()  # unbounded radius: every slot filled
+
+
+def _random_tasks(rng, n_points, dim, k, n_tasks, n_sites, points=None):
+    X = rng.normal(size=(n_points, dim)) if points is None else points
+    corners = rng.normal(size=(n_tasks, k + 1, dim))
+    sites = np.array([rng.choice(len(X), n_sites, replace=False) for _ in range(n_tasks)])
+    return X, corners, sites
+
+
+@pytest.mark.parametrize(
+    "dim, k, n_sites", [(2, 1, 5), (2, 2, 8), (3, 1, 6), (3, 2, 8), (3, 3, 9), (4, 4, 7), (6, 3, 7)]
+)
+def test_restricted_voronoi_max_matches_brute_force(device, dim, k, n_sites):
     rng = np.random.default_rng(10 * dim + k)
-    X = rng.normal(size=(60, dim))
-    pool = rng.normal(size=(40, dim))
-    site = rng.integers(0, 60, 40).astype(np.int32)
-    site[:5] = site[5]  # cells with repeated sites too
-    cells = np.array([rng.choice(40, k + 1, replace=False) for _ in range(40)], dtype=np.int32)
-    extra = rng.integers(-1, 60, (40, n_extra)).astype(np.int32)  # -1: no site
-    upper, ystar, ysite = cell_bounds(pool, site, X, cells, extra, device=device)
-    ref_upper, _ = cell_bounds_reference(pool, site, X, cells, extra)
-    np.testing.assert_allclose(upper, ref_upper, atol=1e-10)
-    # the reported site attains the bound at the reported point
-    np.testing.assert_allclose(np.linalg.norm(ystar - X[ysite], axis=1), upper, atol=1e-10)
+    X, corners, sites = _random_tasks(rng, 60, dim, k, 25, n_sites)
+    upper, ystar = restricted_voronoi_max(X, corners, sites, device=device)
+    ref = restricted_voronoi_max_reference(X, corners, sites)
+    # never below the exact maximum (the certified margin rounds up), and close above it
+    assert np.all(upper >= ref)
+    np.testing.assert_allclose(upper, ref, rtol=0, atol=1e-9)
+    # the maximizer attains it
+    phi = np.linalg.norm(ystar[:, None] - X[sites], axis=2).min(axis=1)
+    np.testing.assert_allclose(phi, upper, atol=1e-9)
 
 
-def test_extra_sites_only_tighten_the_bound(device):
-    rng = np.random.default_rng(11)
-    X = rng.normal(size=(80, 3))
-    pool = rng.normal(size=(20, 3))
-    site = np.array([np.argmin(np.linalg.norm(X - p, axis=1)) for p in pool], dtype=np.int32)
-    cells = np.array([rng.choice(20, 4, replace=False) for _ in range(30)], dtype=np.int32)
-    extra = rng.integers(0, 80, (30, 3)).astype(np.int32)
-    plain, _, _ = cell_bounds(pool, site, X, cells, device=device)
-    more, _, _ = cell_bounds(pool, site, X, cells, extra, device=device)
-    assert np.all(more <= plain + 1e-12)
-    assert np.any(more < plain - 1e-6)
+@pytest.mark.parametrize("dim, k", [(2, 1), (2, 2), (3, 2), (3, 3)])
+def test_restricted_voronoi_max_degenerate_sites(device, dim, k):
+    """Integer grids make cospherical sites, Voronoi vertices on faces and corners; a row of
+    collinear sites and sites on the simplex's faces on top."""
+    rng = np.random.default_rng(dim + k)
+    grid = np.stack(np.meshgrid(*[np.arange(3.0)] * dim, indexing="ij"), -1).reshape(-1, dim)
+    cand = np.array([grid[rng.choice(len(grid), k + 1, replace=False)] for _ in range(200)])
+    rank = np.array([np.linalg.matrix_rank(c[1:] - c[0]) for c in cand])
+    corners = cand[rank == k][:30]
+    X = np.concatenate([grid, np.linspace(0, 1, 5)[:, None] * np.ones(dim)])
+    sites = np.array([rng.choice(len(X), 9, replace=False) for _ in range(len(corners))])
+    sites[:, :3] = len(grid) + np.arange(3)  # collinear sites in every task
+    upper, _ = restricted_voronoi_max(X, corners, sites, device=device)
+    ref = restricted_voronoi_max_reference(X, corners, sites)
+    assert np.all(upper >= ref)
+    np.testing.assert_allclose(upper, ref, rtol=0, atol=1e-9)
 
 
-def test_cell_bound_is_an_upper_bound_on_dense_samples(device):
-    """max over the cell of phi_S dominates phi_S (hence d_X) at dense random points."""
+def test_restricted_voronoi_max_many_sites_is_an_upper_bound_on_dense_samples(device):
     rng = np.random.default_rng(7)
-    X = rng.normal(size=(40, 3))
-    pool = rng.normal(size=(12, 3))
-    site = np.array([np.argmin(np.linalg.norm(X - p, axis=1)) for p in pool], dtype=np.int32)
-    cells = np.array([rng.choice(12, 4, replace=False) for _ in range(10)], dtype=np.int32)
-    upper, _, _ = cell_bounds(pool, site, X, cells, device=device)
-    for c, cell in enumerate(cells):
-        lam = rng.dirichlet(np.ones(4), size=4000)
-        y = lam @ pool[cell]
-        phi = np.linalg.norm(y[:, None] - X[site[cell]][None], axis=2).min(axis=1)
-        assert phi.max() <= upper[c] + 1e-12
-
-
-def test_bisect_cells_halves_the_longest_edge(device):
-    rng = np.random.default_rng(5)
-    X = rng.normal(size=(30, 3))
-    pool = rng.normal(size=(10, 3))
-    site = rng.integers(0, 30, 10).astype(np.int32)
-    cells = np.array([[0, 1, 2, 3], [4, 5, 6, 7]], dtype=np.int32)
-    mid, hint, a, b = bisect_cells(pool, site, X, cells, first_new=10, device=device)
-    for c, cell in enumerate(cells):
-        w = pool[cell]
-        d = np.linalg.norm(w[:, None] - w[None], axis=2)
-        i, j = np.unravel_index(np.argmax(d), d.shape)
-        np.testing.assert_allclose(mid[c], 0.5 * (w[i] + w[j]))
-        assert sorted(a[c].tolist() + b[c].tolist()).count(10 + c) == 2
-        assert set(a[c]) | set(b[c]) == set(cell) | {10 + c}
-        assert hint[c] == site[cell][np.argmin(np.linalg.norm(X[site[cell]] - mid[c], axis=1))]
+    X, corners, sites = _random_tasks(rng, 300, 3, 3, 8, 50, rng.uniform(size=(300, 3)))
+    corners = rng.uniform(size=(8, 4, 3))
+    upper, ystar = restricted_voronoi_max(X, corners, sites, device=device)
+    for c in range(len(corners)):
+        lam = rng.dirichlet(np.ones(4), size=20000)
+        y = lam @ corners[c]
+        phi = np.linalg.norm(y[:, None] - X[sites[c]][None], axis=2).min(axis=1)
+        assert phi.max() <= upper[c]
+        assert phi.max() >= upper[c] - 0.02  # dense sampling gets close to the maximum
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
@@ -133,10 +144,10 @@ def test_cuda_code_compiles_without_gpu(tmp_path):
     """The kernels also build for a Hopper GPU (sm_90), with or without one present."""
     import warp as wp
 
-    import flood.kernels._cover as cover
     import flood.kernels._grid as grid
     import flood.kernels._tree as tree
+    import flood.kernels._voronoi as voronoi
 
-    for module in (tree, cover, grid):
+    for module in (tree, voronoi, grid):
         files = wp.compile_aot_module(module, arch=90, module_dir=tmp_path / module.__name__)
         assert files and all(p.exists() for p in files)

@@ -1,0 +1,812 @@
+"""Certified Flood values by restricted Voronoi bounds (the S-loop), in Warp.
+
+One *task* is a k-simplex C (a Delaunay simplex of the landmarks, or a piece of one) with a set
+S of points of X (its *sites*). For every S ⊆ X,
+
+    phi_S(y) = min over t in S of |y - t|  >=  d_X(y) = min over x in X of |y - x|,
+
+so ``max over C of phi_S`` bounds the Flood value ``f(C) = max over C of d_X`` from above, and
+d_X at any point of C bounds it from below. One thread runs the loop for its task: find the
+maximizer y* of phi_S over C, query the ``K_NEAREST`` points of X nearest to y* among those
+closer than phi_S(y*), add them all to S, repeat; stop when ``upper - lower <= tol``, or when no
+point of X is closer to y* than S is (then d_X(y*) = phi_S(y*) = max phi_S: the value is exact).
+S only grows, X is finite: the loop ends. When a task would exceed its fixed arrays (sites or
+polytope vertices), it stops with its last valid bounds and asks the host to split it.
+
+The maximum of phi_S, by lifting. Write y = w_0 + E u for u in the standard simplex Δ ⊂ R^k
+(E = [w_1 - w_0, ..., w_k - w_0]). Then |y - t|^2 = |E u|^2 + a_t . u + b_t with
+a_t = 2 E^T (w_0 - t) and b_t = |w_0 - t|^2, so
+
+    phi_S(y)^2 = |E u|^2 + h(u),   h(u) = min over t in S of (a_t . u + b_t)   (concave, PL).
+
+Let P = {(u, z) : u in Δ, z_min <= z <= a_t . u + b_t for all t in S}, a convex polytope in
+R^(k+1) (z_min lies below every site plane on Δ, as a_t . u + b_t >= -|E u|^2 >= -max|e_j|^2).
+F(u, z) = |E u|^2 + z is convex and increasing in z, so
+``max over C of phi_S^2 = max over P of F = max over the vertices of P of F``. Its upper
+vertices are the vertices of the Voronoi diagram of S restricted to C (Voronoi vertices inside,
+Voronoi edges crossing facets, ..., the corners of C). Adding a site is one cut of P by a
+half-space; P is kept as its vertex list, each vertex with the bit mask of the constraints
+active at it (k+1 facets of Δ, the floor z_min, one bit per site), and cut by the double
+description method: vertices strictly outside are removed, a new vertex is made on each edge
+from a kept to a removed vertex, where two vertices span an edge iff their common constraints
+number at least k and no third vertex has them all (the combinatorial test: exact for
+degenerate polytopes too, since masks are maintained combinatorially, never re-measured).
+Sites whose bit no vertex carries any more are redundant on C and free their slot.
+
+Why the upper bound survives rounding. (1) A vertex is removed only when it violates the new
+constraint by more than ``REL_TAU`` times the magnitude of the terms of that constraint; a
+vertex within that band is kept (and marked active). So every removed vertex is outside the
+exact half-space, and the computed polytope P' contains P up to the rounding of the new
+vertices' coordinates (convex combinations of two kept points: a few ulps of the data's scale).
+(2) F is convex, so max over P of F <= max over the vertices of P' of F + (the change of F
+across that rounding), which ``REL_MARGIN`` (relative to the task's squared scale, about 1e5
+ulps) covers. (3) Sites are points of X, so dropping sites (seeds filtered for a piece,
+redundant or overflowing sites) only raises phi_S: the bound stays valid. The lower bound is
+d_X at the maximizer with its barycentric coordinates clamped into the simplex (a point of C),
+computed by an exact search; when no point of X lies within ``sqrt(p2 (1 - 1e-12))`` of y*,
+that radius is a lower bound on d_X(y*).
+"""
+
+import numpy as np
+import warp as wp
+
+from flood.kernels._tree import K_NEAREST, tree_knn, tree_nearest, vec6
+
+wp.set_module_options({"enable_backward": False})
+
+MAX_CORNERS = 7  # simplices of dimension <= 6
+N_WORDS = 2  # 64-bit words per vertex mask
+N_BITS = 64 * N_WORDS  # constraint bits per vertex mask: k+1 facets, the floor, site slots
+MAX_POLY_VERTICES = 1024  # vertices of one task's lifted polytope (fixed per-task arrays)
+COL_F = 7  # column of the lifted value F = |E u|^2 + z in the vertex array
+N_COLS = 8  # u (<= 6), z, F
+MAX_QUERIES = 200  # k-nearest queries per task before it is handed back to be split
+REL_TAU = 1e-12  # a vertex counts as on a plane within this fraction of the terms' size
+REL_MARGIN = 1e-11  # slack on phi^2, relative to the task's squared scale (see docstring)
+RADIUS_SHRINK = 1e-12  # query strictly inside phi_S(y*): ties with S count as "in S"
+
+STATUS_DONE = 0
+STATUS_SPLIT = 1
+
+
+@wp.func
+def bit(i: int):
+    return wp.uint64(1) << wp.uint64(i)
+
+
+@wp.func
+def has_bit(pm: wp.array3d(dtype=wp.uint64), t: int, v: int, i: int):
+    w = i // 64
+    return ((pm[t, v, w] >> wp.uint64(i - 64 * w)) & wp.uint64(1)) != wp.uint64(0)
+
+
+@wp.func
+def set_bit(pm: wp.array3d(dtype=wp.uint64), t: int, v: int, i: int):
+    w = i // 64
+    pm[t, v, w] = pm[t, v, w] | bit(i - 64 * w)
+
+
+@wp.func
+def site_plane(tx: wp.array3d(dtype=wp.float64), xs: wp.array2d(dtype=wp.float64), t: int, s: int):
+    """a_j = 2 (w_j - w_0) . (w_0 - x_s), b = |w_0 - x_s|^2: the site's plane over u."""
+    kp1 = tx.shape[1]
+    dim = tx.shape[2]
+    a = vec6()
+    b = wp.float64(0.0)
+    for l in range(dim):
+        d0 = tx[t, 0, l] - xs[s, l]
+        b += d0 * d0
+    for j in range(1, kp1):
+        acc = wp.float64(0.0)
+        for l in range(dim):
+            acc += (tx[t, j, l] - tx[t, 0, l]) * (tx[t, 0, l] - xs[s, l])
+        a[j - 1] = wp.float64(2.0) * acc
+    return a, b
+
+
+@wp.func
+def lifted_value(
+    tx: wp.array3d(dtype=wp.float64), pv: wp.array3d(dtype=wp.float64), t: int, v: int
+):
+    """F = |E u|^2 + z at vertex v: phi_S^2 at an upper vertex."""
+    kp1 = tx.shape[1]
+    s = wp.float64(0.0)
+    for l in range(tx.shape[2]):
+        e = wp.float64(0.0)
+        for j in range(1, kp1):
+            e += pv[t, v, j - 1] * (tx[t, j, l] - tx[t, 0, l])
+        s += e * e
+    return s + pv[t, v, kp1 - 1]
+
+
+@wp.func
+def init_prism(
+    tx: wp.array3d(dtype=wp.float64),
+    xs: wp.array2d(dtype=wp.float64),
+    t: int,
+    s: int,
+    zmin: wp.float64,
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    slots: wp.array2d(dtype=wp.int32),
+):
+    """P for S = {s}: the prism over Δ between z_min and the plane of s. Returns its size."""
+    kp1 = tx.shape[1]
+    k = kp1 - 1
+    a, b = site_plane(tx, xs, t, s)
+    slot = kp1 + 1
+    slots[t, slot] = wp.int32(s)
+    facets = bit(kp1) - wp.uint64(1)  # facet and floor bits all lie in word 0
+    for j in range(kp1):
+        base = facets & ~bit(j)  # corner j lies on every facet of Δ but facet j
+        top = b
+        if j > 0:
+            top = b + a[j - 1]
+        for h in range(2):
+            v = 2 * j + h
+            for c in range(k):
+                pv[t, v, c] = wp.float64(0.0)
+            if j > 0:
+                pv[t, v, j - 1] = wp.float64(1.0)
+            for w in range(1, N_WORDS):
+                pm[t, v, w] = wp.uint64(0)
+            if h == 0:
+                pv[t, v, k] = zmin
+                pm[t, v, 0] = base | bit(kp1)
+            else:
+                pv[t, v, k] = top
+                pm[t, v, 0] = base
+                set_bit(pm, t, v, slot)
+            pv[t, v, COL_F] = lifted_value(tx, pv, t, v)
+    return 2 * kp1
+
+
+@wp.func
+def classify(
+    pv: wp.array3d(dtype=wp.float64),
+    ps: wp.array2d(dtype=wp.float64),
+    negs: wp.array2d(dtype=wp.int32),
+    t: int,
+    nv: int,
+    k: int,
+    a: vec6,
+    b: wp.float64,
+    thr2: wp.float64,
+):
+    """ps[t, v] = slack of vertex v under the plane (0 within the tolerance band); the
+    removed vertices go to ``negs``. Returns (how many, how many of them have F > thr2)."""
+    nneg = int(0)
+    nhigh = int(0)
+    for v in range(nv):
+        z = pv[t, v, k]
+        s = b - z
+        mag = wp.abs(b) + wp.abs(z)
+        for c in range(k):
+            term = a[c] * pv[t, v, c]
+            s += term
+            mag += wp.abs(term)
+        if wp.abs(s) <= wp.float64(REL_TAU) * mag:
+            s = wp.float64(0.0)
+        if s < wp.float64(0.0):
+            negs[t, nneg] = wp.int32(v)
+            nneg += 1
+            if pv[t, v, COL_F] > thr2:
+                nhigh += 1
+        ps[t, v] = s
+    return nneg, nhigh
+
+
+@wp.func
+def common_at_least(pm: wp.array3d(dtype=wp.uint64), t: int, p: int, q: int, k: int):
+    """Whether vertices p and q share at least k constraints."""
+    c = int(0)
+    for w in range(N_WORDS):
+        x = pm[t, p, w] & pm[t, q, w]
+        while x != wp.uint64(0) and c < k:
+            x = x & (x - wp.uint64(1))
+            c += 1
+    return c >= k
+
+
+@wp.func
+def holds_common(pm: wp.array3d(dtype=wp.uint64), t: int, r: int, p: int, q: int):
+    """Whether vertex r has every constraint that p and q share."""
+    ok = bool(True)
+    for w in range(N_WORDS):
+        z = pm[t, p, w] & pm[t, q, w]
+        if (pm[t, r, w] & z) != z:
+            ok = False
+    return ok
+
+
+@wp.func
+def find_edges(
+    pm: wp.array3d(dtype=wp.uint64),
+    ps: wp.array2d(dtype=wp.float64),
+    negs: wp.array2d(dtype=wp.int32),
+    pairs: wp.array2d(dtype=wp.int32),
+    t: int,
+    nv: int,
+    nneg: int,
+    k: int,
+):
+    """Edges from a kept (+) to a removed (-) vertex, into ``pairs``; -1 if they do not fit."""
+    cap = pairs.shape[1]
+    npair = int(0)
+    for iq in range(nneg):
+        q = int(negs[t, iq])
+        for p in range(nv):
+            if ps[t, p] > wp.float64(0.0) and npair >= 0:
+                if common_at_least(pm, t, p, q, k):
+                    edge = bool(True)
+                    for r in range(nv):
+                        if r != p and r != q:
+                            if holds_common(pm, t, r, p, q):
+                                edge = False
+                                break
+                    if edge:
+                        if nv + npair >= cap:
+                            npair = -1
+                        else:
+                            pairs[t, npair] = wp.int32(p * cap + q)
+                            npair += 1
+    return npair
+
+
+@wp.func
+def compact(
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    ps: wp.array2d(dtype=wp.float64),
+    t: int,
+    n_old: int,
+    n_all: int,
+):
+    """Drop the removed old vertices (ps < 0), keep the order of the rest. Returns the size."""
+    w = int(0)
+    for v in range(n_all):
+        keep = bool(True)
+        if v < n_old:
+            keep = ps[t, v] >= wp.float64(0.0)
+        if keep:
+            if w != v:
+                for c in range(N_COLS):
+                    pv[t, w, c] = pv[t, v, c]
+                for j in range(N_WORDS):
+                    pm[t, w, j] = pm[t, v, j]
+            w += 1
+    return w
+
+
+@wp.func
+def free_slots(
+    pm: wp.array3d(dtype=wp.uint64), slots: wp.array2d(dtype=wp.int32), t: int, nv: int, kp1: int
+):
+    """Sites whose bit no vertex carries are redundant on the task: free their slots."""
+    for w in range(N_WORDS):
+        used = wp.uint64(0)
+        for v in range(nv):
+            used = used | pm[t, v, w]
+        for j in range(64):
+            s = 64 * w + j
+            if s > kp1 and slots[t, s] >= 0 and (used & bit(j)) == wp.uint64(0):
+                slots[t, s] = wp.int32(-1)
+
+
+@wp.func
+def add_site(
+    tx: wp.array3d(dtype=wp.float64),
+    xs: wp.array2d(dtype=wp.float64),
+    t: int,
+    s: int,
+    nv: int,
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    ps: wp.array2d(dtype=wp.float64),
+    negs: wp.array2d(dtype=wp.int32),
+    pairs: wp.array2d(dtype=wp.int32),
+    slots: wp.array2d(dtype=wp.int32),
+    thr2: wp.float64,
+):
+    """Cut P by the plane of site s, unless the cut removes no vertex with F > thr2 (it
+    cannot lower the maximum above thr2 then; a later query finds s again if it matters).
+    Returns (size, code): code 0 skipped, 1 cut, 2 no free slot, 3 too many vertices; on
+    codes 0, 2 and 3 P is unchanged."""
+    kp1 = tx.shape[1]
+    k = kp1 - 1
+    for j in range(kp1 + 1, N_BITS):
+        if slots[t, j] == wp.int32(s):
+            return nv, 0
+    a, b = site_plane(tx, xs, t, s)
+    nneg, nhigh = classify(pv, ps, negs, t, nv, k, a, b, thr2)
+    if nhigh == 0:
+        return nv, 0
+    slot = int(-1)
+    for j in range(kp1 + 1, N_BITS):
+        if slot < 0 and slots[t, j] < 0:
+            slot = j
+    if slot < 0:
+        return nv, 2
+    npair = find_edges(pm, ps, negs, pairs, t, nv, nneg, k)
+    if npair < 0:
+        return nv, 3
+    cap = pairs.shape[1]
+    slots[t, slot] = wp.int32(s)
+    for v in range(nv):
+        if ps[t, v] == wp.float64(0.0):
+            set_bit(pm, t, v, slot)
+    for i in range(npair):
+        code = int(pairs[t, i])
+        p = code // cap
+        q = code - p * cap
+        lam = ps[t, p] / (ps[t, p] - ps[t, q])
+        v = nv + i
+        z = b
+        for c in range(k):
+            uc = pv[t, p, c] + lam * (pv[t, q, c] - pv[t, p, c])
+            pv[t, v, c] = uc
+            z += a[c] * uc
+        pv[t, v, k] = z  # on the new plane
+        for w in range(N_WORDS):
+            pm[t, v, w] = pm[t, p, w] & pm[t, q, w]
+        set_bit(pm, t, v, slot)
+        pv[t, v, COL_F] = lifted_value(tx, pv, t, v)
+    n = compact(pv, pm, ps, t, nv, nv + npair)
+    free_slots(pm, slots, t, n, kp1)
+    return n, 1
+
+
+@wp.func
+def maximizer(
+    tx: wp.array3d(dtype=wp.float64),
+    xs: wp.array2d(dtype=wp.float64),
+    pv: wp.array3d(dtype=wp.float64),
+    slots: wp.array2d(dtype=wp.int32),
+    t: int,
+    nv: int,
+):
+    """(max F over the vertices, y* in C, p2 = phi_S(y*)^2 recomputed from the sites)."""
+    kp1 = tx.shape[1]
+    k = kp1 - 1
+    best = wp.float64(-wp.inf)
+    bv = int(0)
+    for v in range(nv):
+        if pv[t, v, COL_F] > best:
+            best = pv[t, v, COL_F]
+            bv = v
+    # barycentric coordinates clamped into the simplex: y* is a point of C
+    total = wp.float64(0.0)
+    u = vec6()
+    for c in range(k):
+        u[c] = wp.max(pv[t, bv, c], wp.float64(0.0))
+        total += u[c]
+    if total > wp.float64(1.0):
+        for c in range(k):
+            u[c] = u[c] / total
+    y = vec6()
+    for l in range(tx.shape[2]):
+        acc = tx[t, 0, l]
+        for c in range(k):
+            acc += u[c] * (tx[t, c + 1, l] - tx[t, 0, l])
+        y[l] = acc
+    p2 = wp.float64(wp.inf)
+    for j in range(kp1 + 1, N_BITS):
+        s = int(slots[t, j])
+        if s >= 0:
+            d2 = wp.float64(0.0)
+            for l in range(tx.shape[2]):
+                dl = y[l] - xs[s, l]
+                d2 += dl * dl
+            p2 = wp.min(p2, d2)
+    return best, y, p2
+
+
+@wp.func
+def task_ball(tx: wp.array3d(dtype=wp.float64), t: int):
+    """Centroid, circumscribing radius about it, and the largest |w_j - w_0|^2."""
+    kp1 = tx.shape[1]
+    dim = tx.shape[2]
+    c = vec6()
+    for l in range(dim):
+        acc = wp.float64(0.0)
+        for j in range(kp1):
+            acc += tx[t, j, l]
+        c[l] = acc / wp.float64(kp1)
+    r2 = wp.float64(0.0)
+    e2 = wp.float64(0.0)
+    for j in range(kp1):
+        dc = wp.float64(0.0)
+        de = wp.float64(0.0)
+        for l in range(dim):
+            u = tx[t, j, l] - c[l]
+            w = tx[t, j, l] - tx[t, 0, l]
+            dc += u * u
+            de += w * w
+        r2 = wp.max(r2, dc)
+        e2 = wp.max(e2, de)
+    return c, wp.sqrt(r2), e2
+
+
+@wp.func
+def seed_polytope(
+    tx: wp.array3d(dtype=wp.float64),
+    xs: wp.array2d(dtype=wp.float64),
+    seeds: wp.array2d(dtype=wp.int32),
+    reach: wp.float64,
+    t: int,
+    zmin: wp.float64,
+    thr2: wp.float64,
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    ps: wp.array2d(dtype=wp.float64),
+    negs: wp.array2d(dtype=wp.int32),
+    pairs: wp.array2d(dtype=wp.int32),
+    slots: wp.array2d(dtype=wp.int32),
+):
+    """P for the task's seeds that can be nearest somewhere in C (within ``reach`` of its
+    ball); seeds that overflow are dropped. Returns the size (0: no seed at all)."""
+    c, rad, e2 = task_ball(tx, t)
+    nv = int(0)
+    closest = int(-1)
+    closest_d = wp.float64(wp.inf)
+    for j in range(seeds.shape[1]):
+        s = int(seeds[t, j])
+        if s >= 0:
+            dc = wp.float64(0.0)
+            for l in range(tx.shape[2]):
+                u = xs[s, l] - c[l]
+                dc += u * u
+            dc = wp.sqrt(dc)
+            if dc < closest_d:
+                closest_d = dc
+                closest = s
+            if dc - rad <= reach:
+                if nv == 0:
+                    nv = init_prism(tx, xs, t, s, zmin, pv, pm, slots)
+                else:
+                    nv, code = add_site(tx, xs, t, s, nv, pv, pm, ps, negs, pairs, slots, thr2)
+    if nv == 0 and closest >= 0:
+        nv = init_prism(tx, xs, t, closest, zmin, pv, pm, slots)
+    return nv
+
+
+@wp.func
+def barycentric(pv: wp.array3d(dtype=wp.float64), t: int, v: int, j: int, k: int):
+    """lambda_j of vertex v (lambda_0 = 1 - sum u)."""
+    if j > 0:
+        return pv[t, v, j - 1]
+    s = wp.float64(1.0)
+    for c in range(k):
+        s -= pv[t, v, c]
+    return s
+
+
+@wp.func
+def split_sides(
+    tx: wp.array3d(dtype=wp.float64),
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    slots: wp.array2d(dtype=wp.int32),
+    t: int,
+    nv: int,
+    edge_out: wp.array(dtype=wp.int32),
+    side_out: wp.array2d(dtype=wp.int32),
+):
+    """The longest edge (a, b) (first in row order) as ``a * MAX_CORNERS + b``, and for each
+    active site which halves its restricted cell reaches: bit 0 the half at corner a
+    (lambda_a >= lambda_b), bit 1 the half at corner b. A cell is convex: it meets a half iff
+    one of its vertices does."""
+    kp1 = tx.shape[1]
+    ea = int(0)
+    eb = int(1)
+    longest = wp.float64(-1.0)
+    for a in range(kp1):
+        for b in range(a + 1, kp1):
+            s = wp.float64(0.0)
+            for l in range(tx.shape[2]):
+                d = tx[t, a, l] - tx[t, b, l]
+                s += d * d
+            if s > longest:
+                longest = s
+                ea = a
+                eb = b
+    edge_out[t] = wp.int32(ea * MAX_CORNERS + eb)
+    for j in range(N_BITS):
+        side = int(0)
+        if j > kp1 and slots[t, j] >= 0:
+            for v in range(nv):
+                if has_bit(pm, t, v, j):
+                    d = barycentric(pv, t, v, ea, kp1 - 1) - barycentric(pv, t, v, eb, kp1 - 1)
+                    if d >= wp.float64(-1e-9):
+                        side = side | 1
+                    if d <= wp.float64(1e-9):
+                        side = side | 2
+        side_out[t, j] = wp.int32(side)
+
+
+@wp.kernel
+def certify_kernel(
+    points: wp.array2d(dtype=wp.float64),
+    lo: wp.array2d(dtype=wp.float64),
+    hi: wp.array2d(dtype=wp.float64),
+    first_leaf: int,
+    tx: wp.array3d(dtype=wp.float64),
+    seeds: wp.array2d(dtype=wp.int32),
+    lower0: wp.array(dtype=wp.float64),
+    reach: wp.array(dtype=wp.float64),
+    tol: wp.float64,
+    max_queries: int,
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    ps: wp.array2d(dtype=wp.float64),
+    negs: wp.array2d(dtype=wp.int32),
+    pairs: wp.array2d(dtype=wp.int32),
+    slots: wp.array2d(dtype=wp.int32),
+    lower_out: wp.array(dtype=wp.float64),
+    upper_out: wp.array(dtype=wp.float64),
+    status_out: wp.array(dtype=wp.int32),
+    queries_out: wp.array(dtype=wp.int32),
+    ystar_out: wp.array2d(dtype=wp.float64),
+    edge_out: wp.array(dtype=wp.int32),
+    side_out: wp.array2d(dtype=wp.int32),
+):
+    t = wp.tid()
+    dim = tx.shape[2]
+    for j in range(N_BITS):
+        slots[t, j] = wp.int32(-1)
+    c, rad, e2 = task_ball(tx, t)
+    zmin = wp.float64(-2.0) * e2 - wp.float64(1e-300)
+    lower = lower0[t]
+    thr = lower + tol
+    nv = seed_polytope(
+        tx, points, seeds, reach[t], t, zmin, thr * thr, pv, pm, ps, negs, pairs, slots
+    )
+    if nv == 0:  # no seed: the nearest point of X to the centroid
+        s0 = tree_nearest(points, lo, hi, first_leaf, c, -1)
+        nv = init_prism(tx, points, t, s0, zmin, pv, pm, slots)
+    upper = wp.float64(wp.inf)
+    status = int(STATUS_DONE)
+    queries = int(0)
+    margin2 = wp.float64(-1.0)
+    ybest = vec6()
+    while True:
+        fmax, y, p2 = maximizer(tx, points, pv, slots, t, nv)
+        u2 = wp.max(fmax, p2)
+        if margin2 < wp.float64(0.0):
+            margin2 = wp.float64(REL_MARGIN) * (e2 + u2)
+        upper = wp.sqrt(u2 + margin2)
+        ybest = y
+        if upper <= lower + tol:
+            break
+        if queries >= max_queries:
+            status = STATUS_SPLIT
+            break
+        r2 = p2 * (wp.float64(1.0) - wp.float64(RADIUS_SHRINK))
+        count, dd, ii = tree_knn(points, lo, hi, first_leaf, y, r2)
+        queries += 1
+        if count == 0:  # nothing of X is closer to y* than S: the maximum is exact
+            lower = wp.max(lower, wp.sqrt(r2))
+            break
+        lower = wp.max(lower, wp.sqrt(dd[0]))
+        thr = lower + tol
+        overflow = bool(False)
+        for i in range(K_NEAREST):
+            if i < count and not overflow:
+                nv, code = add_site(
+                    tx, points, t, int(ii[i]), nv, pv, pm, ps, negs, pairs, slots, thr * thr
+                )
+                if code >= 2:
+                    overflow = True
+        if overflow:
+            status = STATUS_SPLIT
+            break
+    lower_out[t] = lower
+    upper_out[t] = wp.max(upper, lower)
+    status_out[t] = wp.int32(status)
+    queries_out[t] = wp.int32(queries)
+    for l in range(dim):
+        ystar_out[t, l] = ybest[l]
+    if status == STATUS_SPLIT:
+        split_sides(tx, pv, pm, slots, t, nv, edge_out, side_out)
+
+
+def _wp(a, dtype, device):
+    return (
+        a
+        if isinstance(a, wp.array)
+        else wp.array(np.ascontiguousarray(a), dtype=dtype, device=device)
+    )
+
+
+class TaskScratch:
+    """Per-task working arrays of :func:`certify_tasks` for up to ``capacity`` tasks at once
+    (about 100 KiB per task); reuse one per thread across batches."""
+
+    def __init__(self, capacity, device="cpu", max_vertices=MAX_POLY_VERTICES):
+        self.capacity = int(capacity)
+        self.pv = wp.empty((capacity, max_vertices, N_COLS), dtype=wp.float64, device=device)
+        self.pm = wp.empty((capacity, max_vertices, N_WORDS), dtype=wp.uint64, device=device)
+        self.ps = wp.empty((capacity, max_vertices), dtype=wp.float64, device=device)
+        self.negs = wp.empty((capacity, max_vertices), dtype=wp.int32, device=device)
+        self.pairs = wp.empty((capacity, max_vertices), dtype=wp.int32, device=device)
+        self.slots = wp.empty((capacity, N_BITS), dtype=wp.int32, device=device)
+
+
+def certify_tasks(
+    tree,
+    corners,
+    seeds,
+    lower0,
+    reach,
+    tol,
+    *,
+    max_queries=MAX_QUERIES,
+    scratch=None,
+    batch_size=4096,
+    progress=None,
+):
+    """Run the S-loop on each task (a simplex given by its corners, with seed sites).
+
+    Parameters
+    ----------
+    tree : PointTree
+        Index over X (sites are tree-order indices).
+    corners : ndarray of float64, shape (n_tasks, k + 1, dim)
+        The simplices, ``1 <= k <= dim <= 6``, in the tree's coordinates.
+    seeds : ndarray of int32, shape (n_tasks, n_seeds)
+        Initial sites (points of X, -1 for none), e.g. the nearest points of the corners and
+        the sites of the faces; duplicates are skipped.
+    lower0 : ndarray of float64, shape (n_tasks,)
+        Known lower bounds (from faces, or the whole simplex of a piece).
+    reach : ndarray of float64, shape (n_tasks,)
+        Seeds farther than ``reach`` from the task's circumscribing ball about its centroid
+        are dropped (``inf`` keeps all); any value keeps the bounds valid.
+    tol : float
+        Stop when ``upper - lower <= tol`` (0: exact up to rounding).
+    max_queries : int
+        Queries per task before it stops and asks to be split (0: bound the seeds only).
+    scratch : TaskScratch, optional
+    batch_size : int
+        Tasks per launch (the scratch holds that many).
+    progress : callable, optional
+        Called with the number of tasks finished after each launch.
+
+    Returns
+    -------
+    out : dict of ndarray
+        ``lower``, ``upper`` (n_tasks,), ``status`` (0 done, 1 split requested),
+        ``queries`` (k-nearest queries per task), ``sites`` (n_tasks, 128) int32: the sites
+        active on the task when it stopped (-1 in free slots), ``ystar`` (n_tasks, dim): the
+        last maximizer of phi_S; for tasks to split, ``edge`` (n_tasks,): the longest edge
+        ``(a, b)`` as ``a * 7 + b``, and ``side`` (n_tasks, 128): per site slot, bit 0 if its
+        cell reaches the half at corner a, bit 1 the half at corner b.
+    """
+    device = tree.device
+    corners = np.ascontiguousarray(corners, dtype=np.float64)
+    n, kp1, dim = corners.shape
+    if not (2 <= kp1 <= MAX_CORNERS and kp1 - 1 <= dim <= 6):
+        raise ValueError(
+            f"corners must have shape (n, k + 1, dim) with 1 <= k <= dim <= 6; got {corners.shape}"
+        )
+    seeds = np.ascontiguousarray(seeds, dtype=np.int32).reshape(n, -1)
+    lower0 = np.ascontiguousarray(np.broadcast_to(lower0, (n,)), dtype=np.float64)
+    reach = np.ascontiguousarray(np.broadcast_to(reach, (n,)), dtype=np.float64)
+    out = {
+        "lower": np.empty(n),
+        "upper": np.empty(n),
+        "status": np.empty(n, dtype=np.int32),
+        "queries": np.empty(n, dtype=np.int32),
+        "sites": np.empty((n, N_BITS), dtype=np.int32),
+        "ystar": np.empty((n, dim)),
+        "edge": np.full(n, -1, dtype=np.int32),
+        "side": np.zeros((n, N_BITS), dtype=np.int32),
+    }
+    batch_size = max(1, min(batch_size, n)) if scratch is None else scratch.capacity
+    if scratch is None and n:
+        scratch = TaskScratch(batch_size, device)
+    for a in range(0, n, batch_size):
+        e = min(a + batch_size, n)
+        m = e - a
+        outs = [
+            wp.empty(m, dtype=wp.float64, device=device),
+            wp.empty(m, dtype=wp.float64, device=device),
+            wp.empty(m, dtype=wp.int32, device=device),
+            wp.empty(m, dtype=wp.int32, device=device),
+            wp.empty((m, dim), dtype=wp.float64, device=device),
+            wp.full(m, -1, dtype=wp.int32, device=device),
+            wp.zeros((m, N_BITS), dtype=wp.int32, device=device),
+        ]
+        wp.launch(
+            certify_kernel,
+            dim=m,
+            inputs=[
+                tree.points,
+                tree.lo,
+                tree.hi,
+                tree.first_leaf,
+                _wp(corners[a:e], wp.float64, device),
+                _wp(seeds[a:e], wp.int32, device),
+                _wp(lower0[a:e], wp.float64, device),
+                _wp(reach[a:e], wp.float64, device),
+                float(tol),
+                int(max_queries),
+                scratch.pv,
+                scratch.pm,
+                scratch.ps,
+                scratch.negs,
+                scratch.pairs,
+                scratch.slots,
+            ],
+            outputs=outs,
+            device=device,
+        )
+        for key, arr in zip(("lower", "upper", "status", "queries", "ystar", "edge", "side"), outs):
+            out[key][a:e] = arr.numpy()
+        out["sites"][a:e] = scratch.slots.numpy()[:m]
+        if progress is not None:
+            progress(m)
+    return out
+
+
+def restricted_voronoi_max(points, corners, sites, device="cpu"):
+    """``max over conv(corners) of phi_S`` for each task, S = its ``sites`` (no queries).
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_points, dim)
+        X.
+    corners : ndarray of shape (n_tasks, k + 1, dim)
+    sites : ndarray of int, shape (n_tasks, m)
+        Indices into ``points`` (-1 for none), at most 120 distinct per task.
+
+    Returns
+    -------
+    upper : ndarray of shape (n_tasks,)
+        The maximum, rounded up by the kernel's certified margin.
+    ystar : ndarray of shape (n_tasks, dim)
+        A maximizer.
+    """
+    from flood.kernels._tree import build_tree
+
+    tree = build_tree(points, device=device)
+    inverse = np.empty(len(points), dtype=np.int32)
+    inverse[tree.order] = np.arange(len(points), dtype=np.int32)
+    sites = np.asarray(sites)
+    seeds = np.where(sites >= 0, inverse[np.maximum(sites, 0)], -1).astype(np.int32)
+    out = certify_tasks(tree, corners, seeds, 0.0, np.inf, 0.0, max_queries=0)
+    return out["upper"], out["ystar"]
+
+
+def restricted_voronoi_max_reference(points, corners, sites):
+    """Brute-force NumPy reference for :func:`restricted_voronoi_max`: every face of each
+    simplex against every subset of as many sites, one linear solve each."""
+    from itertools import combinations
+
+    points = np.asarray(points, dtype=np.float64)
+    corners = np.asarray(corners, dtype=np.float64)
+    out = np.empty(len(corners))
+    for c, w in enumerate(corners):
+        t = points[list(dict.fromkeys(int(s) for s in sites[c] if s >= 0))]
+        best = -1.0
+        for m1 in range(1, len(w) + 1):
+            for face in combinations(range(len(w)), m1):
+                w0, e = w[face[0]], w[list(face[1:])] - w[face[0]]
+                for sub in combinations(range(len(t)), m1):
+                    if m1 == 1:
+                        y = w0
+                    else:
+                        tt = t[list(sub)] - w0
+                        A = 2 * (tt[1:] - tt[0]) @ e.T
+                        r = (tt[1:] ** 2).sum(1) - (tt[0] ** 2).sum()
+                        if abs(np.linalg.det(A)) < 1e-12 * max(abs(A).max(), 1e-300) ** len(A):
+                            continue
+                        try:
+                            coef = np.linalg.solve(A, r)
+                        except np.linalg.LinAlgError:
+                            continue
+                        if coef.min() < -1e-12 or coef.sum() > 1 + 1e-12:
+                            continue
+                        y = w0 + np.clip(coef, 0, None) @ e
+                    best = max(best, np.sqrt(((y - t) ** 2).sum(1)).min())
+        out[c] = best
+    return out
