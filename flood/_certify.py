@@ -28,6 +28,11 @@ from flood.kernels._voronoi import MAX_CORNERS
 #: Sites a simplex hands to each coface as seeds: enough to cover its facet, few enough that
 #: seeding costs less than the queries it saves.
 SEEDS_PER_FACE = 8
+#: Points of each k-nearest query that join S, per simplex dimension (more: fewer queries,
+#: but every site is one cut of a polytope whose size grows with |S|; measured on 100k-1M
+#: tori and swiss cheeses, benchmarks/RESULTS.md).
+N_ADD = {1: 8}
+N_ADD_DEFAULT = 1
 #: Splits of one simplex before its bounds are accepted as they are (each halves a piece).
 MAX_SPLIT_DEPTH = 40
 #: Tasks per kernel launch: the CPU's per-task scratch (~20 KiB each) stays in memory budget;
@@ -41,7 +46,7 @@ class CertifyStats:
 
     queries: dict = field(default_factory=dict)  # k-nearest queries in all
     max_sites: dict = field(default_factory=dict)  # largest |S| active on a task
-    splits: dict = field(default_factory=dict)  # tasks split in two
+    splits: dict = field(default_factory=dict)  # pieces split in two (in the kernel or here)
 
 
 def _bisect(corners, edge, sites, side):
@@ -65,6 +70,7 @@ def _bisect(corners, edge, sites, side):
 
 
 def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress):
+    n_add = N_ADD.get(corners.shape[1] - 1, N_ADD_DEFAULT)
     """certify_tasks over batches shared by ``n_threads`` threads (launches release the GIL)."""
     n = len(corners)
     device = str(tree.device)
@@ -75,7 +81,14 @@ def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress):
     def work(b):
         a, e = b
         return certify_tasks(
-            tree, corners[a:e], seeds[a:e], lower0[a:e], reach[a:e], tol, progress=progress
+            tree,
+            corners[a:e],
+            seeds[a:e],
+            lower0[a:e],
+            reach[a:e],
+            tol,
+            n_add=n_add,
+            progress=progress,
         )
 
     if n_threads > 1 and len(bounds) > 1:
@@ -100,6 +113,7 @@ def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, pr
         if root_sites is None:
             root_sites = out["sites"]
         queries += int(out["queries"].sum())
+        splits += int(out["splits"].sum())
         max_sites = max(max_sites, int((out["sites"] >= 0).sum(axis=1).max()))
         np.maximum.at(lower, sid, out["lower"])
         done = (out["status"] == 0) | (out["upper"] <= lower[sid] + tol) | (depth >= max_depth)

@@ -10,8 +10,18 @@ d_X at any point of C bounds it from below. One thread runs the loop for its tas
 maximizer y* of phi_S over C, query the ``K_NEAREST`` points of X nearest to y* among those
 closer than phi_S(y*), add them all to S, repeat; stop when ``upper - lower <= tol``, or when no
 point of X is closer to y* than S is (then d_X(y*) = phi_S(y*) = max phi_S: the value is exact).
-S only grows, X is finite: the loop ends. When a task would exceed its fixed arrays (sites or
-polytope vertices), it stops with its last valid bounds and asks the host to split it.
+S only grows, X is finite: the loop ends.
+
+Pieces. When a site does not fit the task's fixed arrays (``N_BITS`` constraint bits,
+``MAX_POLY_VERTICES`` vertices), the thread halves its current piece by the plane that
+bisects the piece's diameter: it pushes a copy of the polytope (with the other half's plane)
+on a per-task stack, cuts the polytope by its own half-plane (a constraint like any other,
+in the same frame) and goes on; sites and vertices of the far half drop out as redundant.
+A piece retires when its maximum is within ``tol`` of the simplex's lower bound (shared by
+all pieces) or exact; then the next piece is popped. The task's upper bound is the largest
+over its pieces. Only when the stack is full, a split plane itself does not fit, or
+``max_queries`` is spent does the task stop with valid bounds (the largest over finished,
+current and stacked pieces) and ask the host to split the simplex.
 
 The maximum of phi_S, by lifting. Write y = w_0 + E u for u in the standard simplex Δ ⊂ R^k
 (E = [w_1 - w_0, ..., w_k - w_0]). Then |y - t|^2 = |E u|^2 + a_t . u + b_t with
@@ -55,15 +65,21 @@ from flood.kernels._tree import K_NEAREST, tree_knn, tree_nearest, vec6
 wp.set_module_options({"enable_backward": False})
 
 MAX_CORNERS = 7  # simplices of dimension <= 6
-N_WORDS = 2  # 64-bit words per vertex mask
+N_WORDS = 1  # 64-bit words per vertex mask
 N_BITS = 64 * N_WORDS  # constraint bits per vertex mask: k+1 facets, the floor, site slots
-MAX_POLY_VERTICES = 1024  # vertices of one task's lifted polytope (fixed per-task arrays)
+MAX_POLY_VERTICES = 256  # vertices of one task's lifted polytope (fixed per-task arrays)
 COL_F = 7  # column of the lifted value F = |E u|^2 + z in the vertex array
 N_COLS = 8  # u (<= 6), z, F
 MAX_QUERIES = 200  # k-nearest queries per task before it is handed back to be split
 REL_TAU = 1e-12  # a vertex counts as on a plane within this fraction of the terms' size
 REL_MARGIN = 1e-11  # slack on phi^2, relative to the task's squared scale (see docstring)
 RADIUS_SHRINK = 1e-12  # query strictly inside phi_S(y*): ties with S count as "in S"
+
+FREE = -1  # slot markers: a free slot, a split plane (else the slot holds a site index)
+SPLIT_PLANE = -2
+SPARE_SLOTS = 3  # slots sites leave free for the split planes of the pieces
+VERTEX_HEADROOM = 32  # vertices site cuts leave free for a split plane's cut
+MAX_DEPTH = 12  # pieces on one task's stack (each split halves a piece's diameter)
 
 STATUS_DONE = 0
 STATUS_SPLIT = 1
@@ -171,14 +187,15 @@ def classify(
     k: int,
     a: vec6,
     b: wp.float64,
+    zc: wp.float64,
     thr2: wp.float64,
 ):
-    """ps[t, v] = slack of vertex v under the plane (0 within the tolerance band); the
-    removed vertices go to ``negs``. Returns (how many, how many of them have F > thr2)."""
+    """ps[t, v] = slack of vertex v under ``b + a . u - zc z >= 0`` (0 within the tolerance
+    band); the removed vertices go to ``negs``. Returns (how many, how many have F > thr2)."""
     nneg = int(0)
     nhigh = int(0)
     for v in range(nv):
-        z = pv[t, v, k]
+        z = zc * pv[t, v, k]
         s = b - z
         mag = wp.abs(b) + wp.abs(z)
         for c in range(k):
@@ -201,10 +218,7 @@ def common_at_least(pm: wp.array3d(dtype=wp.uint64), t: int, p: int, q: int, k: 
     """Whether vertices p and q share at least k constraints."""
     c = int(0)
     for w in range(N_WORDS):
-        x = pm[t, p, w] & pm[t, q, w]
-        while x != wp.uint64(0) and c < k:
-            x = x & (x - wp.uint64(1))
-            c += 1
+        c += int(wp.bit_count(pm[t, p, w] & pm[t, q, w]))
     return c >= k
 
 
@@ -224,33 +238,52 @@ def find_edges(
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
     negs: wp.array2d(dtype=wp.int32),
+    cand: wp.array2d(dtype=wp.int32),
     pairs: wp.array2d(dtype=wp.int32),
     t: int,
     nv: int,
     nneg: int,
     k: int,
+    max_vertices: int,
 ):
-    """Edges from a kept (+) to a removed (-) vertex, into ``pairs``; -1 if they do not fit."""
+    """Edges from a kept (+) to a removed (-) vertex, into ``pairs``; -1 if P would pass
+    ``max_vertices``. For a removed q, only the vertices sharing >= k constraints with q
+    (``cand``) can be its neighbours or hold all the constraints of one of its edges."""
     cap = pairs.shape[1]
     npair = int(0)
     for iq in range(nneg):
         q = int(negs[t, iq])
-        for p in range(nv):
+        nc = int(0)
+        for v in range(nv):
+            if v != q and common_at_least(pm, t, v, q, k):
+                cand[t, nc] = wp.int32(v)
+                nc += 1
+        for ip in range(nc):
+            p = int(cand[t, ip])
             if ps[t, p] > wp.float64(0.0) and npair >= 0:
-                if common_at_least(pm, t, p, q, k):
-                    edge = bool(True)
-                    for r in range(nv):
-                        if r != p and r != q:
-                            if holds_common(pm, t, r, p, q):
-                                edge = False
-                                break
-                    if edge:
-                        if nv + npair >= cap:
-                            npair = -1
-                        else:
-                            pairs[t, npair] = wp.int32(p * cap + q)
-                            npair += 1
+                edge = bool(True)
+                for ir in range(nc):
+                    r = int(cand[t, ir])
+                    if r != p and holds_common(pm, t, r, p, q):
+                        edge = False
+                        break
+                if edge:
+                    if nv + npair >= max_vertices:
+                        npair = -1
+                    else:
+                        pairs[t, npair] = wp.int32(p * cap + q)
+                        npair += 1
     return npair
+
+
+@wp.func
+def move_vertex(
+    pv: wp.array3d(dtype=wp.float64), pm: wp.array3d(dtype=wp.uint64), t: int, src: int, dst: int
+):
+    for c in range(N_COLS):
+        pv[t, dst, c] = pv[t, src, c]
+    for j in range(N_WORDS):
+        pm[t, dst, j] = pm[t, src, j]
 
 
 @wp.func
@@ -258,80 +291,96 @@ def compact(
     pv: wp.array3d(dtype=wp.float64),
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
+    negs: wp.array2d(dtype=wp.int32),
     t: int,
     n_old: int,
+    nneg: int,
     n_all: int,
 ):
-    """Drop the removed old vertices (ps < 0), keep the order of the rest. Returns the size."""
-    w = int(0)
-    for v in range(n_all):
-        keep = bool(True)
-        if v < n_old:
-            keep = ps[t, v] >= wp.float64(0.0)
-        if keep:
-            if w != v:
-                for c in range(N_COLS):
-                    pv[t, w, c] = pv[t, v, c]
-                for j in range(N_WORDS):
-                    pm[t, w, j] = pm[t, v, j]
-            w += 1
-    return w
+    """Drop the removed old vertices (``negs``, ascending): each hole takes the last vertex
+    (the new ones sit at the end). Returns the size."""
+    n = n_all
+    for ii in range(nneg):
+        i = nneg - 1 - ii  # from the highest hole down: the tail never holds a hole
+        h = int(negs[t, i])
+        n -= 1
+        if h != n:
+            move_vertex(pv, pm, t, n, h)
+    return n
 
 
 @wp.func
 def free_slots(
     pm: wp.array3d(dtype=wp.uint64), slots: wp.array2d(dtype=wp.int32), t: int, nv: int, kp1: int
 ):
-    """Sites whose bit no vertex carries are redundant on the task: free their slots."""
+    """Constraints (sites, split planes) whose bit no vertex carries are redundant on the
+    piece: free their slots."""
     for w in range(N_WORDS):
         used = wp.uint64(0)
         for v in range(nv):
             used = used | pm[t, v, w]
         for j in range(64):
             s = 64 * w + j
-            if s > kp1 and slots[t, s] >= 0 and (used & bit(j)) == wp.uint64(0):
-                slots[t, s] = wp.int32(-1)
+            if s > kp1 and slots[t, s] != FREE and (used & bit(j)) == wp.uint64(0):
+                slots[t, s] = wp.int32(FREE)
 
 
 @wp.func
-def add_site(
+def free_slot(slots: wp.array2d(dtype=wp.int32), t: int, kp1: int):
+    """(the first free slot or -1, the number of free slots)."""
+    slot = int(-1)
+    n_free = int(0)
+    for j in range(kp1 + 1, N_BITS):
+        if slots[t, j] == FREE:
+            n_free += 1
+            if slot < 0:
+                slot = j
+    return slot, n_free
+
+
+@wp.func
+def cut(
     tx: wp.array3d(dtype=wp.float64),
-    xs: wp.array2d(dtype=wp.float64),
     t: int,
-    s: int,
+    a: vec6,
+    b: wp.float64,
+    zc: wp.float64,
+    label: int,
     nv: int,
     pv: wp.array3d(dtype=wp.float64),
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
     negs: wp.array2d(dtype=wp.int32),
+    cand: wp.array2d(dtype=wp.int32),
     pairs: wp.array2d(dtype=wp.int32),
     slots: wp.array2d(dtype=wp.int32),
     thr2: wp.float64,
+    spare_slots: int,
+    max_vertices: int,
 ):
-    """Cut P by the plane of site s, unless the cut removes no vertex with F > thr2 (it
-    cannot lower the maximum above thr2 then; a later query finds s again if it matters).
+    """Cut P by ``b + a . u - zc z >= 0`` (a site's plane for zc = 1, a split plane for
+    zc = 0), unless the cut removes no vertex with F > thr2 (it cannot lower the maximum
+    above thr2 then; a later query finds the site again if it matters). ``label`` goes into
+    the constraint's slot (a site index, or SPLIT_PLANE). The cut is refused while fewer
+    than ``spare_slots`` slots would stay free or P would pass ``max_vertices``.
     Returns (size, code): code 0 skipped, 1 cut, 2 no free slot, 3 too many vertices; on
     codes 0, 2 and 3 P is unchanged."""
     kp1 = tx.shape[1]
     k = kp1 - 1
-    for j in range(kp1 + 1, N_BITS):
-        if slots[t, j] == wp.int32(s):
-            return nv, 0
-    a, b = site_plane(tx, xs, t, s)
-    nneg, nhigh = classify(pv, ps, negs, t, nv, k, a, b, thr2)
+    nneg, nhigh = classify(pv, ps, negs, t, nv, k, a, b, zc, thr2)
     if nhigh == 0:
         return nv, 0
-    slot = int(-1)
-    for j in range(kp1 + 1, N_BITS):
-        if slot < 0 and slots[t, j] < 0:
-            slot = j
-    if slot < 0:
+    slot, n_free = free_slot(slots, t, kp1)
+    if n_free <= spare_slots:
+        free_slots(pm, slots, t, nv, kp1)  # redundant constraints are freed only when needed
+        slot, n_free = free_slot(slots, t, kp1)
+    if n_free <= spare_slots:
         return nv, 2
-    npair = find_edges(pm, ps, negs, pairs, t, nv, nneg, k)
+    npair = find_edges(pm, ps, negs, cand, pairs, t, nv, nneg, k, max_vertices)
     if npair < 0:
         return nv, 3
     cap = pairs.shape[1]
-    slots[t, slot] = wp.int32(s)
+    slots[t, slot] = wp.int32(label)
     for v in range(nv):
         if ps[t, v] == wp.float64(0.0):
             set_bit(pm, t, v, slot)
@@ -346,14 +395,60 @@ def add_site(
             uc = pv[t, p, c] + lam * (pv[t, q, c] - pv[t, p, c])
             pv[t, v, c] = uc
             z += a[c] * uc
-        pv[t, v, k] = z  # on the new plane
+        if zc == wp.float64(0.0):
+            z = pv[t, p, k] + lam * (pv[t, q, k] - pv[t, p, k])
+        pv[t, v, k] = z  # on a site's plane: snapped onto it
         for w in range(N_WORDS):
             pm[t, v, w] = pm[t, p, w] & pm[t, q, w]
         set_bit(pm, t, v, slot)
         pv[t, v, COL_F] = lifted_value(tx, pv, t, v)
-    n = compact(pv, pm, ps, t, nv, nv + npair)
-    free_slots(pm, slots, t, n, kp1)
+    n = compact(pv, pm, ps, negs, t, nv, nneg, nv + npair)
     return n, 1
+
+
+@wp.func
+def add_site(
+    tx: wp.array3d(dtype=wp.float64),
+    xs: wp.array2d(dtype=wp.float64),
+    t: int,
+    s: int,
+    nv: int,
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    ps: wp.array2d(dtype=wp.float64),
+    negs: wp.array2d(dtype=wp.int32),
+    cand: wp.array2d(dtype=wp.int32),
+    pairs: wp.array2d(dtype=wp.int32),
+    slots: wp.array2d(dtype=wp.int32),
+    thr2: wp.float64,
+):
+    """:func:`cut` by the plane of site s (skipped if s is in S already), leaving room for
+    the split planes of :func:`split_piece`."""
+    kp1 = tx.shape[1]
+    for j in range(kp1 + 1, N_BITS):
+        if slots[t, j] == wp.int32(s):
+            return nv, 0
+    a, b = site_plane(tx, xs, t, s)
+    limit = pairs.shape[1] - VERTEX_HEADROOM
+    return cut(
+        tx,
+        t,
+        a,
+        b,
+        wp.float64(1.0),
+        s,
+        nv,
+        pv,
+        pm,
+        ps,
+        negs,
+        cand,
+        pairs,
+        slots,
+        thr2,
+        SPARE_SLOTS,
+        limit,
+    )
 
 
 @wp.func
@@ -440,6 +535,7 @@ def seed_polytope(
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
     negs: wp.array2d(dtype=wp.int32),
+    cand: wp.array2d(dtype=wp.int32),
     pairs: wp.array2d(dtype=wp.int32),
     slots: wp.array2d(dtype=wp.int32),
 ):
@@ -464,7 +560,9 @@ def seed_polytope(
                 if nv == 0:
                     nv = init_prism(tx, xs, t, s, zmin, pv, pm, slots)
                 else:
-                    nv, code = add_site(tx, xs, t, s, nv, pv, pm, ps, negs, pairs, slots, thr2)
+                    nv, code = add_site(
+                        tx, xs, t, s, nv, pv, pm, ps, negs, cand, pairs, slots, thr2
+                    )
     if nv == 0 and closest >= 0:
         nv = init_prism(tx, xs, t, closest, zmin, pv, pm, slots)
     return nv
@@ -524,6 +622,115 @@ def split_sides(
         side_out[t, j] = wp.int32(side)
 
 
+@wp.func
+def split_plane(
+    tx: wp.array3d(dtype=wp.float64),
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    t: int,
+    nv: int,
+):
+    """The plane that bisects the piece's diameter: the piece is the floor facet of P, its
+    corners the vertices with the floor bit. Returns (ok, a, b) with the half at the first
+    end of the diameter ``b + a . u >= 0``."""
+    kp1 = tx.shape[1]
+    k = kp1 - 1
+    dim = tx.shape[2]
+    best = wp.float64(0.0)
+    va = int(-1)
+    vb = int(-1)
+    for v in range(nv):
+        if has_bit(pm, t, v, kp1):
+            for w in range(v + 1, nv):
+                if has_bit(pm, t, w, kp1):
+                    d2 = wp.float64(0.0)
+                    for l in range(dim):
+                        e = wp.float64(0.0)
+                        for c in range(k):
+                            e += (pv[t, v, c] - pv[t, w, c]) * (tx[t, c + 1, l] - tx[t, 0, l])
+                        d2 += e * e
+                    if d2 > best:
+                        best = d2
+                        va = v
+                        vb = w
+    a = vec6()
+    b = wp.float64(0.0)
+    if va < 0:
+        return False, a, b
+    for l in range(dim):
+        ya = tx[t, 0, l]
+        yb = tx[t, 0, l]
+        for c in range(k):
+            el = tx[t, c + 1, l] - tx[t, 0, l]
+            ya += pv[t, va, c] * el
+            yb += pv[t, vb, c] * el
+        d = ya - yb
+        b += (tx[t, 0, l] - wp.float64(0.5) * (ya + yb)) * d
+        for c in range(k):
+            a[c] = a[c] + (tx[t, c + 1, l] - tx[t, 0, l]) * d
+    return True, a, b
+
+
+@wp.func
+def push_piece(
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    slots: wp.array2d(dtype=wp.int32),
+    t: int,
+    nv: int,
+    level: int,
+    a: vec6,
+    b: wp.float64,
+    upper: wp.float64,
+    stk_pv: wp.array4d(dtype=wp.float64),
+    stk_pm: wp.array4d(dtype=wp.uint64),
+    stk_slots: wp.array3d(dtype=wp.int32),
+    stk_meta: wp.array3d(dtype=wp.float64),
+    stk_nv: wp.array2d(dtype=wp.int32),
+):
+    """Save P, the plane of the sibling piece and an upper bound over it."""
+    for v in range(nv):
+        for c in range(N_COLS):
+            stk_pv[t, level, v, c] = pv[t, v, c]
+        for w in range(N_WORDS):
+            stk_pm[t, level, v, w] = pm[t, v, w]
+    for j in range(N_BITS):
+        stk_slots[t, level, j] = slots[t, j]
+    for c in range(6):
+        stk_meta[t, level, c] = a[c]
+    stk_meta[t, level, 6] = b
+    stk_meta[t, level, 7] = upper
+    stk_nv[t, level] = wp.int32(nv)
+
+
+@wp.func
+def pop_piece(
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    slots: wp.array2d(dtype=wp.int32),
+    t: int,
+    level: int,
+    stk_pv: wp.array4d(dtype=wp.float64),
+    stk_pm: wp.array4d(dtype=wp.uint64),
+    stk_slots: wp.array3d(dtype=wp.int32),
+    stk_meta: wp.array3d(dtype=wp.float64),
+    stk_nv: wp.array2d(dtype=wp.int32),
+):
+    """Restore the P saved at ``level``; returns (size, plane a, plane b)."""
+    nv = int(stk_nv[t, level])
+    for v in range(nv):
+        for c in range(N_COLS):
+            pv[t, v, c] = stk_pv[t, level, v, c]
+        for w in range(N_WORDS):
+            pm[t, v, w] = stk_pm[t, level, v, w]
+    for j in range(N_BITS):
+        slots[t, j] = stk_slots[t, level, j]
+    a = vec6()
+    for c in range(6):
+        a[c] = stk_meta[t, level, c]
+    return nv, a, stk_meta[t, level, 6]
+
+
 @wp.kernel
 def certify_kernel(
     points: wp.array2d(dtype=wp.float64),
@@ -536,16 +743,24 @@ def certify_kernel(
     reach: wp.array(dtype=wp.float64),
     tol: wp.float64,
     max_queries: int,
+    n_add: int,
     pv: wp.array3d(dtype=wp.float64),
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
     negs: wp.array2d(dtype=wp.int32),
+    cand: wp.array2d(dtype=wp.int32),
     pairs: wp.array2d(dtype=wp.int32),
     slots: wp.array2d(dtype=wp.int32),
+    stk_pv: wp.array4d(dtype=wp.float64),
+    stk_pm: wp.array4d(dtype=wp.uint64),
+    stk_slots: wp.array3d(dtype=wp.int32),
+    stk_meta: wp.array3d(dtype=wp.float64),
+    stk_nv: wp.array2d(dtype=wp.int32),
     lower_out: wp.array(dtype=wp.float64),
     upper_out: wp.array(dtype=wp.float64),
     status_out: wp.array(dtype=wp.int32),
     queries_out: wp.array(dtype=wp.int32),
+    splits_out: wp.array(dtype=wp.int32),
     ystar_out: wp.array2d(dtype=wp.float64),
     edge_out: wp.array(dtype=wp.int32),
     side_out: wp.array2d(dtype=wp.int32),
@@ -559,16 +774,21 @@ def certify_kernel(
     lower = lower0[t]
     thr = lower + tol
     nv = seed_polytope(
-        tx, points, seeds, reach[t], t, zmin, thr * thr, pv, pm, ps, negs, pairs, slots
+        tx, points, seeds, reach[t], t, zmin, thr * thr, pv, pm, ps, negs, cand, pairs, slots
     )
     if nv == 0:  # no seed: the nearest point of X to the centroid
         s0 = tree_nearest(points, lo, hi, first_leaf, c, -1)
         nv = init_prism(tx, points, t, s0, zmin, pv, pm, slots)
     upper = wp.float64(wp.inf)
+    upper_done = wp.float64(0.0)  # max over the finished pieces
     status = int(STATUS_DONE)
     queries = int(0)
+    depth = int(0)
+    n_split = int(0)
     margin2 = wp.float64(-1.0)
     ybest = vec6()
+    no_thr = wp.float64(-wp.inf)
+    cap = pairs.shape[1]
     while True:
         fmax, y, p2 = maximizer(tx, points, pv, slots, t, nv)
         u2 = wp.max(fmax, p2)
@@ -576,34 +796,126 @@ def certify_kernel(
             margin2 = wp.float64(REL_MARGIN) * (e2 + u2)
         upper = wp.sqrt(u2 + margin2)
         ybest = y
-        if upper <= lower + tol:
-            break
-        if queries >= max_queries:
-            status = STATUS_SPLIT
-            break
-        r2 = p2 * (wp.float64(1.0) - wp.float64(RADIUS_SHRINK))
-        count, dd, ii = tree_knn(points, lo, hi, first_leaf, y, r2)
-        queries += 1
-        if count == 0:  # nothing of X is closer to y* than S: the maximum is exact
-            lower = wp.max(lower, wp.sqrt(r2))
-            break
-        lower = wp.max(lower, wp.sqrt(dd[0]))
-        thr = lower + tol
-        overflow = bool(False)
-        for i in range(K_NEAREST):
-            if i < count and not overflow:
-                nv, code = add_site(
-                    tx, points, t, int(ii[i]), nv, pv, pm, ps, negs, pairs, slots, thr * thr
-                )
-                if code >= 2:
-                    overflow = True
-        if overflow:
-            status = STATUS_SPLIT
-            break
+        finished = bool(upper <= lower + tol)
+        if not finished:
+            if queries >= max_queries:
+                status = STATUS_SPLIT
+                break
+            r2 = p2 * (wp.float64(1.0) - wp.float64(RADIUS_SHRINK))
+            count, dd, ii = tree_knn(points, lo, hi, first_leaf, y, r2)
+            queries += 1
+            if count == 0:  # nothing of X is closer to y* than S: the maximum is exact
+                lower = wp.max(lower, wp.sqrt(r2))
+                finished = True
+            else:
+                lower = wp.max(lower, wp.sqrt(dd[0]))
+                thr = lower + tol
+                overflow = bool(False)
+                for i in range(K_NEAREST):
+                    if i < count and i < n_add and not overflow:
+                        nv, code = add_site(
+                            tx,
+                            points,
+                            t,
+                            int(ii[i]),
+                            nv,
+                            pv,
+                            pm,
+                            ps,
+                            negs,
+                            cand,
+                            pairs,
+                            slots,
+                            thr * thr,
+                        )
+                        if code >= 2:
+                            overflow = True
+                if overflow:  # halve the piece: keep one half, stack the other
+                    ok, a, b = split_plane(tx, pv, pm, t, nv)
+                    if not ok or depth >= MAX_DEPTH:
+                        status = STATUS_SPLIT
+                        break
+                    push_piece(
+                        pv,
+                        pm,
+                        slots,
+                        t,
+                        nv,
+                        depth,
+                        -a,
+                        -b,
+                        upper,
+                        stk_pv,
+                        stk_pm,
+                        stk_slots,
+                        stk_meta,
+                        stk_nv,
+                    )
+                    depth += 1
+                    n_split += 1
+                    nv, code = cut(
+                        tx,
+                        t,
+                        a,
+                        b,
+                        wp.float64(0.0),
+                        SPLIT_PLANE,
+                        nv,
+                        pv,
+                        pm,
+                        ps,
+                        negs,
+                        cand,
+                        pairs,
+                        slots,
+                        no_thr,
+                        0,
+                        cap,
+                    )
+                    if code != 1:
+                        status = STATUS_SPLIT
+                        break
+        if finished:
+            upper_done = wp.max(upper_done, upper)
+            if depth == 0:
+                break
+            depth -= 1
+            nv, a, b = pop_piece(
+                pv, pm, slots, t, depth, stk_pv, stk_pm, stk_slots, stk_meta, stk_nv
+            )
+            nv, code = cut(
+                tx,
+                t,
+                a,
+                b,
+                wp.float64(0.0),
+                SPLIT_PLANE,
+                nv,
+                pv,
+                pm,
+                ps,
+                negs,
+                cand,
+                pairs,
+                slots,
+                no_thr,
+                0,
+                cap,
+            )
+            if code != 1:
+                status = STATUS_SPLIT
+                upper = stk_meta[t, depth, 7]
+                break
+    if status == STATUS_SPLIT:  # hand back with a bound over the whole task
+        upper_done = wp.max(upper_done, upper)
+        for j in range(depth):
+            upper_done = wp.max(upper_done, stk_meta[t, j, 7])
+    upper = upper_done
     lower_out[t] = lower
     upper_out[t] = wp.max(upper, lower)
     status_out[t] = wp.int32(status)
     queries_out[t] = wp.int32(queries)
+    splits_out[t] = wp.int32(n_split)
     for l in range(dim):
         ystar_out[t, l] = ybest[l]
     if status == STATUS_SPLIT:
@@ -620,7 +932,7 @@ def _wp(a, dtype, device):
 
 class TaskScratch:
     """Per-task working arrays of :func:`certify_tasks` for up to ``capacity`` tasks at once
-    (about 100 KiB per task); reuse one per thread across batches."""
+    (about 250 KiB per task, most of it the stack of pieces); reuse one across batches."""
 
     def __init__(self, capacity, device="cpu", max_vertices=MAX_POLY_VERTICES):
         self.capacity = int(capacity)
@@ -628,8 +940,15 @@ class TaskScratch:
         self.pm = wp.empty((capacity, max_vertices, N_WORDS), dtype=wp.uint64, device=device)
         self.ps = wp.empty((capacity, max_vertices), dtype=wp.float64, device=device)
         self.negs = wp.empty((capacity, max_vertices), dtype=wp.int32, device=device)
+        self.cand = wp.empty((capacity, max_vertices), dtype=wp.int32, device=device)
         self.pairs = wp.empty((capacity, max_vertices), dtype=wp.int32, device=device)
         self.slots = wp.empty((capacity, N_BITS), dtype=wp.int32, device=device)
+        shape = (capacity, MAX_DEPTH, max_vertices)
+        self.stk_pv = wp.empty((*shape, N_COLS), dtype=wp.float64, device=device)
+        self.stk_pm = wp.empty((*shape, N_WORDS), dtype=wp.uint64, device=device)
+        self.stk_slots = wp.empty((capacity, MAX_DEPTH, N_BITS), dtype=wp.int32, device=device)
+        self.stk_meta = wp.empty((capacity, MAX_DEPTH, 8), dtype=wp.float64, device=device)
+        self.stk_nv = wp.empty((capacity, MAX_DEPTH), dtype=wp.int32, device=device)
 
 
 def certify_tasks(
@@ -641,6 +960,7 @@ def certify_tasks(
     tol,
     *,
     max_queries=MAX_QUERIES,
+    n_add=K_NEAREST,
     scratch=None,
     batch_size=4096,
     progress=None,
@@ -663,6 +983,8 @@ def certify_tasks(
         are dropped (``inf`` keeps all); any value keeps the bounds valid.
     tol : float
         Stop when ``upper - lower <= tol`` (0: exact up to rounding).
+    n_add : int
+        How many of the ``K_NEAREST`` points found by a query join S (the nearest first).
     max_queries : int
         Queries per task before it stops and asks to be split (0: bound the seeds only).
     scratch : TaskScratch, optional
@@ -675,10 +997,11 @@ def certify_tasks(
     -------
     out : dict of ndarray
         ``lower``, ``upper`` (n_tasks,), ``status`` (0 done, 1 split requested),
-        ``queries`` (k-nearest queries per task), ``sites`` (n_tasks, 128) int32: the sites
-        active on the task when it stopped (-1 in free slots), ``ystar`` (n_tasks, dim): the
+        ``queries`` (k-nearest queries per task), ``splits`` (pieces split inside the
+        task), ``sites`` (n_tasks, N_BITS) int32: the sites active on the task when it
+        stopped (-1 free, -2 a split plane), ``ystar`` (n_tasks, dim): the
         last maximizer of phi_S; for tasks to split, ``edge`` (n_tasks,): the longest edge
-        ``(a, b)`` as ``a * 7 + b``, and ``side`` (n_tasks, 128): per site slot, bit 0 if its
+        ``(a, b)`` as ``a * 7 + b``, and ``side`` (n_tasks, N_BITS): per site slot, bit 0 if its
         cell reaches the half at corner a, bit 1 the half at corner b.
     """
     device = tree.device
@@ -696,6 +1019,7 @@ def certify_tasks(
         "upper": np.empty(n),
         "status": np.empty(n, dtype=np.int32),
         "queries": np.empty(n, dtype=np.int32),
+        "splits": np.empty(n, dtype=np.int32),
         "sites": np.empty((n, N_BITS), dtype=np.int32),
         "ystar": np.empty((n, dim)),
         "edge": np.full(n, -1, dtype=np.int32),
@@ -710,6 +1034,7 @@ def certify_tasks(
         outs = [
             wp.empty(m, dtype=wp.float64, device=device),
             wp.empty(m, dtype=wp.float64, device=device),
+            wp.empty(m, dtype=wp.int32, device=device),
             wp.empty(m, dtype=wp.int32, device=device),
             wp.empty(m, dtype=wp.int32, device=device),
             wp.empty((m, dim), dtype=wp.float64, device=device),
@@ -730,17 +1055,26 @@ def certify_tasks(
                 _wp(reach[a:e], wp.float64, device),
                 float(tol),
                 int(max_queries),
+                int(n_add),
                 scratch.pv,
                 scratch.pm,
                 scratch.ps,
                 scratch.negs,
+                scratch.cand,
                 scratch.pairs,
                 scratch.slots,
+                scratch.stk_pv,
+                scratch.stk_pm,
+                scratch.stk_slots,
+                scratch.stk_meta,
+                scratch.stk_nv,
             ],
             outputs=outs,
             device=device,
         )
-        for key, arr in zip(("lower", "upper", "status", "queries", "ystar", "edge", "side"), outs):
+        for key, arr in zip(
+            ("lower", "upper", "status", "queries", "splits", "ystar", "edge", "side"), outs
+        ):
             out[key][a:e] = arr.numpy()
         out["sites"][a:e] = scratch.slots.numpy()[:m]
         if progress is not None:
@@ -757,7 +1091,8 @@ def restricted_voronoi_max(points, corners, sites, device="cpu"):
         X.
     corners : ndarray of shape (n_tasks, k + 1, dim)
     sites : ndarray of int, shape (n_tasks, m)
-        Indices into ``points`` (-1 for none), at most 120 distinct per task.
+        Indices into ``points`` (-1 for none), at most ``N_BITS - k - 2 - SPARE_SLOTS``
+        distinct per task (more are dropped: the bound stays valid, but is not the maximum).
 
     Returns
     -------
