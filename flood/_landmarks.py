@@ -2,14 +2,15 @@
 
 import numpy as np
 
-from flood.kernels import build_tree, nearest
+from flood.kernels import PointTree, build_tree, nearest
+from flood.kernels._tree import nearest_coherent
 
 
 def farthest_point_sampling(points, n_landmarks, random_state=None):
     """Indices of ``n_landmarks`` points of ``points`` chosen by farthest point sampling.
 
-    Uses ``fpsample``'s bucket FPS (QuickFPS). It always starts from the same point of a
-    given array, so the start is randomized by a ``random_state``-seeded permutation.
+    Uses ``fpsample``'s bucket FPS (QuickFPS). It always starts from the first point of the
+    array it is given, so the start is randomized by a ``random_state``-seeded rotation.
 
     Parameters
     ----------
@@ -28,21 +29,37 @@ def farthest_point_sampling(points, n_landmarks, random_state=None):
     if n_landmarks >= n:
         return np.arange(n)
     rng = np.random.default_rng(random_state)
-    perm = rng.permutation(n)
+    shift = int(rng.integers(n))  # a rotation moves the start; cheaper than a permutation
     h = 9 if n > 200_000 else 7 if n > 80_000 else 5
     h = max(1, min(h, int(np.log2(max(n, 2))) - 1))
-    idx = fpsample.bucket_fps_kdline_sampling(points[perm], int(n_landmarks), h=h, start_idx=0)
-    return perm[np.asarray(idx, dtype=np.int64)]
+    rolled = np.concatenate([points[shift:], points[:shift]])
+    idx = fpsample.bucket_fps_kdline_sampling(rolled, int(n_landmarks), h=h, start_idx=0)
+    return (np.asarray(idx, dtype=np.int64) + shift) % n
 
 
-def covering_radius(points, landmarks, device="cpu"):
+def covering_radius(points, landmarks, device="cpu", n_threads=2):
     """Exact ``max over x in X of min over l in L |x - l|`` and each point's nearest landmark.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_points, dim) or PointTree
+        X; a tree over X is queried in its (spatially coherent) order, which is faster.
+    landmarks : ndarray of shape (n_landmarks, dim)
+    device : str
+    n_threads : int
+        CPU threads sharing the queries.
 
     Returns
     -------
     radius : float
     nearest_landmark : ndarray of int64, shape (n_points,)
+        In the order of ``points`` (input order for a tree too).
     """
     tree = build_tree(landmarks, device=device)
+    if isinstance(points, PointTree):
+        index, dist = nearest_coherent(tree, points.points, n_threads=n_threads)
+        nearest_lm = np.empty(len(index), dtype=np.int64)
+        nearest_lm[points.order] = tree.order[index]
+        return float(dist.max()), nearest_lm
     index, dist = nearest(tree, points)
     return float(dist.max()), tree.order[index]

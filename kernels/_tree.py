@@ -2,7 +2,8 @@
 
 The tree is a complete binary tree in heap layout (node ``i`` has children ``2i+1`` and
 ``2i+2``) over leaves of ``LEAF_SIZE`` points, built level by level: each node splits its
-points at the median of its widest axis (a quickselect per node, one thread per node). Each node
+points at the median of its widest axis (a quickselect per node, one thread per node; the
+points are first put in Z-order, so that each node's quickselect reads nearby memory). Each node
 stores the axis-aligned bounding box of its points. A query walks the tree without a stack,
 nearer child first, pruning boxes farther than the best distance so far. It is exact in
 float64 and stays fast far from the data (inside the big empty tetrahedra of a surface
@@ -12,6 +13,7 @@ A query may start from a known point of X (its ``hint``), e.g. the nearest point
 vertex: its distance is a tight upper bound that prunes most of the tree at once.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +22,7 @@ import warp as wp
 wp.set_module_options({"enable_backward": False})
 
 LEAF_SIZE = 8
+ZORDER_BITS = 7  # grid bits per axis of the Z-order that precedes the median splits
 
 
 @wp.func
@@ -32,11 +35,12 @@ def kd_split_kernel(
     points: wp.array2d(dtype=wp.float64),
     perm: wp.array(dtype=wp.int32),
     span: int,
+    first_node: int,
 ):
     """Split node ``t`` of one tree level: points ``perm[t*span : (t+1)*span]`` are partitioned
     so that the first ``span/2`` have the smaller coordinates along the node's widest axis
     (estimated from at most 512 of its points; any axis keeps the tree exact)."""
-    t = wp.tid()
+    t = wp.tid() + first_node
     n = perm.shape[0]
     s = t * span
     e = wp.min(s + span, n)
@@ -81,6 +85,17 @@ def kd_split_kernel(
                 left = i
             else:
                 right = left
+
+
+@wp.kernel
+def gather_kernel(
+    points: wp.array2d(dtype=wp.float64),
+    order: wp.array(dtype=wp.int32),
+    out: wp.array2d(dtype=wp.float64),
+):
+    i = wp.tid()
+    for j in range(points.shape[1]):
+        out[i, j] = points[int(order[i]), j]
 
 
 vec6 = wp.types.vector(length=6, dtype=wp.float64)  # query points, dim <= 6
@@ -330,6 +345,49 @@ class PointTree:
         return self.points.shape[1]
 
 
+def _morton_order(pts):
+    """Indices of the points in a coarse Z-order: the Morton key of a grid of at most
+    ``2**ZORDER_BITS`` cells per axis (locality for the splits, not the tree itself)."""
+    n, dim = pts.shape
+    bits = max(1, min(ZORDER_BITS, 30 // dim))
+    sample = pts[:: max(1, n // 4096)]  # any box will do: keys are clipped into the grid
+    lo = sample.min(axis=0)
+    span = float((sample.max(axis=0) - lo).max())
+    scale = ((1 << bits) - 1) / span if span > 0 else 0.0
+    q = np.clip(((pts - lo) * scale).astype(np.int32), 0, (1 << bits) - 1)
+    spread = np.zeros(1 << bits, dtype=np.int32)  # bit b of i -> bit b * dim
+    for b in range(bits):
+        spread |= ((np.arange(1 << bits) >> b) & 1).astype(np.int32) << (b * dim)
+    key = np.zeros(n, dtype=np.int32)
+    for j in range(dim):
+        key |= spread[q[:, j]] << j
+    return np.argsort(key, kind="stable")
+
+
+def _gather(wp_pts, order, device):
+    out = wp.empty(wp_pts.shape, dtype=wp.float64, device=device)
+    idx = wp.array(np.ascontiguousarray(order, dtype=np.int32), dtype=wp.int32, device=device)
+    wp.launch(gather_kernel, dim=len(order), inputs=[wp_pts, idx], outputs=[out], device=device)
+    return out
+
+
+def _launch_split(points, perm, span, n_nodes, device):
+    """One level of median splits; on the CPU two threads share the nodes of a level."""
+    halves = [(0, n_nodes)]
+    if n_nodes >= 2 and str(device).startswith("cpu"):
+        halves = [(0, n_nodes // 2), (n_nodes // 2, n_nodes)]
+
+    def run(h):
+        a, e = h
+        wp.launch(kd_split_kernel, dim=e - a, inputs=[points, perm, span, a], device=device)
+
+    if len(halves) == 1:
+        run(halves[0])
+    else:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(run, halves))
+
+
 def build_tree(points, device="cpu"):
     """Build a :class:`PointTree` over ``points``.
 
@@ -349,12 +407,16 @@ def build_tree(points, device="cpu"):
     n_leaves = -(-n // LEAF_SIZE)
     depth = max(0, int(n_leaves - 1).bit_length())
     wp_pts = wp.array(pts, dtype=wp.float64, device=device)
+    # Z-order first: the median splits below then read nearby memory
+    morton = _morton_order(pts)
+    z_pts = _gather(wp_pts, morton, device)
     perm = wp.array(np.arange(n, dtype=np.int32), dtype=wp.int32, device=device)
     for level in range(depth):
         span = LEAF_SIZE << (depth - level)
-        wp.launch(kd_split_kernel, dim=-(-n // span), inputs=[wp_pts, perm, span], device=device)
-    order = perm.numpy().astype(np.int64)
-    sorted_pts = pts[order]
+        _launch_split(z_pts, perm, span, -(-n // span), device)
+    order = morton[perm.numpy()]
+    sorted_wp = _gather(wp_pts, order, device)
+    sorted_pts = sorted_wp.numpy()
 
     n_pow2 = 1 << depth
     padded = np.empty((n_leaves * LEAF_SIZE, dim))
@@ -377,8 +439,8 @@ def build_tree(points, device="cpu"):
         )
         start, width = parent, width // 2
     return PointTree(
-        points=wp.array(sorted_pts, dtype=wp.float64, device=device),
-        order=order,
+        points=sorted_wp,
+        order=order.astype(np.int64),
         lo=wp.array(node_lo, dtype=wp.float64, device=device),
         hi=wp.array(node_hi, dtype=wp.float64, device=device),
         first_leaf=first,
@@ -485,3 +547,69 @@ def nearest_k_reference(points, queries, radius):
     dist = np.take_along_axis(d, order, axis=1)
     out = np.where(dist < r[:, None], order, -1)
     return out, np.where(out >= 0, dist, np.inf)
+
+
+@wp.kernel
+def run_nearest_kernel(
+    points: wp.array2d(dtype=wp.float64),
+    lo: wp.array2d(dtype=wp.float64),
+    hi: wp.array2d(dtype=wp.float64),
+    first_leaf: int,
+    queries: wp.array2d(dtype=wp.float64),
+    run: int,
+    first_run: int,
+    index: wp.array(dtype=wp.int32),
+    distance: wp.array(dtype=wp.float64),
+):
+    """Nearest points for a run of ``run`` consecutive queries: each starts from the answer
+    for the one before (queries in tree order are neighbours, so the hint prunes at once)."""
+    r = wp.tid() + first_run
+    start = r * run
+    stop = wp.min(start + run, queries.shape[0])
+    hint = int(-1)
+    for qi in range(start, stop):
+        q = vec6()
+        for j in range(queries.shape[1]):
+            q[j] = queries[qi, j]
+        hint = tree_nearest(points, lo, hi, first_leaf, q, hint)
+        index[qi] = wp.int32(hint)
+        distance[qi] = wp.sqrt(point_dist2(points, hint, q))
+
+
+def nearest_coherent(tree, queries, n_threads=2, run=64):
+    """Exact nearest point of ``tree``'s points for each row of ``queries`` (a warp.array2d
+    on the tree's device, e.g. another tree's points, in spatially coherent order): runs of
+    ``run`` queries chain their hints; ``n_threads`` CPU threads share the runs.
+
+    Returns
+    -------
+    index : ndarray of int32, shape (n_queries,)
+        Tree-order indices.
+    distance : ndarray of float64, shape (n_queries,)
+    """
+    device = tree.device
+    m = queries.shape[0]
+    index = wp.empty(m, dtype=wp.int32, device=device)
+    distance = wp.empty(m, dtype=wp.float64, device=device)
+    n_runs = -(-m // run)
+    parts = [(0, n_runs)]
+    if n_threads > 1 and n_runs > 1 and str(device).startswith("cpu"):
+        step = -(-n_runs // n_threads)
+        parts = [(a, min(a + step, n_runs)) for a in range(0, n_runs, step)]
+
+    def launch(p):
+        a, e = p
+        wp.launch(
+            run_nearest_kernel,
+            dim=e - a,
+            inputs=[tree.points, tree.lo, tree.hi, tree.first_leaf, queries, run, a],
+            outputs=[index, distance],
+            device=device,
+        )
+
+    if len(parts) > 1:
+        with ThreadPoolExecutor(len(parts)) as pool:
+            list(pool.map(launch, parts))
+    elif m:
+        launch(parts[0])
+    return index.numpy(), distance.numpy()
