@@ -33,6 +33,10 @@ SEEDS_PER_FACE = 8
 #: tori and swiss cheeses, benchmarks/RESULTS.md).
 N_ADD = {1: 8}
 N_ADD_DEFAULT = 1
+#: Vertices of a piece's polytope before it is split, per simplex dimension: the lifted
+#: polytope of a k-simplex lives in R^(k+1) and has more vertices per site as k grows.
+MAX_VERTICES = {4: 1024, 5: 1024, 6: 2048}
+MAX_VERTICES_DEFAULT = 256
 #: Splits of one simplex before its bounds are accepted as they are (each halves a piece).
 MAX_SPLIT_DEPTH = 40
 #: Tasks per kernel launch: the CPU's per-task scratch (~20 KiB each) stays in memory budget;
@@ -70,12 +74,14 @@ def _bisect(corners, edge, sites, side):
 
 
 def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress):
-    n_add = N_ADD.get(corners.shape[1] - 1, N_ADD_DEFAULT)
+    k = corners.shape[1] - 1
+    n_add = N_ADD.get(k, N_ADD_DEFAULT)
+    max_vertices = MAX_VERTICES.get(k, MAX_VERTICES_DEFAULT)
     """certify_tasks over batches shared by ``n_threads`` threads (launches release the GIL)."""
     n = len(corners)
     device = str(tree.device)
     size = BATCH_SIZE["cpu" if device.startswith("cpu") else "cuda"]
-    size = max(1, min(size, -(-n // max(n_threads, 1))))
+    size = max(1, min(size * MAX_VERTICES_DEFAULT // max_vertices, -(-n // max(n_threads, 1))))
     bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
 
     def work(b):
@@ -88,6 +94,7 @@ def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress):
             reach[a:e],
             tol,
             n_add=n_add,
+            max_vertices=max_vertices,
             progress=progress,
         )
 

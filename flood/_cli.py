@@ -26,7 +26,7 @@ def _parser():
             "--tol",
             type=float,
             default=None,
-            help="certified gap per simplex (default 1%% of the covering radius)",
+            help="certified gap per simplex (default 1%% of the covering radius; 0: exact)",
         )
         sp.add_argument("--method", choices=("certified", "grid"), default="certified")
         sp.add_argument("--device", default=None, help="'cpu' or 'cuda' (default: auto)")

@@ -172,7 +172,10 @@ def flood_complex(
     tol : float, optional
         Certified gap ``upper - lower`` per simplex. Default: 1% of the landmark covering
         radius, but at least 1e-4 times the median Delaunay edge length (the covering radius
-        is 0 when the landmarks are all the points).
+        is 0 when the landmarks are all the points). ``tol=0`` gives the exact Flood
+        filtration: every value is then the exact maximum of d_X over its simplex up to float
+        rounding (``upper - lower`` about 1e-10 of the simplex's scale), found where phi_S
+        meets d_X at its maximizer (see :mod:`flood.kernels._voronoi`).
     method : {"certified", "grid"}, default="certified"
         ``"grid"`` reproduces flooder's estimate (``points_per_edge`` grid points per edge,
         each face the maximum over its grid points); it certifies nothing.

@@ -96,7 +96,8 @@ class FloodComplex(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         ``max(homology_dimensions) + 1`` are built (at most the point dimension), so
         asking for fewer dimensions is faster; values then agree within ``tol``.
     tol : float, default=None
-        Certified gap per simplex; default 1% of each cloud's landmark covering radius.
+        Certified gap per simplex; default 1% of each cloud's landmark covering radius;
+        0 for the exact filtration.
     method : {"certified", "grid"}, default="certified"
         See :func:`flood.flood_complex`.
     points_per_edge : int, default=30
@@ -158,7 +159,7 @@ class FloodComplex(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     _parameter_constraints: dict = {
         "n_landmarks": [Interval(Integral, 1, None, closed="left")],
         "homology_dimensions": ["array-like"],
-        "tol": [Interval(Real, 0, None, closed="neither"), None],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "method": [StrOptions({"certified", "grid"})],
         "points_per_edge": [Interval(Integral, 2, None, closed="left")],
         "device": [str, None],

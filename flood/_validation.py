@@ -172,10 +172,10 @@ def check_tol(tol):
         isinstance(tol, bool)
         or not isinstance(tol, numbers.Real)
         or not np.isfinite(tol)
-        or tol <= 0
+        or tol < 0
     ):
         raise ValueError(
-            f"The 'tol' parameter must be a float in the range (0, inf) or None. "
+            f"The 'tol' parameter must be a float in the range [0, inf) or None (0: exact). "
             f"Got {tol!r} instead."
         )
     return float(tol)

@@ -961,6 +961,7 @@ def certify_tasks(
     *,
     max_queries=MAX_QUERIES,
     n_add=K_NEAREST,
+    max_vertices=MAX_POLY_VERTICES,
     scratch=None,
     batch_size=4096,
     progress=None,
@@ -987,6 +988,8 @@ def certify_tasks(
         How many of the ``K_NEAREST`` points found by a query join S (the nearest first).
     max_queries : int
         Queries per task before it stops and asks to be split (0: bound the seeds only).
+    max_vertices : int
+        Vertices of a piece's polytope before it is split (the scratch's size).
     scratch : TaskScratch, optional
     batch_size : int
         Tasks per launch (the scratch holds that many).
@@ -1027,7 +1030,7 @@ def certify_tasks(
     }
     batch_size = max(1, min(batch_size, n)) if scratch is None else scratch.capacity
     if scratch is None and n:
-        scratch = TaskScratch(batch_size, device)
+        scratch = TaskScratch(batch_size, device, max_vertices)
     for a in range(0, n, batch_size):
         e = min(a + batch_size, n)
         m = e - a

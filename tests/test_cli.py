@@ -68,7 +68,7 @@ def test_missing_file(tmp_path, capsys):
     ("options", "match"),
     [
         (["--landmarks", "0"], r"'landmarks' parameter must be an int in the range \[1, inf\)"),
-        (["--tol", "-1"], r"'tol' parameter must be a float in the range \(0, inf\)"),
+        (["--tol", "-1"], r"'tol' parameter must be a float in the range \[0, inf\)"),
         (["--device", "tpu"], r"'device' parameter must be 'cpu', 'cuda'"),
         (["--dims", "0,x"], r"--dims must be comma-separated ints; got '0,x'"),
         (["--dims", "0,7"], r"--dims must be homology dimensions in the range \[0, 3\] .* got 7"),

@@ -74,9 +74,9 @@ def test_sklearn_data_free_checks(check):
         ({"homology_dimensions": ()}, r"'homology_dimensions' .* non-empty .* Got \(\)"),
         ({"homology_dimensions": "H1"}, r"'homology_dimensions' .* Got 'H1' instead"),
         (
-            {"tol": 0.0},
+            {"tol": -0.5},
             r"'tol' parameter of FloodComplex must be a float in the range "
-            r"\(0\.0, inf\) or None\. Got 0\.0 instead",
+            r"\[0\.0, inf\) or None\. Got -0\.5 instead",
         ),
         ({"method": "exact"}, r"'method' parameter .* Got 'exact' instead"),
         ({"points_per_edge": 1}, r"'points_per_edge' .* \[2, inf\)\. Got 1 instead"),

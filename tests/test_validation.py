@@ -93,7 +93,7 @@ def test_bad_landmarks(landmarks, error, match):
 @pytest.mark.parametrize(
     ("kw", "match"),
     [
-        ({"tol": 0.0}, r"'tol' parameter must be a float in the range \(0, inf\) or None. Got 0.0"),
+        ({"tol": -1e-3}, r"'tol' parameter must be a float in the range \[0, inf\) or None"),
         ({"tol": float("nan")}, r"'tol' .* Got nan"),
         ({"method": "exact"}, r"'method' parameter must be 'certified' or 'grid'. Got 'exact'"),
         ({"points_per_edge": 1}, r"'points_per_edge' .* \[2, inf\). Got 1"),
