@@ -40,15 +40,16 @@ os.environ.setdefault(
 
 import numpy as np  # noqa: E402
 
-CLOUDS = ("torus", "cube", "cheese", "genus", "sphere")
+CLOUDS = ("torus", "cube", "cheese", "genus", "sphere", "gauss5", "gauss6")
 
 
 def make_cloud(name, n_points, seed=0):
-    """The benchmark clouds, float64 of shape (n_points, 3).
+    """The benchmark clouds, float64 of shape (n_points, 3) (``gauss5``/``gauss6``: 5, 6).
 
     ``torus``: R=1, r=0.3, noise 0; ``cube``: uniform in [0, 1]^3; ``cheese``: swiss cheese
     in [0, 5]^3 with 10 voids; ``genus``: genus-2 surface with noise 0.005 (a scan-like
-    surface cloud); ``sphere``: unit sphere with noise 0.01.
+    surface cloud); ``sphere``: unit sphere with noise 0.01; ``gauss5``, ``gauss6``: standard
+    normal in 5-D and 6-D.
     """
     from flood.datasets import make_genus_surface, make_sphere, make_swiss_cheese, make_torus
 
@@ -62,6 +63,8 @@ def make_cloud(name, n_points, seed=0):
         return make_genus_surface(n_points, genus=2, noise=0.005, random_state=seed)
     if name == "sphere":
         return make_sphere(n_points, noise=0.01, random_state=seed)
+    if name in ("gauss5", "gauss6"):
+        return np.random.default_rng(seed).normal(size=(n_points, int(name[-1])))
     raise ValueError(f"The 'cloud' must be one of {CLOUDS}. Got {name!r} instead.")
 
 
@@ -174,6 +177,8 @@ def _job_flood(cloud, n, seed, landmarks, tol=None, kdtree=True):
         "tol": res.tol,
         "covering_radius": res.covering_radius,
         "evaluations": {int(k): float(v) for k, v in res.evaluations.items()},
+        "max_sites": max(res.work.get("max_sites", {0: 0}).values()),
+        "splits": sum(res.work.get("splits", {0: 0}).values()),
         "landmark_indices": res.landmark_indices,
         "rss_before_mb": rss0,
         "peak_rss_mb": peak_rss_mb(),

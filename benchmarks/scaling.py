@@ -51,8 +51,11 @@ COLUMNS = [
     "evals_edge",
     "evals_triangle",
     "evals_tetrahedron",
+    "max_sites",
+    "splits",
     "kdtree_s",
     "filtration_over_kdtree",
+    "total_over_kdtree",
     "flooder_s",
     "flooder_over_flood",
     "alpha_build_s",
@@ -124,8 +127,10 @@ def measure(cloud, n, landmarks, peers, repeat, timeout, points_per_edge, seed=0
     row["tol"], row["max_gap"] = fl["tol"], fl["max_gap"]
     for k, name in ((1, "edge"), (2, "triangle"), (3, "tetrahedron")):
         row[f"evals_{name}"] = fl["evaluations"].get(k, float("nan"))
+    row["max_sites"], row["splits"] = fl["max_sites"], fl["splits"]
     row["kdtree_s"] = fl["kdtree"]
     row["filtration_over_kdtree"] = fl["timings"]["filtration"] / fl["kdtree"]
+    row["total_over_kdtree"] = fl["seconds"] / fl["kdtree"]
     if "flooder" in peers:
         res = run_job(
             "flooder",
@@ -252,7 +257,10 @@ def run_compare(args):
         "evals_edge",
         "evals_triangle",
         "evals_tetrahedron",
+        "max_sites",
+        "splits",
         "filtration_over_kdtree",
+        "total_over_kdtree",
     ]
     heads = [
         "cloud",
@@ -271,7 +279,10 @@ def run_compare(args):
         "evals/edge",
         "evals/tri",
         "evals/tet",
+        "max |S|",
+        "splits",
         "filtration / cKDTree build",
+        "flood total / cKDTree build",
     ]
     print(markdown(med, cols, heads))
     if args.peers:

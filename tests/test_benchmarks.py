@@ -115,3 +115,14 @@ def test_accuracy_quick(tmp_path):
         assert float(r["grid_vs_flooder_max_abs"]) <= 1e-9, r["grid_vs_flooder_argmax"]
         assert float(r["max_abs_diff"]) >= float(r["max_grid_error_bound"]) - 1e-12
     assert all(float(r["bottleneck"]) >= 0 for r in rows[:3])
+
+
+def test_stages_quick():
+    """The stage benchmark runs, checks the covering radius against cKDTree, and reports."""
+    rows = _load("stages").main(["--quick"])
+    assert [r[2] for r in rows] == [
+        "tree build vs cKDTree(X)",
+        "FPS vs fpsample",
+        "covering radius vs cKDTree query",
+    ]
+    assert all(r[3] > 0 and r[4] > 0 for r in rows)
