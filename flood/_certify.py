@@ -7,13 +7,15 @@ and from below by d_X at the maximizers, and adds the nearest points found there
 ``upper - lower <= tol`` or the maximum is exact. The dimensions run in order (edges, then
 triangles, ...): a simplex starts from the nearest points of its corners, the sites its
 facets ended with (``SEEDS_PER_FACE`` each) and the largest lower bound of its facets
-(f is monotone). A task whose fixed arrays would overflow comes back with valid bounds and is
-split at the midpoint of its longest edge; each half starts from the sites active on the
-whole (those that can be nearest somewhere in the half). The upper bound of a simplex is the
-largest over its pieces, its lower bound the largest found anywhere in it, and each piece
-retires only once its upper bound is within ``tol`` of that lower bound (or is exact): on
-exit ``upper - lower <= tol`` for every simplex, unless ``max_depth`` splits stop a piece
-first (the bounds then still hold, with a wider gap, and a warning says so).
+(f is monotone). A simplex whose sites outgrow the kernel's fixed arrays is cut into pieces
+inside the kernel (see :mod:`flood.kernels._voronoi`); only a task whose stack of pieces is
+full (or that spent ``MAX_QUERIES``) comes back, with valid bounds, and is split here at the
+midpoint of its longest edge; each half starts from the sites whose cells reach it. The
+upper bound of a simplex is the largest over its pieces, its lower bound the largest found
+anywhere in it, and each piece retires only once its upper bound is within ``tol`` of
+that lower bound (or is exact): on exit ``upper - lower <= tol`` for every simplex, unless
+``max_depth`` host splits stop a piece first (the bounds then still hold, with a wider
+gap, and a warning says so).
 """
 
 import warnings
@@ -39,9 +41,10 @@ MAX_VERTICES = {4: 1024, 5: 1024, 6: 2048}
 MAX_VERTICES_DEFAULT = 256
 #: Splits of one simplex before its bounds are accepted as they are (each halves a piece).
 MAX_SPLIT_DEPTH = 40
-#: Tasks per kernel launch: the CPU's per-task scratch (~20 KiB each) stays in memory budget;
-#: a GPU wants many threads in flight.
-BATCH_SIZE = {"cpu": 1024, "cuda": 65536}
+#: Tasks per kernel launch (for 256-vertex polytopes; fewer for larger ones): the per-task
+#: scratch, ~250 KiB with its stack of pieces, stays near 250 MiB per CPU thread and 4 GiB
+#: on a GPU, which wants many threads in flight.
+BATCH_SIZE = {"cpu": 1024, "cuda": 16384}
 
 
 @dataclass

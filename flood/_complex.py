@@ -158,7 +158,8 @@ def flood_complex(
 
     Picks landmarks L by farthest point sampling, triangulates them (Delaunay), and gives
     each simplex s the covering radius ``f(s) = max over y in conv(s) of min over x in X of
-    |y - x|``, bounded to within ``tol`` by a branch and bound in Warp kernels.
+    |y - x|``, bounded to within ``tol`` by restricted Voronoi bounds in Warp kernels
+    (:mod:`flood._certify`, :mod:`flood.kernels._voronoi`).
 
     Parameters
     ----------
