@@ -48,7 +48,7 @@ def measure(cloud, n, landmarks, repeats):
     t_fps, idx = _median_time(lambda: farthest_point_sampling(X, landmarks, 0), repeats)
     t_fp, _ = _median_time(lambda: fpsample.bucket_fps_kdline_sampling(X, landmarks, h=h), repeats)
     L = X[idx]
-    t_cov, (cover, _) = _median_time(lambda: covering_radius(tree, L), repeats)
+    t_cov, cover = _median_time(lambda: covering_radius(tree, L), repeats)
     t_ckd, ref = _median_time(lambda: cKDTree(L).query(X, workers=2)[0].max(), repeats)
     if cover != ref:
         raise AssertionError(f"covering radius {cover!r} differs from cKDTree's {ref!r}")

@@ -280,7 +280,7 @@ def flood_complex(
         site_tree, vertex_values = nearest(tree, L)
         sites = site_tree.astype(np.int32)
         lm_idx = tree.order[sites] if np.all(vertex_values == 0) else None
-    cover, _ = covering_radius(tree, L, device=device, n_threads=n_threads)
+    cover = covering_radius(tree, L, device=device, n_threads=n_threads)
     timings["landmarks"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from flood.kernels import PointTree, build_tree, nearest
-from flood.kernels._tree import nearest_coherent
+from flood.kernels import PointTree, build_tree
+from flood.kernels._tree import max_nearest_distance
 
 
 def farthest_point_sampling(points, n_landmarks, random_state=None):
@@ -38,12 +38,12 @@ def farthest_point_sampling(points, n_landmarks, random_state=None):
 
 
 def covering_radius(points, landmarks, device="cpu", n_threads=2):
-    """Exact ``max over x in X of min over l in L |x - l|`` and each point's nearest landmark.
+    """Exact ``max over x in X of min over l in L |x - l|``.
 
     Parameters
     ----------
     points : ndarray of shape (n_points, dim) or PointTree
-        X; a tree over X is queried in its (spatially coherent) order, which is faster.
+        X (a tree over X is reused; else one is built).
     landmarks : ndarray of shape (n_landmarks, dim)
     device : str
     n_threads : int
@@ -52,14 +52,6 @@ def covering_radius(points, landmarks, device="cpu", n_threads=2):
     Returns
     -------
     radius : float
-    nearest_landmark : ndarray of int64, shape (n_points,)
-        In the order of ``points`` (input order for a tree too).
     """
-    tree = build_tree(landmarks, device=device)
-    if isinstance(points, PointTree):
-        index, dist = nearest_coherent(tree, points.points, n_threads=n_threads)
-        nearest_lm = np.empty(len(index), dtype=np.int64)
-        nearest_lm[points.order] = tree.order[index]
-        return float(dist.max()), nearest_lm
-    index, dist = nearest(tree, points)
-    return float(dist.max()), tree.order[index]
+    tree = points if isinstance(points, PointTree) else build_tree(points, device=device)
+    return max_nearest_distance(build_tree(landmarks, device=device), tree, n_threads=n_threads)

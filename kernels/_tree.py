@@ -550,66 +550,123 @@ def nearest_k_reference(points, queries, radius):
 
 
 @wp.kernel
-def run_nearest_kernel(
+def leaf_first_kernel(
     points: wp.array2d(dtype=wp.float64),
     lo: wp.array2d(dtype=wp.float64),
     hi: wp.array2d(dtype=wp.float64),
     first_leaf: int,
     queries: wp.array2d(dtype=wp.float64),
+    leaf_size: int,
     run: int,
     first_run: int,
     index: wp.array(dtype=wp.int32),
     distance: wp.array(dtype=wp.float64),
 ):
-    """Nearest points for a run of ``run`` consecutive queries: each starts from the answer
-    for the one before (queries in tree order are neighbours, so the hint prunes at once)."""
+    """Nearest point to the first query of each leaf (leaves ``leaf_size`` rows apart),
+    chaining hints along runs of ``run`` leaves."""
     r = wp.tid() + first_run
+    n_leaf = index.shape[0]
     start = r * run
-    stop = wp.min(start + run, queries.shape[0])
+    stop = wp.min(start + run, n_leaf)
     hint = int(-1)
-    for qi in range(start, stop):
+    for f in range(start, stop):
+        q = vec6()
+        for j in range(queries.shape[1]):
+            q[j] = queries[f * leaf_size, j]
+        hint = tree_nearest(points, lo, hi, first_leaf, q, hint)
+        index[f] = wp.int32(hint)
+        distance[f] = wp.sqrt(point_dist2(points, hint, q))
+
+
+@wp.kernel
+def leaf_max_kernel(
+    points: wp.array2d(dtype=wp.float64),
+    lo: wp.array2d(dtype=wp.float64),
+    hi: wp.array2d(dtype=wp.float64),
+    first_leaf: int,
+    queries: wp.array2d(dtype=wp.float64),
+    leaf_size: int,
+    leaves: wp.array(dtype=wp.int32),
+    hints: wp.array(dtype=wp.int32),
+    leaf_max: wp.array(dtype=wp.float64),
+):
+    """Largest nearest-point distance over the queries of each listed leaf."""
+    i = wp.tid()
+    f = int(leaves[i])
+    stop = wp.min((f + 1) * leaf_size, queries.shape[0])
+    best = wp.float64(0.0)
+    hint = int(hints[i])
+    for qi in range(f * leaf_size, stop):
         q = vec6()
         for j in range(queries.shape[1]):
             q[j] = queries[qi, j]
         hint = tree_nearest(points, lo, hi, first_leaf, q, hint)
-        index[qi] = wp.int32(hint)
-        distance[qi] = wp.sqrt(point_dist2(points, hint, q))
+        best = wp.max(best, wp.sqrt(point_dist2(points, hint, q)))
+    leaf_max[i] = best
 
 
-def nearest_coherent(tree, queries, n_threads=2, run=64):
-    """Exact nearest point of ``tree``'s points for each row of ``queries`` (a warp.array2d
-    on the tree's device, e.g. another tree's points, in spatially coherent order): runs of
-    ``run`` queries chain their hints; ``n_threads`` CPU threads share the runs.
-
-    Returns
-    -------
-    index : ndarray of int32, shape (n_queries,)
-        Tree-order indices.
-    distance : ndarray of float64, shape (n_queries,)
-    """
-    device = tree.device
-    m = queries.shape[0]
-    index = wp.empty(m, dtype=wp.int32, device=device)
-    distance = wp.empty(m, dtype=wp.float64, device=device)
-    n_runs = -(-m // run)
-    parts = [(0, n_runs)]
-    if n_threads > 1 and n_runs > 1 and str(device).startswith("cpu"):
-        step = -(-n_runs // n_threads)
-        parts = [(a, min(a + step, n_runs)) for a in range(0, n_runs, step)]
+def _launch_shared(kernel, n_items, inputs, outputs, device, n_threads, run=1):
+    """Launch ``kernel`` over ``ceil(n_items / run)`` threads split among CPU threads; the
+    kernel takes the index of its first thread as its last input."""
+    n = -(-n_items // run)
+    parts = [(0, n)]
+    if n_threads > 1 and n > 1 and str(device).startswith("cpu"):
+        step = -(-n // n_threads)
+        parts = [(a, min(a + step, n)) for a in range(0, n, step)]
 
     def launch(p):
         a, e = p
-        wp.launch(
-            run_nearest_kernel,
-            dim=e - a,
-            inputs=[tree.points, tree.lo, tree.hi, tree.first_leaf, queries, run, a],
-            outputs=[index, distance],
-            device=device,
-        )
+        wp.launch(kernel, dim=e - a, inputs=[*inputs, a], outputs=outputs, device=device)
 
     if len(parts) > 1:
         with ThreadPoolExecutor(len(parts)) as pool:
             list(pool.map(launch, parts))
-    elif m:
+    elif n:
         launch(parts[0])
-    return index.numpy(), distance.numpy()
+
+
+def max_nearest_distance(tree, other, n_threads=2):
+    """``max over the points x of other of min over the points p of tree |x - p|``, exactly.
+
+    The points of ``other`` (a :class:`PointTree`, e.g. over X, with ``tree`` over the
+    landmarks) are taken leaf by leaf: d at a leaf's first point plus the leaf's box
+    diagonal bounds d over the leaf (d is 1-Lipschitz), so only the leaves whose bound
+    exceeds the largest first-point value are searched in full.
+    """
+    device = tree.device
+    q = other.points
+    n = q.shape[0]
+    n_leaf = -(-n // LEAF_SIZE)
+    index = wp.empty(n_leaf, dtype=wp.int32, device=device)
+    dist = wp.empty(n_leaf, dtype=wp.float64, device=device)
+    base = [tree.points, tree.lo, tree.hi, tree.first_leaf, q, LEAF_SIZE]
+    _launch_shared(leaf_first_kernel, n_leaf, [*base, 64], [index, dist], device, n_threads, 64)
+    first = dist.numpy()
+    boxes = slice(other.first_leaf, other.first_leaf + n_leaf)
+    diag = np.sqrt(((other.hi.numpy()[boxes] - other.lo.numpy()[boxes]) ** 2).sum(axis=1))
+    best = float(first.max())
+    todo = np.flatnonzero(first + diag * (1 + 1e-12) > best).astype(np.int32)
+    if len(todo):
+        leaf_max = wp.empty(len(todo), dtype=wp.float64, device=device)
+        hints = wp.array(index.numpy()[todo], dtype=wp.int32, device=device)
+        leaves = wp.array(todo, dtype=wp.int32, device=device)
+
+        def full(a_e):
+            a, e = a_e
+            wp.launch(
+                leaf_max_kernel,
+                dim=e - a,
+                inputs=[*base, leaves[a:e], hints[a:e]],
+                outputs=[leaf_max[a:e]],
+                device=device,
+            )
+
+        m = len(todo)
+        parts = [(0, m)] if n_threads < 2 or m < 2 else [(0, m // 2), (m // 2, m)]
+        if len(parts) > 1 and str(device).startswith("cpu"):
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(full, parts))
+        else:
+            full((0, m))
+        best = max(best, float(leaf_max.numpy().max()))
+    return best

@@ -8,6 +8,7 @@ from flood.kernels import (
     grid_interior_max,
     grid_interior_max_reference,
     interior_weights,
+    max_nearest_distance,
     nearest,
     nearest_k,
     nearest_k_reference,
@@ -60,6 +61,16 @@ def test_nearest_k_matches_brute_force(device):
         d_got = np.linalg.norm(X[np.maximum(got, 0)] - Q[:, None], axis=2)
         np.testing.assert_allclose(np.where(got >= 0, d_got, np.inf), ref_dist, atol=1e-12)
         assert not np.isinf(dist[:20]).any()  # unbounded radius: every slot filled
+
+
+@pytest.mark.parametrize("n, dim", [(1, 2), (9, 3), (5000, 3), (3000, 2), (2000, 6)])
+def test_max_nearest_distance_matches_brute_force(device, n, dim):
+    rng = np.random.default_rng(n + dim)
+    X = np.concatenate([rng.normal(size=(n, dim)), rng.normal(5, 0.1, size=(3, dim))])
+    L = X[rng.choice(len(X), min(len(X), 40), replace=False)]
+    got = max_nearest_distance(build_tree(L, device=device), build_tree(X, device=device))
+    ref = nearest_reference(L, X)[1].max()
+    assert got == pytest.approx(ref, rel=0, abs=1e-12)
 
 
 def _random_tasks(rng, n_points, dim, k, n_tasks, n_sites, points=None):
