@@ -130,6 +130,29 @@ def point_dist2(points: wp.array2d(dtype=wp.float64), p: int, q: vec6):
 
 
 @wp.func
+def nearer_child(
+    lo: wp.array2d(dtype=wp.float64), hi: wp.array2d(dtype=wp.float64), node: int, q: vec6
+):
+    """The child of ``node`` whose box is nearer to q (the first on ties)."""
+    c1 = 2 * node + 1
+    if box_dist2(lo, hi, c1, q) <= box_dist2(lo, hi, c1 + 1, q):
+        return c1
+    return c1 + 1
+
+
+@wp.func
+def ascend(lo: wp.array2d(dtype=wp.float64), hi: wp.array2d(dtype=wp.float64), node: int, q: vec6):
+    """One step up of the stackless walk: from the nearer child to its sibling (then down),
+    from the farther one to the parent. Returns (node, down)."""
+    parent = (node - 1) // 2
+    near = nearer_child(lo, hi, parent, q)
+    if node == near:
+        c1 = 2 * parent + 1
+        return c1 + c1 + 1 - near, True
+    return parent, False
+
+
+@wp.func
 def tree_nearest(
     points: wp.array2d(dtype=wp.float64),
     lo: wp.array2d(dtype=wp.float64),
@@ -160,26 +183,13 @@ def tree_nearest(
                             best = p
                     down = False
                 else:
-                    c1 = 2 * node + 1
-                    if box_dist2(lo, hi, c1, q) <= box_dist2(lo, hi, c1 + 1, q):
-                        node = c1
-                    else:
-                        node = c1 + 1
+                    node = nearer_child(lo, hi, node, q)
             else:
                 down = False
         else:
             if node == 0:
                 break
-            parent = (node - 1) // 2
-            c1 = 2 * parent + 1
-            near = c1 + 1
-            if box_dist2(lo, hi, c1, q) <= box_dist2(lo, hi, c1 + 1, q):
-                near = c1
-            if node == near:
-                node = c1 + c1 + 1 - near
-                down = True
-            else:
-                node = parent
+            node, down = ascend(lo, hi, node, q)
     return best
 
 
@@ -240,26 +250,13 @@ def tree_knn(
                                 bound = dd[K_NEAREST - 1]
                     down = False
                 else:
-                    c1 = 2 * node + 1
-                    if box_dist2(lo, hi, c1, q) <= box_dist2(lo, hi, c1 + 1, q):
-                        node = c1
-                    else:
-                        node = c1 + 1
+                    node = nearer_child(lo, hi, node, q)
             else:
                 down = False
         else:
             if node == 0:
                 break
-            parent = (node - 1) // 2
-            c1 = 2 * parent + 1
-            near = c1 + 1
-            if box_dist2(lo, hi, c1, q) <= box_dist2(lo, hi, c1 + 1, q):
-                near = c1
-            if node == near:
-                node = c1 + c1 + 1 - near
-                down = True
-            else:
-                node = parent
+            node, down = ascend(lo, hi, node, q)
     return count, dd, ii
 
 

@@ -407,6 +407,29 @@ def cut(
 
 
 @wp.func
+def cut_plane(
+    tx: wp.array3d(dtype=wp.float64),
+    t: int,
+    a: vec6,
+    b: wp.float64,
+    nv: int,
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    ps: wp.array2d(dtype=wp.float64),
+    negs: wp.array2d(dtype=wp.int32),
+    cand: wp.array2d(dtype=wp.int32),
+    pairs: wp.array2d(dtype=wp.int32),
+    slots: wp.array2d(dtype=wp.int32),
+):
+    """:func:`cut` by the split plane ``b + a . u >= 0``: always (no threshold), with every
+    slot and vertex available."""
+    return cut(
+        tx, t, a, b, wp.float64(0.0), SPLIT_PLANE, nv, pv, pm, ps, negs, cand, pairs, slots,
+        wp.float64(-wp.inf), 0, pairs.shape[1],
+    )  # fmt: skip
+
+
+@wp.func
 def add_site(
     tx: wp.array3d(dtype=wp.float64),
     xs: wp.array2d(dtype=wp.float64),
@@ -787,8 +810,6 @@ def certify_kernel(
     n_split = int(0)
     margin2 = wp.float64(-1.0)
     ybest = vec6()
-    no_thr = wp.float64(-wp.inf)
-    cap = pairs.shape[1]
     while True:
         fmax, y, p2 = maximizer(tx, points, pv, slots, t, nv)
         u2 = wp.max(fmax, p2)
@@ -853,25 +874,7 @@ def certify_kernel(
                     )
                     depth += 1
                     n_split += 1
-                    nv, code = cut(
-                        tx,
-                        t,
-                        a,
-                        b,
-                        wp.float64(0.0),
-                        SPLIT_PLANE,
-                        nv,
-                        pv,
-                        pm,
-                        ps,
-                        negs,
-                        cand,
-                        pairs,
-                        slots,
-                        no_thr,
-                        0,
-                        cap,
-                    )
+                    nv, code = cut_plane(tx, t, a, b, nv, pv, pm, ps, negs, cand, pairs, slots)
                     if code != 1:
                         status = STATUS_SPLIT
                         break
@@ -883,25 +886,7 @@ def certify_kernel(
             nv, a, b = pop_piece(
                 pv, pm, slots, t, depth, stk_pv, stk_pm, stk_slots, stk_meta, stk_nv
             )
-            nv, code = cut(
-                tx,
-                t,
-                a,
-                b,
-                wp.float64(0.0),
-                SPLIT_PLANE,
-                nv,
-                pv,
-                pm,
-                ps,
-                negs,
-                cand,
-                pairs,
-                slots,
-                no_thr,
-                0,
-                cap,
-            )
+            nv, code = cut_plane(tx, t, a, b, nv, pv, pm, ps, negs, cand, pairs, slots)
             if code != 1:
                 status = STATUS_SPLIT
                 upper = stk_meta[t, depth, 7]
