@@ -77,10 +77,10 @@ def _bisect(corners, edge, sites, side):
 
 
 def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress):
+    """certify_tasks over batches shared by ``n_threads`` threads (launches release the GIL)."""
     k = corners.shape[1] - 1
     n_add = N_ADD.get(k, N_ADD_DEFAULT)
     max_vertices = MAX_VERTICES.get(k, MAX_VERTICES_DEFAULT)
-    """certify_tasks over batches shared by ``n_threads`` threads (launches release the GIL)."""
     n = len(corners)
     device = str(tree.device)
     size = BATCH_SIZE["cpu" if device.startswith("cpu") else "cuda"]

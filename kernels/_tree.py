@@ -193,7 +193,7 @@ def tree_nearest(
     return best
 
 
-K_NEAREST = 8  # points returned by one k-nearest query (the S-loop adds them all to S)
+K_NEAREST = 8  # points returned by one k-nearest query (the S-loop adds the first n_add)
 vec8d = wp.types.vector(length=K_NEAREST, dtype=wp.float64)
 vec8i = wp.types.vector(length=K_NEAREST, dtype=wp.int32)
 
@@ -370,19 +370,7 @@ def _gather(wp_pts, order, device):
 
 def _launch_split(points, perm, span, n_nodes, device):
     """One level of median splits; on the CPU two threads share the nodes of a level."""
-    halves = [(0, n_nodes)]
-    if n_nodes >= 2 and str(device).startswith("cpu"):
-        halves = [(0, n_nodes // 2), (n_nodes // 2, n_nodes)]
-
-    def run(h):
-        a, e = h
-        wp.launch(kd_split_kernel, dim=e - a, inputs=[points, perm, span, a], device=device)
-
-    if len(halves) == 1:
-        run(halves[0])
-    else:
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(run, halves))
+    _launch_shared(kd_split_kernel, n_nodes, [points, perm, span], [], device, 2)
 
 
 def build_tree(points, device="cpu"):
@@ -585,10 +573,11 @@ def leaf_max_kernel(
     leaf_size: int,
     leaves: wp.array(dtype=wp.int32),
     hints: wp.array(dtype=wp.int32),
+    first_item: int,
     leaf_max: wp.array(dtype=wp.float64),
 ):
     """Largest nearest-point distance over the queries of each listed leaf."""
-    i = wp.tid()
+    i = wp.tid() + first_item
     f = int(leaves[i])
     stop = wp.min((f + 1) * leaf_size, queries.shape[0])
     best = wp.float64(0.0)
@@ -647,23 +636,8 @@ def max_nearest_distance(tree, other, n_threads=2):
         leaf_max = wp.empty(len(todo), dtype=wp.float64, device=device)
         hints = wp.array(index.numpy()[todo], dtype=wp.int32, device=device)
         leaves = wp.array(todo, dtype=wp.int32, device=device)
-
-        def full(a_e):
-            a, e = a_e
-            wp.launch(
-                leaf_max_kernel,
-                dim=e - a,
-                inputs=[*base, leaves[a:e], hints[a:e]],
-                outputs=[leaf_max[a:e]],
-                device=device,
-            )
-
-        m = len(todo)
-        parts = [(0, m)] if n_threads < 2 or m < 2 else [(0, m // 2), (m // 2, m)]
-        if len(parts) > 1 and str(device).startswith("cpu"):
-            with ThreadPoolExecutor(2) as pool:
-                list(pool.map(full, parts))
-        else:
-            full((0, m))
+        _launch_shared(
+            leaf_max_kernel, len(todo), [*base, leaves, hints], [leaf_max], device, n_threads
+        )
         best = max(best, float(leaf_max.numpy().max()))
     return best

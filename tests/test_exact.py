@@ -142,4 +142,4 @@ def test_certificates_in_higher_dimensions(device, dim, n_points, n_landmarks):
         for i in rows:
             dm = float(d_X(X, lam @ res.landmarks[res.simplices[k][i]]).max())
             assert dm <= res.upper[k][i] + 1e-9, (k, i)
-            assert np.all(res.lower[k] <= res.filtration[k])
+        assert np.all(res.lower[k] <= res.filtration[k])
