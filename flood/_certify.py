@@ -45,6 +45,9 @@ MAX_SPLIT_DEPTH = 40
 #: scratch, ~250 KiB with its stack of pieces, stays near 250 MiB per CPU thread and 4 GiB
 #: on a GPU, which wants many threads in flight.
 BATCH_SIZE = {"cpu": 1024, "cuda": 16384}
+#: Batches per refinement round while progress is reported, so a bar moves at least ~30
+#: times per dimension (a launch costs ~1 ms more than its tasks; 100k torus, 1,000 landmarks).
+PROGRESS_BATCHES = 32
 
 
 @dataclass
@@ -85,6 +88,8 @@ def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress):
     device = str(tree.device)
     size = BATCH_SIZE["cpu" if device.startswith("cpu") else "cuda"]
     size = max(1, min(size * MAX_VERTICES_DEFAULT // max_vertices, -(-n // max(n_threads, 1))))
+    if progress is not None:
+        size = max(1, min(size, -(-n // PROGRESS_BATCHES)))
     bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
 
     def work(b):
@@ -117,9 +122,11 @@ def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, pr
     sid = np.arange(n)
     reach = np.full(n, np.inf)
     root_sites, queries, max_sites, splits, depth = None, 0, 0, 0, 0
+    total = 0  # tasks of all rounds so far: the simplices, then the pieces split from them
     while len(sid):
-        out = _run(tree, corners, seeds, lower[sid], reach, tol, n_threads, progress)
-        progress = None  # the bar counts simplices, not pieces
+        total += len(sid)
+        report = None if progress is None else (lambda m, t=total: progress(m, t))
+        out = _run(tree, corners, seeds, lower[sid], reach, tol, n_threads, report)
         if root_sites is None:
             root_sites = out["sites"]
         queries += int(out["queries"].sum())
@@ -192,7 +199,9 @@ def certified_bounds(
     max_depth : int
         Splits of one simplex before its bounds are accepted with a wider gap.
     progress : callable or None
-        Called with (dimension, n_simplices_done) as batches finish.
+        Called as ``progress(dimension, n_done, n_total)`` as batches finish: ``n_done``
+        more tasks of that dimension finished, of ``n_total`` so far (its simplices, plus
+        the pieces of every refinement round started; it grows between rounds).
 
     Returns
     -------
@@ -219,7 +228,7 @@ def certified_bounds(
         else:
             lower0 = lower[k - 1][facets[k]].max(axis=1)
             seeds = _seeds(sites, s_k, facets[k], face_sites)
-        report = None if progress is None else (lambda m, k=k: progress(k, m))
+        report = None if progress is None else (lambda m, t, k=k: progress(k, m, t))
         lo, up, root_sites, queries, max_sites, splits, depth = _bound_dimension(
             tree, vertices[s_k], seeds, lower0, tol, n_threads, max_depth, report
         )

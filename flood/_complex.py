@@ -1,4 +1,8 @@
-"""flood_complex: certified Flood persistent homology of one point cloud."""
+"""flood_complex: certified Flood persistent homology of one point cloud.
+
+The stages, in data-flow order: check the input, index X, pick the landmarks (and their
+covering radius), triangulate them, bound the filtration, and return a FloodResult.
+"""
 
 import time
 import warnings
@@ -9,11 +13,19 @@ import numpy as np
 
 from flood._certify import certified_bounds, propagate_bounds
 from flood._delaunay import FLAT_RTOL, facet_index, triangulate
+from flood._diagrams import persistence_diagrams, zero_persistence_threshold
 from flood._landmarks import covering_radius, farthest_point_sampling
+from flood._progress import FiltrationBars, compile_kernels
 from flood._validation import (
+    DEFAULT_N_THREADS,
+    METHODS,
     check_device,
+    check_homology_dimensions,
     check_landmarks,
+    check_method,
+    check_min_persistence,
     check_n_points,
+    check_n_threads,
     check_points,
     check_tol,
     distinct_rows,
@@ -103,21 +115,57 @@ class FloodResult:
             self._tree = st
         return self._tree
 
-    def diagrams(self, homology_dimensions=(0, 1, 2)):
+    def diagrams(self, homology_dimensions=None, min_persistence=0.0):
         """Persistence diagrams, one ``(n_pairs, 2)`` float array per requested dimension.
 
         Births and deaths are radii; essential classes die at ``inf``. Pairs of zero
-        persistence are left out.
+        persistence (``death - birth`` within rounding, ``ZERO_PERSISTENCE_RTOL`` times the
+        largest filtration value, see :mod:`flood._diagrams`) are left out, and so are
+        pairs with ``death - birth <= min_persistence``.
+
+        Parameters
+        ----------
+        homology_dimensions : int or sequence of int, optional
+            Distinct dimensions, in the order wanted; a bare int ``q`` means ``(q,)``.
+            Default: every dimension the points can have, ``0, ..., dim - 1``. A dimension
+            ``>= dim`` gives a warning and an empty diagram (H_q of a subset of R^dim is 0
+            for q >= dim); repeated dimensions are refused (ValueError).
+        min_persistence : float, default=0.0
+            Leave out the pairs with ``death - birth <= min_persistence``.
+
+        Returns
+        -------
+        diagrams : Diagrams
+            A list of ndarray of shape (n_pairs, 2), one per dimension, whose
+            ``homology_dimensions`` attribute says which (so plots label them right).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from flood import flood_complex
+        >>> t = np.linspace(0, 2 * np.pi, 200, endpoint=False)
+        >>> res = flood_complex(np.c_[np.cos(t), np.sin(t)], 20, device="cpu")
+        >>> dgms = res.diagrams(1, min_persistence=0.1)  # the circle's one long H1 bar
+        >>> dgms.homology_dimensions, dgms[0].shape
+        ((1,), (1, 2))
         """
-        st = self.simplex_tree()
-        out = []
-        for q in homology_dimensions:
-            d = np.asarray(st.persistence_intervals_in_dimension(int(q)), dtype=np.float64)
-            out.append(d.reshape(-1, 2))
-        return out
+        dim = self.landmarks.shape[1]
+        dims = check_homology_dimensions(
+            tuple(range(dim)) if homology_dimensions is None else homology_dimensions,
+            dim,
+            owner="The 'homology_dimensions' parameter of FloodResult.diagrams",
+        )
+        min_persistence = check_min_persistence(
+            min_persistence, owner="The 'min_persistence' parameter of FloodResult.diagrams"
+        )
+        threshold = zero_persistence_threshold(self.filtration)
+        return persistence_diagrams(self.simplex_tree(), dims, min_persistence, threshold)
 
 
-def _default_tol(cover, landmarks, edges):
+def _default_tol(cover, landmarks, simplices):
+    """``DEFAULT_RELATIVE_TOL`` of the covering radius, at least ``DEFAULT_TOL_FLOOR`` of the
+    median edge length (and never 0)."""
+    edges = simplices[1] if len(simplices) > 1 else np.empty((0, 2), dtype=np.int64)
     if len(edges):
         lengths = np.linalg.norm(landmarks[edges[:, 0]] - landmarks[edges[:, 1]], axis=1)
         floor = DEFAULT_TOL_FLOOR * float(np.median(lengths))
@@ -147,11 +195,11 @@ def flood_complex(
     *,
     max_dimension=None,
     tol=None,
-    method="certified",
+    method=METHODS[0],
     points_per_edge=30,
     device=None,
     random_state=None,
-    n_threads=2,
+    n_threads=DEFAULT_N_THREADS,
     progress=False,
 ):
     """Flood complex of a point cloud with certified filtration values.
@@ -189,7 +237,10 @@ def flood_complex(
     n_threads : int, default=2
         Threads sharing the certified refinement on the CPU.
     progress : bool, default=False
-        Show tqdm progress bars.
+        Show a tqdm bar per simplex dimension of the certified refinement (it advances at
+        least ~30 times per dimension, and its total grows when pieces are split for
+        another round), and one line on stderr while Warp compiles the kernels for the
+        first time on this machine.
 
     Returns
     -------
@@ -229,15 +280,57 @@ def flood_complex(
     """
     timings = {}
     t0 = time.perf_counter()
+    X, landmarks, max_dimension, tol = _check_input(
+        points, landmarks, max_dimension, tol, method, points_per_edge, n_threads
+    )
+    device = check_device(device)
+    if progress:
+        compile_kernels(method, device)
+    shift = X.mean(axis=0)
+    Xc = X - shift
+    tree, inverse = _index(Xc, device)
+    timings["index"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    L, sites, vertex_values, lm_idx = _landmarks(Xc, shift, tree, inverse, landmarks, random_state)
+    cover = covering_radius(tree, L, device=device, n_threads=n_threads)
+    timings["landmarks"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    simplices, facets = _delaunay(L, Xc, max_dimension)
+    timings["delaunay"] = time.perf_counter() - t2
+
+    t3 = time.perf_counter()
+    if method == "grid":
+        bounds = _grid_filtration(tree, L, sites, simplices, facets, vertex_values, points_per_edge)
+    else:
+        tol = tol if tol is not None else _default_tol(cover, L, simplices)
+        bounds = _certified_filtration(
+            tree, L, sites, simplices, facets, vertex_values, tol, n_threads, progress
+        )
+    timings["filtration"] = time.perf_counter() - t3
+
+    return FloodResult(
+        landmarks=X[lm_idx] if lm_idx is not None else L + shift,
+        landmark_indices=None if lm_idx is None else np.asarray(lm_idx, dtype=np.int64),
+        covering_radius=cover,
+        simplices=simplices,
+        tol=tol if method != "grid" else float("nan"),
+        method=method,
+        timings=timings,
+        **bounds,
+    )
+
+
+def _check_input(points, landmarks, max_dimension, tol, method, points_per_edge, n_threads):
+    """The input rules (:mod:`flood._validation`): returns (X, landmarks, max_dimension, tol)."""
     X = check_points(points)
     n, dim = X.shape
     check_n_points(n, dim)
     landmarks = check_landmarks(landmarks, n, dim)
     tol = check_tol(tol)
-    if method not in ("certified", "grid"):
-        raise ValueError(
-            f"The 'method' parameter must be 'certified' or 'grid'. Got {method!r} instead."
-        )
+    check_method(method)
+    check_n_threads(n_threads)
     if (
         isinstance(points_per_edge, bool)
         or not isinstance(points_per_edge, (int, np.integer))
@@ -258,92 +351,82 @@ def flood_complex(
             f"The 'max_dimension' parameter must be an int in the range "
             f"[0, {dim}] for {dim}-D points. Got {max_dimension!r} instead."
         )
-    device = check_device(device)
-    shift = X.mean(axis=0)
-    Xc = X - shift
+    return X, landmarks, int(max_dimension), tol
 
+
+def _index(Xc, device):
+    """The tree over the centered points, and each point's position in tree order."""
     tree = build_tree(Xc, device=device)
-    inverse = np.empty(n, dtype=np.int32)
-    inverse[tree.order] = np.arange(n, dtype=np.int32)
-    timings["index"] = time.perf_counter() - t0
+    inverse = np.empty(len(Xc), dtype=np.int32)
+    inverse[tree.order] = np.arange(len(Xc), dtype=np.int32)
+    return tree, inverse
 
-    t1 = time.perf_counter()
+
+def _landmarks(Xc, shift, tree, inverse, landmarks, random_state):
+    """Distinct landmarks L (centered by ``shift``), their sites (tree order), d_X at them,
+    and their rows in X (None when given coordinates are not all points of X)."""
     if isinstance(landmarks, int):
         lm_idx = farthest_point_sampling(Xc, landmarks, random_state=random_state)
         # FPS repeats points only when X has fewer distinct points than landmarks
         lm_idx = lm_idx[distinct_rows(Xc[lm_idx], "points")]
-        L = Xc[lm_idx]
-        sites = inverse[lm_idx]
-        vertex_values = np.zeros(len(L))
-    else:
-        L = landmarks[distinct_rows(landmarks, "landmarks")] - shift
-        site_tree, vertex_values = nearest(tree, L)
-        sites = site_tree.astype(np.int32)
-        lm_idx = tree.order[sites] if np.all(vertex_values == 0) else None
-    cover = covering_radius(tree, L, device=device, n_threads=n_threads)
-    timings["landmarks"] = time.perf_counter() - t1
+        return Xc[lm_idx], inverse[lm_idx], np.zeros(len(lm_idx)), lm_idx
+    L = landmarks[distinct_rows(landmarks, "landmarks")] - shift
+    site_tree, vertex_values = nearest(tree, L)
+    lm_idx = tree.order[site_tree] if np.all(vertex_values == 0) else None
+    return L, site_tree.astype(np.int32), vertex_values, lm_idx
 
-    t2 = time.perf_counter()
+
+def _delaunay(L, Xc, max_dimension):
+    """Del(L) up to ``max_dimension`` and, per dimension >= 2, each simplex's facet rows."""
     simplices, rank = triangulate(L, max_dimension)
+    dim = L.shape[1]
     if rank < min(dim, max_dimension) and len(L) > rank + 1:
         _warn_if_only_landmarks_flat(Xc, rank, dim)
     facets = [None, None] + [
         facet_index(simplices[k], simplices[k - 1], len(L)) for k in range(2, len(simplices))
     ]
-    timings["delaunay"] = time.perf_counter() - t2
+    return simplices, facets
 
-    t3 = time.perf_counter()
-    evaluations, work = {}, {}
-    if method == "grid":
-        values = [vertex_values.copy()]
-        for k in range(1, len(simplices)):
-            inner = grid_interior_max(tree, L, sites, simplices[k], points_per_edge)
-            if k == 1:
-                faces = vertex_values[simplices[1]].max(axis=1)
-            else:
-                faces = values[k - 1][facets[k]].max(axis=1)
-            values.append(np.maximum(inner, faces))
-            evaluations[k] = comb(points_per_edge - 2, k)  # interior grid points per simplex
-        lower = upper = None
-        filtration = values
-        tol_used = float("nan")
-    else:
-        edges = simplices[1] if len(simplices) > 1 else np.empty((0, 2), dtype=np.int64)
-        tol_used = tol if tol is not None else _default_tol(cover, L, edges)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
 
-            bar = tqdm(total=sum(len(s) for s in simplices[1:]), desc="filtration", unit="simplex")
+def _grid_filtration(tree, L, sites, simplices, facets, vertex_values, points_per_edge):
+    """flooder's rule: each simplex the max over its interior grid points and its faces."""
+    values, evaluations = [vertex_values.copy()], {}
+    for k in range(1, len(simplices)):
+        inner = grid_interior_max(tree, L, sites, simplices[k], points_per_edge)
+        if k == 1:
+            faces = vertex_values[simplices[1]].max(axis=1)
+        else:
+            faces = values[k - 1][facets[k]].max(axis=1)
+        values.append(np.maximum(inner, faces))
+        evaluations[k] = comb(points_per_edge - 2, k)  # interior grid points per simplex
+    return dict(lower=None, upper=None, filtration=values, evaluations=evaluations, work={})
+
+
+def _certified_filtration(
+    tree, L, sites, simplices, facets, vertex_values, tol, n_threads, progress
+):
+    """Certified bounds within ``tol``, tightened by face <= coface, and their midpoints."""
+    bars = FiltrationBars() if progress else None
+    try:
         lower, upper, stats = certified_bounds(
             tree,
             L,
             sites,
             simplices,
             facets,
-            tol_used,
+            tol,
             vertex_values=vertex_values,
             n_threads=n_threads,
-            progress=(lambda k, m: bar.update(m)) if bar is not None else None,
+            progress=bars,
         )
-        if bar is not None:
-            bar.close()
-        lower, upper, filtration = propagate_bounds(lower, upper, facets)
-        evaluations = {k: v / max(len(simplices[k]), 1) for k, v in stats.queries.items()}
-        work = {"max_sites": stats.max_sites, "splits": stats.splits}
-    timings["filtration"] = time.perf_counter() - t3
-
-    return FloodResult(
-        landmarks=X[lm_idx] if lm_idx is not None else L + shift,
-        landmark_indices=None if lm_idx is None else np.asarray(lm_idx, dtype=np.int64),
-        covering_radius=cover,
-        simplices=simplices,
+    finally:
+        if bars is not None:
+            bars.close()
+    lower, upper, filtration = propagate_bounds(lower, upper, facets)
+    return dict(
         lower=lower,
         upper=upper,
         filtration=filtration,
-        tol=tol_used,
-        method=method,
-        timings=timings,
-        evaluations=evaluations,
-        work=work,
+        evaluations={k: v / max(len(simplices[k]), 1) for k, v in stats.queries.items()},
+        work={"max_sites": stats.max_sites, "splits": stats.splits},
     )

@@ -137,33 +137,6 @@ def _faces(top, n, max_dimension):
     return out
 
 
-def delaunay_simplices(landmarks, max_dimension):
-    """All simplices of Del(L) up to ``max_dimension``, per dimension.
-
-    Parameters
-    ----------
-    landmarks : ndarray of shape (n_landmarks, dim)
-        In general enough position for a full-dimensional triangulation.
-    max_dimension : int
-
-    Returns
-    -------
-    simplices : list of ndarray of int64
-        ``simplices[k]`` has shape (n_k, k + 1), rows sorted, lexicographic order.
-    """
-    n, dim = landmarks.shape
-    tri = Delaunay(landmarks)
-    top = np.sort(tri.simplices.astype(np.int64), axis=1)
-    out = [np.arange(n, dtype=np.int64)[:, None]]
-    for k in range(1, max_dimension + 1):
-        if k == dim:
-            faces = top
-        else:
-            faces = np.concatenate([top[:, list(c)] for c in combinations(range(dim + 1), k + 1)])
-        out.append(_unique_rows(faces, n))
-    return out
-
-
 def facet_index(simplices, faces, n_vertices):
     """For each k-simplex, the row index in ``faces`` of each of its k + 1 facets.
 

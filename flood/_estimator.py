@@ -5,14 +5,22 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
+from sklearn import get_config
+
+# _fit_context, Interval and StrOptions have no public alias (scikit-learn 1.9)
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
-from sklearn.utils._set_output import _get_output_config
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from flood._complex import flood_complex
-from flood._validation import check_device, check_points
+from flood._validation import (
+    DEFAULT_N_THREADS,
+    METHODS,
+    check_device,
+    check_homology_dimensions,
+    check_points,
+)
 
 __all__ = ["FloodComplex"]
 
@@ -66,17 +74,27 @@ def _sample_error(index, exc):
         return RuntimeError(message)
 
 
-def _sample_diagrams(index, points, seed, homology_dimensions, options):
+#: Errors of one cloud that are re-raised with its index (same type where possible): bad
+#: input, Warp and file-system failures, memory. Others (bugs, interrupts) pass unchanged.
+SAMPLE_ERRORS = (ValueError, TypeError, ArithmeticError, RuntimeError, OSError, MemoryError)
+
+
+def _sample_diagrams(index, points, seed, homology_dimensions, min_persistence, options):
     """Diagrams of one cloud: the unit of work shipped to joblib workers (picklable).
 
     Returns a list with one ``(n_pairs, 2)`` float64 array per homology dimension.
     """
+    possible = [q for q in homology_dimensions if q < points.shape[1]]  # others: warned in fit
     try:
         result = flood_complex(points, random_state=seed, **options)
-        diagrams = result.diagrams(homology_dimensions=homology_dimensions)
-    except Exception as exc:  # re-raised with the sample index, same type where possible
+        found = result.diagrams(possible, min_persistence=min_persistence) if possible else []
+    except SAMPLE_ERRORS as exc:
         raise _sample_error(index, exc) from exc
-    return [np.ascontiguousarray(d, dtype=np.float64).reshape(-1, 2) for d in diagrams]
+    found = dict(zip(possible, found, strict=True))
+    return [
+        np.ascontiguousarray(found.get(q, np.empty((0, 2))), dtype=np.float64).reshape(-1, 2)
+        for q in homology_dimensions
+    ]
 
 
 class FloodComplex(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -91,10 +109,13 @@ class FloodComplex(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     n_landmarks : int, default=1000
         Landmarks per cloud (farthest point sampling); clamped to the size of smaller
         clouds, with one warning per ``transform``.
-    homology_dimensions : sequence of int, default=(0, 1, 2)
-        Homology dimensions to return, in this order. Simplices up to dimension
-        ``max(homology_dimensions) + 1`` are built (at most the point dimension), so
-        asking for fewer dimensions is faster; values then agree within ``tol``.
+    homology_dimensions : int or sequence of int, default=None
+        Homology dimensions to return, in this order (a bare int ``q`` means ``(q,)``);
+        default every dimension the clouds can have, ``0, ..., dim - 1``. Simplices up to
+        dimension ``max(homology_dimensions) + 1`` are built (at most the point
+        dimension), so asking for fewer dimensions is faster; values then agree within
+        ``tol``. Repeated dimensions are refused; a dimension ``>= dim`` gives a warning
+        in ``fit`` and empty diagrams (H_q of a subset of R^dim is 0 for q >= dim).
     tol : float, default=None
         Certified gap per simplex; default 1% of each cloud's landmark covering radius;
         0 for the exact filtration.
@@ -102,6 +123,9 @@ class FloodComplex(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         See :func:`flood.flood_complex`.
     points_per_edge : int, default=30
         Grid resolution for ``method="grid"``.
+    min_persistence : float, default=0.0
+        Leave out the pairs with ``death - birth <= min_persistence`` (pairs of zero
+        persistence up to rounding are always left out).
     device : str, default=None
         Warp device, ``"cpu"`` or ``"cuda[:n]"``; default CUDA when present.
     n_jobs : int, default=None
@@ -158,10 +182,11 @@ class FloodComplex(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
     _parameter_constraints: dict = {
         "n_landmarks": [Interval(Integral, 1, None, closed="left")],
-        "homology_dimensions": ["array-like"],
+        "homology_dimensions": ["array-like", Integral, None],
         "tol": [Interval(Real, 0, None, closed="left"), None],
-        "method": [StrOptions({"certified", "grid"})],
+        "method": [StrOptions(set(METHODS))],
         "points_per_edge": [Interval(Integral, 2, None, closed="left")],
+        "min_persistence": [Interval(Real, 0, None, closed="left")],
         "device": [str, None],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -172,10 +197,11 @@ class FloodComplex(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self,
         *,
         n_landmarks=1000,
-        homology_dimensions=(0, 1, 2),
+        homology_dimensions=None,
         tol=None,
-        method="certified",
+        method=METHODS[0],
         points_per_edge=30,
+        min_persistence=0.0,
         device=None,
         n_jobs=None,
         random_state=None,
@@ -186,24 +212,22 @@ class FloodComplex(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self.tol = tol
         self.method = method
         self.points_per_edge = points_per_edge
+        self.min_persistence = min_persistence
         self.device = device
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_homology_dimensions(self):
+    def _check_homology_dimensions(self, dim, warn=False):
+        """The dimensions asked for (default ``0, ..., dim - 1``), by the shared rule."""
         dims = self.homology_dimensions
-        values = list(np.ravel(dims)) if np.ndim(dims) <= 1 else [None]
-        ok = len(values) > 0 and all(
-            isinstance(q, Integral) and not isinstance(q, (bool, np.bool_)) and q >= 0
-            for q in values
+        if isinstance(dims, np.ndarray) and dims.ndim == 1:
+            dims = dims.tolist()
+        return check_homology_dimensions(
+            tuple(range(dim)) if dims is None else dims,
+            dim if warn else None,
+            owner="The 'homology_dimensions' parameter of FloodComplex",
         )
-        if not ok or len(set(values)) != len(values):
-            raise InvalidParameterError(
-                "The 'homology_dimensions' parameter of FloodComplex must be a non-empty "
-                f"sequence of distinct ints in the range [0, inf). Got {dims!r} instead."
-            )
-        return tuple(int(q) for q in values)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -222,12 +246,12 @@ class FloodComplex(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self : FloodComplex
             The fitted transformer.
         """
-        self._check_homology_dimensions()
         self.device_ = check_device(self.device)
         clouds = check_clouds(X)
         dim = clouds[0].shape[1]
+        self._check_homology_dimensions(dim, warn=True)
         if self.n_landmarks < dim + 1:
-            raise InvalidParameterError(
+            raise ValueError(
                 f"The 'n_landmarks' parameter of FloodComplex must be at least dim + 1 = "
                 f"{dim + 1} for {dim}-D clouds. Got {self.n_landmarks!r} instead."
             )
@@ -253,13 +277,14 @@ class FloodComplex(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             ``set_output(transform="pandas")``.
         """
         check_is_fitted(self)
-        output = _get_output_config("transform", self)["dense"]
+        output = getattr(self, "_sklearn_output_config", {}).get("transform")
+        output = output or get_config()["transform_output"]
         if output not in ("default", "pandas"):
             raise ValueError(
                 f"FloodComplex supports the 'default' and 'pandas' outputs; got {output!r}."
             )
         clouds = check_clouds(X, dim=self.dim_)
-        hdims = self._check_homology_dimensions()
+        hdims = self._check_homology_dimensions(self.dim_)
         small = [i for i, c in enumerate(clouds) if len(c) < self.n_landmarks]
         if small:
             warnings.warn(
@@ -278,11 +303,16 @@ class FloodComplex(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             method=self.method,
             points_per_edge=self.points_per_edge,
             device=self.device_,
-            n_threads=2 if effective_n_jobs(self.n_jobs) == 1 else 1,
+            n_threads=DEFAULT_N_THREADS if effective_n_jobs(self.n_jobs) == 1 else 1,
         )
         tasks = (
             delayed(_sample_diagrams)(
-                i, c, int(s), hdims, dict(options, landmarks=min(self.n_landmarks, len(c)))
+                i,
+                c,
+                int(s),
+                hdims,
+                self.min_persistence,
+                dict(options, landmarks=min(self.n_landmarks, len(c))),
             )
             for i, (c, s) in enumerate(zip(clouds, seeds, strict=True))
         )
@@ -320,7 +350,8 @@ class FloodComplex(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         feature_names_out : ndarray of str objects of shape (n_dimensions,)
         """
         check_is_fitted(self)
-        return np.asarray([f"H{q}" for q in self._check_homology_dimensions()], dtype=object)
+        dims = self._check_homology_dimensions(self.dim_)
+        return np.asarray([f"H{q}" for q in dims], dtype=object)
 
     def set_output(self, *, transform=None):
         """Set the container of ``transform`` and ``fit_transform``.

@@ -3,14 +3,12 @@
 from numbers import Integral
 
 import numpy as np
+
+# _fit_context, Interval and StrOptions have no public alias (scikit-learn 1.9)
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_feature_names,
-    _check_feature_names_in,
-    check_is_fitted,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["PersistenceFeatures"]
 
@@ -277,7 +275,7 @@ class PersistenceFeatures(TransformerMixin, BaseEstimator):
         self : PersistenceFeatures
             The fitted transformer.
         """
-        _check_feature_names(self, X, reset=True)
+        _record_feature_names(self, X, reset=True)
         per_dim = self._finite(X)
         seeds = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=len(per_dim)
@@ -299,7 +297,7 @@ class PersistenceFeatures(TransformerMixin, BaseEstimator):
         features : ndarray of shape (n_samples, n_features_in_ * n_per_dimension)
         """
         check_is_fitted(self)
-        _check_feature_names(self, X, reset=False)
+        _record_feature_names(self, X, reset=False)
         per_dim = self._finite(X)
         if len(per_dim) != self.n_features_in_:
             raise ValueError(
@@ -325,7 +323,7 @@ class PersistenceFeatures(TransformerMixin, BaseEstimator):
         feature_names_out : ndarray of str objects
         """
         check_is_fitted(self)
-        names = _check_feature_names_in(self, input_features)
+        names = self._input_names(input_features)
         suffixes = (
             list(STATISTICS)
             if self.vectorizer == "stats"
@@ -333,11 +331,39 @@ class PersistenceFeatures(TransformerMixin, BaseEstimator):
         )
         return np.asarray([f"{n}_{s}" for n in names for s in suffixes], dtype=object)
 
+    def _input_names(self, input_features):
+        """``input_features`` checked against the fit, else ``feature_names_in_`` or x0..."""
+        fitted = getattr(self, "feature_names_in_", None)
+        if input_features is None:
+            if fitted is not None:
+                return fitted
+            return np.asarray([f"x{j}" for j in range(self.n_features_in_)], dtype=object)
+        names = np.asarray(input_features, dtype=object)
+        if fitted is not None and not np.array_equal(fitted, names):
+            raise ValueError(
+                "The 'input_features' parameter of PersistenceFeatures.get_feature_names_out "
+                f"must equal feature_names_in_ {fitted.tolist()}. Got {names.tolist()} instead."
+            )
+        if len(names) != self.n_features_in_:
+            raise ValueError(
+                "The 'input_features' parameter of PersistenceFeatures.get_feature_names_out "
+                f"must hold {self.n_features_in_} name(s), one per diagram. Got "
+                f"{names.tolist()} instead."
+            )
+        return names
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = True
         return tags
+
+
+def _record_feature_names(estimator, X, reset):
+    """Set (``reset``) or check ``feature_names_in_`` from a DataFrame's columns, and nothing
+    else: ``ensure_2d=False`` skips scikit-learn's feature count, which does not apply to
+    diagrams (:meth:`PersistenceFeatures.transform` checks the number of diagrams)."""
+    validate_data(estimator, X, reset=reset, skip_check_array=True, ensure_2d=False)
 
 
 def _birth_persistence(diagram):

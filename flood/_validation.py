@@ -208,3 +208,90 @@ def check_device(device):
             f"The 'device' parameter must be 'cpu', 'cuda' or 'cuda:<n>'. Got {device!r} instead."
         )
     return device
+
+
+#: The filtration methods of :func:`flood.flood_complex` (the first is the default).
+METHODS = ("certified", "grid")
+#: Threads sharing the certified refinement of one cloud on the CPU (this machine's cores).
+DEFAULT_N_THREADS = 2
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_method(method, owner="The 'method' parameter"):
+    """One of :data:`METHODS`; ``owner`` names the parameter or option in the message."""
+    if not isinstance(method, str) or method not in METHODS:
+        choices = " or ".join(repr(m) for m in METHODS)
+        raise ValueError(f"{owner} must be {choices}. Got {method!r} instead.")
+    return method
+
+
+def check_n_threads(n_threads, owner="The 'n_threads' parameter"):
+    """An int in [1, inf): the threads sharing the work (0 threads would do nothing)."""
+    if not _is_int(n_threads) or n_threads < 1:
+        raise ValueError(
+            f"{owner} must be an int in the range [1, inf). Got {n_threads!r} instead."
+        )
+    return int(n_threads)
+
+
+def check_min_persistence(value, owner="The 'min_persistence' parameter"):
+    """A float in [0, inf): pairs with ``death - birth <= value`` are left out."""
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"{owner} must be a float in the range [0, inf). Got {value!r} instead.")
+    return float(value)
+
+
+def check_homology_dimensions(dims, dim=None, owner="The 'homology_dimensions' parameter"):
+    """Distinct ints in [0, inf), in the order given; a bare int ``q`` means ``(q,)``.
+
+    The rule for every owner (:meth:`flood.FloodResult.diagrams`, :class:`flood.FloodComplex`
+    and ``flood compute --dims``): an empty sequence, a value that is not an int (bools
+    included), a negative value or a repeated value is refused with a ValueError. A
+    dimension ``q >= dim`` of ``dim``-D points is allowed with a warning: H_q of a subset of
+    R^dim is 0 for q >= dim, so its diagram is empty.
+
+    Parameters
+    ----------
+    dims : int or sequence of int
+    dim : int, optional
+        Dimension of the points; None skips the warning.
+    owner : str
+        Who takes ``dims``, as it starts the message (a parameter or a CLI option).
+
+    Returns
+    -------
+    dims : tuple of int
+    """
+    values = [dims] if _is_int(dims) else dims
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or np.ndim(values) > 1:
+        values = None
+    else:
+        values = list(values)
+    if not values or not all(_is_int(q) and q >= 0 for q in values):
+        raise ValueError(
+            f"{owner} must be an int or a non-empty sequence of distinct ints in the range "
+            f"[0, inf). Got {dims!r} instead."
+        )
+    repeated = sorted({int(q) for q in values if values.count(q) > 1})
+    if repeated:
+        raise ValueError(
+            f"{owner} must hold distinct ints; {repeated[0]} is repeated. Got {dims!r} instead."
+        )
+    values = tuple(int(q) for q in values)
+    high = [q for q in values if dim is not None and q >= dim]
+    if high:
+        warnings.warn(
+            f"homology dimension(s) {', '.join(map(str, high))} of {dim}-D points: H_q of a "
+            f"subset of R^{dim} is 0 for q >= {dim}, so their diagrams are empty.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return values

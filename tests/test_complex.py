@@ -157,3 +157,128 @@ def test_scale_and_translation(device):
     np.testing.assert_array_equal(b.landmarks, (3.0 * X + 1e3)[b.landmark_indices])
     for fa, fb in zip(a.filtration, b.filtration):
         np.testing.assert_allclose(3.0 * fa, fb, atol=3e-4 + 1e-9)
+
+
+@pytest.fixture(scope="module")
+def gaussian_results():
+    X = np.random.default_rng(0).normal(size=(400, 3))
+    return [flood_complex(X, 60, tol=tol, device="cpu", random_state=0) for tol in (0.0, None)]
+
+
+def all_pairs(res, q):
+    """Every pair of gudhi's persistence of the same filtration, zero-length ones included."""
+    st = gudhi.SimplexTree()
+    for s, f in zip(res.simplices, res.filtration):
+        for row, value in zip(s, f):
+            st.insert(row.tolist(), float(value))
+    st.compute_persistence(min_persistence=-1.0)
+    return np.asarray(st.persistence_intervals_in_dimension(q)).reshape(-1, 2)
+
+
+def sorted_rows(d):
+    return d[np.lexsort((d[:, 1], d[:, 0]))]
+
+
+@pytest.mark.parametrize("min_persistence", [0.0, 1e-3, 0.05])
+def test_diagrams_are_gudhis_pairs_without_zero_or_small_persistence(
+    gaussian_results, min_persistence
+):
+    from flood._diagrams import ZERO_PERSISTENCE_RTOL
+
+    for res in gaussian_results:
+        scale = max(float(f.max()) for f in res.filtration)
+        cut = max(min_persistence, ZERO_PERSISTENCE_RTOL * scale)
+        dgms = res.diagrams((0, 1, 2), min_persistence=min_persistence)
+        assert dgms.homology_dimensions == (0, 1, 2)
+        for q, d in zip((0, 1, 2), dgms):
+            pairs = all_pairs(res, q)
+            expected = pairs[pairs[:, 1] - pairs[:, 0] > cut]
+            np.testing.assert_array_equal(sorted_rows(d), sorted_rows(expected))
+        # the rounding pairs exist (so the rule is tested) and sit far below the cut
+        tiny = [p for q in (1, 2) for p in np.diff(all_pairs(res, q), axis=1).ravel()]
+        tiny = np.array([p for p in tiny if 0 < p <= ZERO_PERSISTENCE_RTOL * scale])
+        assert len(tiny) > 10 and tiny.max() < 0.3 * ZERO_PERSISTENCE_RTOL * scale
+
+
+def test_diagrams_default_to_every_dimension_of_the_points():
+    res = flood_complex(make_circle(200, random_state=0), 20, device="cpu")
+    dgms = res.diagrams()
+    assert dgms.homology_dimensions == (0, 1) and len(dgms) == 2
+
+
+def test_diagrams_of_a_bare_int_are_a_list_of_one():
+    res = flood_complex(make_circle(200, random_state=0), 20, device="cpu")
+    one = res.diagrams(1)
+    assert isinstance(one, list) and len(one) == 1 and one.homology_dimensions == (1,)
+    np.testing.assert_array_equal(one[0], res.diagrams((0, 1))[1])
+
+
+@pytest.mark.parametrize(
+    ("dims", "match"),
+    [
+        (
+            (0, 0, 1),
+            r"'homology_dimensions' parameter of FloodResult.diagrams must hold "
+            r"distinct ints; 0 is repeated. Got \(0, 0, 1\) instead",
+        ),
+        ((), r"'homology_dimensions' .* non-empty .* Got \(\) instead"),
+        ((0, -1), r"'homology_dimensions' .* \[0, inf\)\. Got \(0, -1\) instead"),
+        ((1.0,), r"'homology_dimensions' .* Got \(1\.0,\) instead"),
+        (True, r"'homology_dimensions' .* Got True instead"),
+        ("1", r"'homology_dimensions' .* Got '1' instead"),
+    ],
+)
+def test_bad_homology_dimensions_are_refused(dims, match):
+    res = flood_complex(make_circle(200, random_state=0), 20, device="cpu")
+    with pytest.raises(ValueError, match=match):
+        res.diagrams(dims)
+
+
+def test_homology_dimensions_the_points_cannot_have_warn_and_are_empty():
+    res = flood_complex(make_circle(200, random_state=0), 20, device="cpu")
+    with pytest.warns(UserWarning, match=r"dimension\(s\) 2, 3 of 2-D points: H_q of a subset"):
+        dgms = res.diagrams((1, 2, 3))
+    assert [len(d) for d in dgms[1:]] == [0, 0] and len(dgms[0]) > 0
+
+
+@pytest.mark.parametrize("value", [-0.1, float("nan"), "0", None])
+def test_bad_min_persistence_is_refused(value):
+    res = flood_complex(make_circle(200, random_state=0), 20, device="cpu")
+    with pytest.raises(ValueError, match=r"'min_persistence' parameter of FloodResult.diagrams"):
+        res.diagrams(min_persistence=value)
+
+
+@pytest.mark.parametrize("n_threads", [0, -1, 1.5, True])
+def test_n_threads_below_one_is_refused(n_threads):
+    with pytest.raises(ValueError, match=r"'n_threads' parameter must be an int in the range "):
+        flood_complex(make_circle(200, random_state=0), 20, device="cpu", n_threads=n_threads)
+
+
+def test_progress_bars_advance_per_batch_and_count_every_task(monkeypatch):
+    bars = []
+
+    class Bar:
+        def __init__(self, total, desc, **kwargs):
+            self.total, self.desc, self.n, self.updates = total, desc, 0, 0
+            bars.append(self)
+
+        def update(self, m):
+            self.n += m
+            self.updates += 1
+
+        def refresh(self):
+            pass
+
+        def close(self):
+            pass
+
+    import tqdm.auto
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    monkeypatch.setattr("flood._complex.compile_kernels", lambda method, device: [])
+    X = make_torus(3000, random_state=0)
+    res = flood_complex(X, 150, device="cpu", random_state=0, progress=True)
+    assert [b.desc for b in bars] == ["1-simplices", "2-simplices", "3-simplices"]
+    for k, bar in zip((1, 2, 3), bars):
+        assert bar.updates >= 30  # PROGRESS_BATCHES per round at least
+        assert bar.n == bar.total >= len(res.simplices[k])  # pieces of later rounds count too

@@ -138,7 +138,11 @@ def test_fit_attributes_and_stateless_transform(clouds):
 
 @pytest.mark.parametrize("dims", [(0, 1), [1], np.array([1, 0]), (2,)])
 def test_output_format_is_one_list_of_float_arrays_per_sample(clouds, dims):
-    out = _fc(homology_dimensions=dims).fit_transform(clouds[:3])
+    if list(dims) == [2]:
+        with pytest.warns(UserWarning, match=r"dimension\(s\) 2 of 2-D points"):
+            out = _fc(homology_dimensions=dims).fit_transform(clouds[:3])
+    else:
+        out = _fc(homology_dimensions=dims).fit_transform(clouds[:3])
     assert isinstance(out, list) and len(out) == 3
     for sample in out:
         assert isinstance(sample, list) and len(sample) == len(dims)
@@ -150,7 +154,7 @@ def test_output_format_is_one_list_of_float_arrays_per_sample(clouds, dims):
 
 
 def test_matches_flood_complex_with_derived_seeds(clouds):
-    fc = _fc(homology_dimensions=(0, 1, 2))
+    fc = _fc(homology_dimensions=(0, 1))
     out = fc.fit_transform(clouds[:3])
     seeds = np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=3)
     for sample, cloud, seed in zip(out, clouds, seeds, strict=False):
@@ -263,3 +267,46 @@ def test_pipeline_in_grid_search_scores_well_above_chance(dim, n_points, grid):
     assert search.best_params_["flood__n_landmarks"] in grid
     names = search.best_estimator_[:-2].get_feature_names_out()
     assert names[0] == ("H1_count")
+
+
+def test_default_homology_dimensions_are_those_of_the_clouds(clouds):
+    fc = _fc(homology_dimensions=None).fit(clouds[:2])
+    assert fc.get_feature_names_out().tolist() == ["H0", "H1"]
+    assert [len(s) for s in fc.transform(clouds[:2])] == [2, 2]
+
+
+def test_a_bare_int_homology_dimension_means_one_diagram(clouds):
+    one = _fc(homology_dimensions=1).fit_transform(clouds[:2])
+    both = _fc(homology_dimensions=(0, 1)).fit_transform(clouds[:2])
+    assert _equal(one, [[s[1]] for s in both])
+
+
+def test_dimensions_the_clouds_cannot_have_warn_once_in_fit(clouds):
+    import warnings
+
+    with pytest.warns(UserWarning, match=r"dimension\(s\) 2, 5 of 2-D points") as record:
+        out = _fc(homology_dimensions=(1, 2, 5)).fit_transform(clouds[:2])
+    assert sum("homology dimension" in str(w.message) for w in record) == 1
+    assert all(len(s[1]) == len(s[2]) == 0 and len(s[0]) > 0 for s in out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _fc(homology_dimensions=(0, 1)).fit(clouds[:2])
+
+
+def test_min_persistence_leaves_out_short_pairs(clouds):
+    full = _fc().fit_transform(clouds[:2])
+    cut = _fc(min_persistence=0.05).fit_transform(clouds[:2])
+    expected = [[d[d[:, 1] - d[:, 0] > 0.05] for d in s] for s in full]
+    assert _equal(cut, expected)
+    assert sum(len(d) for s in cut for d in s) < sum(len(d) for s in full for d in s)
+    with pytest.raises(ValueError, match=r"'min_persistence' parameter of FloodComplex"):
+        _fc(min_persistence=-1.0).fit(clouds[:2])
+
+
+def test_other_errors_than_input_errors_pass_unchanged(clouds, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr("flood._estimator.flood_complex", broken)
+    with pytest.raises(KeyError, match=r"^'a bug'$"):
+        _fc().fit_transform(clouds[:2])

@@ -236,3 +236,17 @@ def test_dataframe_input_and_pandas_output(diagrams):
     assert np.array_equal(
         out.to_numpy(), PersistenceFeatures(vectorizer="stats").fit(train).transform(test)
     )
+
+
+def test_input_features_of_another_length_or_names_are_refused(diagrams):
+    import pandas as pd
+
+    train, _ = diagrams
+    pf = PersistenceFeatures(vectorizer="stats").fit(train)
+    with pytest.raises(ValueError, match=r"'input_features' .* must hold 3 name\(s\), one per"):
+        pf.get_feature_names_out(["H0", "H1"])
+    frame = pd.DataFrame({f"H{q}": [s[q] for s in train] for q in range(3)})
+    pf = PersistenceFeatures(vectorizer="stats").fit(frame)
+    with pytest.raises(ValueError, match=r"must equal feature_names_in_ \['H0', 'H1', 'H2'\]"):
+        pf.get_feature_names_out(["a", "b", "c"])
+    assert pf.get_feature_names_out()[0] == "H0_count"
