@@ -17,40 +17,102 @@ def _pyplot():
     return plt
 
 
+#: The infinity line sits this fraction of the largest finite value above it.
+INF_MARGIN = 0.1
+#: Label of the infinity line's tick.
+INF_LABEL = "\u221e"
+
+
+def _dimensions(diagrams, homology_dimensions, owner):
+    """Labels of the diagrams: given, else their own ``homology_dimensions``, else 0, 1, ..."""
+    if homology_dimensions is None:
+        homology_dimensions = getattr(diagrams, "homology_dimensions", None)
+    if homology_dimensions is None:
+        return list(range(len(diagrams)))
+    dims = [homology_dimensions] if np.ndim(homology_dimensions) == 0 else homology_dimensions
+    dims = list(dims)
+    if len(dims) != len(diagrams):
+        raise ValueError(
+            f"The 'homology_dimensions' parameter of {owner} must hold one dimension per "
+            f"diagram ({len(diagrams)}). Got {homology_dimensions!r} instead."
+        )
+    return dims
+
+
+def _as_pairs(diagrams):
+    return [np.asarray(d, dtype=float).reshape(-1, 2) for d in diagrams]
+
+
+def _infinity_level(diagrams):
+    """Where to draw infinite deaths: ``INF_MARGIN`` above the largest finite value."""
+    finite = [d[np.isfinite(d)] for d in diagrams]
+    top = max((float(f.max()) for f in finite if len(f)), default=0.0)
+    return top * (1 + INF_MARGIN) if top > 0 else 1.0
+
+
+def _ticks_with_infinity(axis_ticks, inf_level):
+    """The axis's own ticks below the infinity line, then the line itself, labelled."""
+    ticks = [t for t in axis_ticks if 0 <= t < inf_level * (1 - INF_MARGIN / 2)]
+    return ticks + [inf_level], [f"{t:g}" for t in ticks] + [INF_LABEL]
+
+
 def plot_diagrams(diagrams, homology_dimensions=None, ax=None, title=None):
     """Scatter the persistence diagrams of several dimensions on one pair of axes.
+
+    Births and deaths are radii. The diagonal is drawn; infinite deaths (essential
+    classes) sit on a dashed infinity line just above the largest finite value, whose tick
+    reads "\u221e".
 
     Parameters
     ----------
     diagrams : list of ndarray of shape (n_pairs, 2)
-        As returned by :meth:`flood.FloodResult.diagrams`; ``inf`` deaths are drawn on a
-        dashed line above the largest finite value.
+        As returned by :meth:`flood.FloodResult.diagrams` (which records their homology
+        dimensions) or one sample of :class:`flood.FloodComplex`.
     homology_dimensions : sequence of int, optional
-        Labels for the entries of ``diagrams`` (default 0, 1, 2, ...).
+        The dimension of each entry of ``diagrams``, for the legend. Default: the
+        ``homology_dimensions`` the diagrams carry, else 0, 1, 2, ...
     ax : matplotlib Axes, optional
     title : str, optional
 
     Returns
     -------
     ax : matplotlib Axes
+        One scatter collection per diagram, labelled ``"H<q> (<n_pairs>)"``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from flood import flood_complex
+    >>> from flood.datasets import make_circle
+    >>> from flood.plotting import plot_diagrams
+    >>> result = flood_complex(make_circle(200, random_state=0), 20, device="cpu")
+    >>> ax = plot_diagrams(result.diagrams((1,), min_persistence=0.1))
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['H1 (1)']
     """
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 5))
-    dims = list(range(len(diagrams))) if homology_dimensions is None else homology_dimensions
-    finite = [d[np.isfinite(d)] for d in diagrams if len(d)]
-    top = max((float(f.max()) for f in finite if len(f)), default=1.0)
-    inf_y = top * 1.1 if top > 0 else 1.0
+    dims = _dimensions(diagrams, homology_dimensions, "plot_diagrams")
+    diagrams = _as_pairs(diagrams)
+    inf_y = _infinity_level(diagrams)
+    has_inf = any(np.isinf(d[:, 1]).any() for d in diagrams)
     for q, d in zip(dims, diagrams):
-        d = np.asarray(d, dtype=float).reshape(-1, 2)
         y = np.where(np.isinf(d[:, 1]), inf_y, d[:, 1])
-        ax.scatter(d[:, 0], y, s=12, label=f"H{q} ({len(d)})", alpha=0.8)
-    ax.plot([0, inf_y], [0, inf_y], color="gray", lw=0.8)
-    ax.axhline(inf_y, color="gray", lw=0.8, ls="--")
+        ax.scatter(d[:, 0], y, s=12, label=f"H{q} ({len(d)})", alpha=0.8, zorder=3)
+    top = inf_y * (1 + INF_MARGIN / 2)
+    ax.plot([0, top], [0, top], color="gray", lw=0.8, zorder=1)
+    ax.set_xlim(-0.02 * inf_y, top)
+    ax.set_ylim(-0.02 * inf_y, top)
+    if has_inf:
+        ax.axhline(inf_y, color="gray", lw=0.8, ls="--", zorder=1)
+        ticks, labels = _ticks_with_infinity(ax.get_yticks(), inf_y)
+        ax.set_yticks(ticks, labels)
+        ax.set_ylim(-0.02 * inf_y, top)
     ax.set_xlabel("birth (radius)")
     ax.set_ylabel("death (radius)")
-    ax.set_xlim(-0.02 * inf_y, inf_y * 1.05)
-    ax.set_ylim(-0.02 * inf_y, inf_y * 1.05)
+    ax.set_aspect("equal")
     ax.legend(loc="lower right")
     if title:
         ax.set_title(title)
@@ -60,6 +122,20 @@ def plot_diagrams(diagrams, homology_dimensions=None, ax=None, title=None):
 def plot_barcode(diagrams, homology_dimensions=None, ax=None, max_bars=50, title=None):
     """Horizontal bars for the ``max_bars`` longest intervals of each dimension.
 
+    Bars of infinite classes end with an arrow at the infinity line (tick "\u221e"), just
+    right of the largest finite value.
+
+    Parameters
+    ----------
+    diagrams : list of ndarray of shape (n_pairs, 2)
+        As for :func:`plot_diagrams`.
+    homology_dimensions : sequence of int, optional
+        As for :func:`plot_diagrams`.
+    ax : matplotlib Axes, optional
+    max_bars : int, default=50
+        Longest bars drawn per dimension.
+    title : str, optional
+
     Returns
     -------
     ax : matplotlib Axes
@@ -67,20 +143,29 @@ def plot_barcode(diagrams, homology_dimensions=None, ax=None, max_bars=50, title
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
-    dims = list(range(len(diagrams))) if homology_dimensions is None else homology_dimensions
-    finite = [d[np.isfinite(d)] for d in diagrams if len(d)]
-    top = max((float(f.max()) for f in finite if len(f)), default=1.0) * 1.1
+    dims = _dimensions(diagrams, homology_dimensions, "plot_barcode")
+    diagrams = _as_pairs(diagrams)
+    inf_x = _infinity_level(diagrams)
+    has_inf = any(np.isinf(d[:, 1]).any() for d in diagrams)
     row = 0
     for i, (q, d) in enumerate(zip(dims, diagrams)):
-        d = np.asarray(d, dtype=float).reshape(-1, 2)
-        death = np.where(np.isinf(d[:, 1]), top, d[:, 1])
-        order = np.argsort(d[:, 0] - death)[:max_bars]
+        death = np.where(np.isinf(d[:, 1]), inf_x, d[:, 1])
+        order = np.argsort(d[:, 0] - death, kind="stable")[:max_bars]
         for j in order:
             ax.plot([d[j, 0], death[j]], [row, row], color=f"C{i}", lw=2)
+            if np.isinf(d[j, 1]):
+                ax.plot([inf_x], [row], marker=">", color=f"C{i}", ms=6)
             row += 1
-        ax.plot([], [], color=f"C{i}", lw=2, label=f"H{q}")
+        ax.plot([], [], color=f"C{i}", lw=2, label=f"H{q} ({len(d)})")
+    ax.set_xlim(-0.02 * inf_x, inf_x * (1 + INF_MARGIN / 2))
+    if has_inf:
+        ax.axvline(inf_x, color="gray", lw=0.8, ls="--")
+        ticks, labels = _ticks_with_infinity(ax.get_xticks(), inf_x)
+        ax.set_xticks(ticks, labels)
+        ax.set_xlim(-0.02 * inf_x, inf_x * (1 + INF_MARGIN / 2))
     ax.set_xlabel("radius")
     ax.set_yticks([])
+    ax.invert_yaxis()
     ax.legend(loc="lower right")
     if title:
         ax.set_title(title)

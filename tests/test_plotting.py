@@ -113,3 +113,44 @@ def test_diagrams_and_barcode_with_inf_deaths(tmp_path):
 def test_plot_diagrams_of_a_real_result(circle_result):
     ax = plot_diagrams(circle_result.diagrams((0, 1)), homology_dimensions=(0, 1))
     assert len(ax.collections) == 2
+
+
+def test_legend_labels_come_from_the_diagrams_own_dimensions(circle_result):
+    ax = plot_diagrams(circle_result.diagrams((1,)))
+    n = len(circle_result.diagrams((1,))[0])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [f"H1 ({n})"]
+    plt.close("all")
+    ax = plot_barcode(circle_result.diagrams((1, 0)))
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0].startswith("H1 (") and labels[1].startswith("H0 (")
+    with pytest.raises(ValueError, match=r"'homology_dimensions' parameter of plot_diagrams "):
+        plot_diagrams(circle_result.diagrams((0, 1)), homology_dimensions=(1,))
+
+
+def test_infinite_deaths_sit_on_a_labelled_infinity_line(circle_result, tmp_path):
+    dgms = circle_result.diagrams((0, 1))
+    ax = plot_diagrams(dgms)
+    top = max(float(d[np.isfinite(d)].max()) for d in dgms)
+    dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert len(dashed) == 1
+    level = dashed[0].get_ydata()[0]
+    assert top < level <= 1.2 * top
+    ticks = dict(zip(ax.get_yticks(), [t.get_text() for t in ax.get_yticklabels()]))
+    assert ticks[level] == "\u221e" and list(ticks.values()).count("\u221e") == 1
+    assert all(t < level for t, label in ticks.items() if label != "\u221e")
+    h0 = ax.collections[0].get_offsets()
+    assert np.isinf(dgms[0][:, 1]).sum() == (h0[:, 1] == level).sum() == 1
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("birth (radius)", "death (radius)")
+    diagonal = [line for line in ax.lines if line.get_linestyle() == "-"]
+    assert len(diagonal) == 1 and np.array_equal(*diagonal[0].get_data())
+    ax.figure.savefig(tmp_path / "dgm.png")
+    plt.close("all")
+    ax = plot_barcode(dgms)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[-1] == "\u221e" and ax.get_xticks()[-1] == pytest.approx(level)
+
+
+def test_no_infinity_line_without_infinite_deaths():
+    ax = plot_diagrams([np.array([[0.1, 0.4]])], homology_dimensions=[1])
+    assert not [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert "\u221e" not in [t.get_text() for t in ax.get_yticklabels()]
