@@ -5,7 +5,7 @@ clouds and meshes from files and folders. Nothing here imports from the rest of 
 """
 
 from flood.datasets._folders import load_modelnet, load_scan_folder
-from flood.datasets._io import read_point_cloud, write_point_cloud
+from flood.datasets._io import PointCloudInfo, read_point_cloud, write_point_cloud
 from flood.datasets._labelled import (
     make_rocks_dataset,
     make_shapes_dataset,
@@ -24,6 +24,7 @@ from flood.datasets._shapes import (
 from flood.datasets._swiss_cheese import make_swiss_cheese
 
 __all__ = [
+    "PointCloudInfo",
     "load_modelnet",
     "load_scan_folder",
     "make_annulus",

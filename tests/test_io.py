@@ -43,7 +43,10 @@ def test_point_cloud_round_trip(tmp_path, ext, atol):
 def test_other_dimensions_round_trip(tmp_path, ext):
     pts = np.arange(20.0).reshape(4, 5)
     write_point_cloud(tmp_path / f"c{ext}", pts)
-    np.testing.assert_array_equal(read_point_cloud(tmp_path / f"c{ext}"), pts)
+    np.testing.assert_array_equal(read_point_cloud(tmp_path / f"c{ext}", columns=range(5)), pts)
+    # Text files: the first three columns are the coordinates unless columns= says otherwise.
+    default = pts if ext in (".npy", ".npz") else pts[:, :3]
+    np.testing.assert_array_equal(read_point_cloud(tmp_path / f"c{ext}"), default)
 
 
 def test_text_variants(tmp_path):
@@ -52,7 +55,7 @@ def test_text_variants(tmp_path):
     (tmp_path / "b.xyz").write_text("# scan\n1 2\t3\n  4 5 6\n")
     np.testing.assert_array_equal(read_point_cloud(tmp_path / "b.xyz"), [[1, 2, 3], [4, 5, 6]])
     (tmp_path / "c.txt").write_text("1,2\n3,4\n")
-    np.testing.assert_array_equal(read_point_cloud(tmp_path / "c.txt"), [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(read_point_cloud(tmp_path / "c.txt", "0,1"), [[1, 2], [3, 4]])
     (tmp_path / "d.xyz").write_text("7 8 9\n")
     assert read_point_cloud(tmp_path / "d.xyz").shape == (1, 3)
 
@@ -69,12 +72,13 @@ def test_npz_key_choice(tmp_path):
     [
         ("points.xyz", "1 2 3\n4 5 6\n7 8\n", r"points\.xyz: line 3 has 2 columns; expected 3"),
         ("points.txt", "1 2 3\n4 5 nan\n", r"points\.txt: line 2 contains a non-finite value"),
-        ("points.csv", "x,y\n1,2\n\n3,abc\n", r"points\.csv: line 4 has a value that is not a"),
+        ("points.csv", "x,y,z\n1,2,3\n\n3,abc,4\n", r"points\.csv: line 4 has a value that is not"),
         ("points.csv", "x,y,z\n1,2,3\n4,5\n", r"points\.csv: line 3 has 2 columns; expected 3"),
         ("points.txt", "", r"points\.txt: no points found"),
         ("points.csv", "# only a comment\n\n", r"points\.csv: no points found"),
         ("points.xyz", "x y z\n1 2 3\n", r"points\.xyz: line 1 .* header line is only allowed"),
         ("points.xyz", "1 2 3\n4 5 inf\n6 7 8\n", r"points\.xyz: line 2 contains a non-finite"),
+        ("junk.pts", "not a point cloud\n", r"junk\.pts: line 1 has a value that is not a"),
     ],
 )
 def test_malformed_text(tmp_path, name, content, match):
@@ -92,12 +96,12 @@ def test_malformed_numpy(tmp_path):
     with pytest.raises(ValueError, match=r"flat\.npy: array has shape \(5,\); expected"):
         read_point_cloud(tmp_path / "flat.npy")
     np.save(tmp_path / "empty.npy", np.zeros((0, 3)))
-    with pytest.raises(ValueError, match=r"empty\.npy: no points found"):
+    with pytest.raises(ValueError, match=r"empty\.npy: array has shape \(0, 3\); expected"):
         read_point_cloud(tmp_path / "empty.npy")
     bad = POINTS.copy()
     bad[7, 1] = np.nan
     np.save(tmp_path / "nan.npy", bad)
-    with pytest.raises(ValueError, match=r"nan\.npy: row 7 contains a non-finite value"):
+    with pytest.raises(ValueError, match=r"nan\.npy: array has 1 row\(s\) with NaN .* row 7"):
         read_point_cloud(tmp_path / "nan.npy")
     np.save(tmp_path / "text.npy", np.array([["a", "b"]]))
     with pytest.raises(ValueError, match=r"text\.npy: array has dtype <U1"):
@@ -111,7 +115,7 @@ def test_malformed_numpy(tmp_path):
         read_point_cloud(tmp_path / "none.npz")
 
 
-@pytest.mark.parametrize("ext", [".ply", ".pcd", ".pts"])
+@pytest.mark.parametrize("ext", [".ply", ".pcd"])
 def test_malformed_open3d(tmp_path, ext):
     (tmp_path / f"junk{ext}").write_text("this is not a point cloud\n")
     with pytest.raises(ValueError, match=rf"junk\{ext}: no points could be read"):
@@ -130,7 +134,7 @@ def test_unknown_extension_and_missing_file(tmp_path):
         write_point_cloud(tmp_path / "a.ply", np.zeros((4, 2)))
     with pytest.raises(ValueError, match="'points' has shape"):
         write_point_cloud(tmp_path / "a.npy", np.zeros(4))
-    with pytest.raises(ValueError, match="row 1 contains a non-finite value"):
+    with pytest.raises(ValueError, match=r"'points' has 1 row\(s\) with NaN or infinity"):
         write_point_cloud(tmp_path / "a.npy", [[0.0, 1.0], [np.inf, 0.0]])
 
 
@@ -285,3 +289,157 @@ def test_missing_open3d_says_what_to_install(tmp_path, monkeypatch):
     # The NumPy formats and the OFF parser do not need open3d.
     write_mesh(tmp_path / "s.off", *_unit_square())
     assert sample_points(tmp_path / "s.off", 10, random_state=0).shape == (10, 3)
+
+
+# --- Files are read whole or refused (issue 12, point 1): files written here, byte by byte.
+CLOUD = np.random.default_rng(3).uniform(-1, 1, size=(200, 3))
+NORMALS = CLOUD / np.linalg.norm(CLOUD, axis=1, keepdims=True)
+
+
+def _ply(encoding, points=CLOUD, normals=None):
+    """A PLY file: x, y, z as doubles, then optional float normals."""
+    fields = [("x", "double"), ("y", "double"), ("z", "double")]
+    rows = points if normals is None else np.hstack([points, normals])
+    fields += [] if normals is None else [("nx", "float"), ("ny", "float"), ("nz", "float")]
+    header = f"ply\nformat {encoding} 1.0\ncomment by hand\nelement vertex {len(rows)}\n"
+    header += "".join(f"property {kind} {name}\n" for name, kind in fields) + "end_header\n"
+    if encoding == "ascii":
+        body = "".join(" ".join(f"{v:.17g}" for v in row) + "\n" for row in rows).encode()
+    else:
+        dtype = np.dtype([(name, "<f8" if kind == "double" else "<f4") for name, kind in fields])
+        table = np.empty(len(rows), dtype=dtype)
+        for j, (name, _) in enumerate(fields):
+            table[name] = rows[:, j]
+        body = table.tobytes()
+    return header.encode() + body
+
+
+def _pcd(encoding, points=CLOUD, width=None):
+    n = len(points)
+    header = (
+        "# .PCD v0.7 - written by hand\nVERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\n"
+        f"COUNT 1 1 1\nWIDTH {width or n}\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS {n}\n"
+        f"DATA {encoding}\n"
+    )
+    if encoding == "ascii":
+        body = "".join(" ".join(f"{v:.9g}" for v in row) + "\n" for row in points).encode()
+    else:
+        body = points.astype("<f4").tobytes()
+    return header.encode() + body
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "atol"),
+    [
+        pytest.param("binary.ply", _ply("binary_little_endian"), 0.0, id="binary.ply"),
+        pytest.param("ascii.ply", _ply("ascii"), 0.0, id="ascii.ply"),
+        pytest.param("binary.pcd", _pcd("binary"), 1e-6, id="binary.pcd"),
+        pytest.param("ascii.pcd", _pcd("ascii"), 1e-6, id="ascii.pcd"),
+    ],
+)
+def test_truncated_ply_and_pcd_files_are_refused(tmp_path, name, content, atol):
+    (tmp_path / name).write_bytes(content)
+    np.testing.assert_allclose(read_point_cloud(tmp_path / name), CLOUD, rtol=0, atol=atol)
+    promise = "element vertex 200" if name.endswith(".ply") else "POINTS 200"
+    body = len(content) - content.index(b"end_header\n" if ".ply" in name else b"DATA")
+    for cut in (body // 2, 7):  # half the points, or all but a few bytes of the last one
+        (tmp_path / f"cut_{name}").write_bytes(content[:-cut])
+        with pytest.raises(
+            ValueError,
+            match=rf"cut_{name}: truncated file: the header promises 200 points "
+            rf"\('{promise}'\) but the file holds only 1?\d\d complete ones",
+        ):
+            read_point_cloud(tmp_path / f"cut_{name}")
+
+
+def test_pcd_header_counts_must_agree_and_pts_counts_are_checked(tmp_path):
+    (tmp_path / "a.pcd").write_bytes(_pcd("ascii", width=150))
+    with pytest.raises(ValueError, match=r"a\.pcd: .* POINTS 200 but WIDTH x HEIGHT = 150 x 1"):
+        read_point_cloud(tmp_path / "a.pcd")
+    rows = "".join(f"{x:.17g} {y:.17g} {z:.17g} 7 255 0 0\n" for x, y, z in CLOUD)
+    (tmp_path / "scan.pts").write_text(f"200\n{rows}")
+    points, info = read_point_cloud(tmp_path / "scan.pts", return_info=True)
+    np.testing.assert_array_equal(points, CLOUD)
+    assert str(info) == "200 points x 3 (columns 0, 1, 2; ignored: 3, 4, 5, 6)"
+    (tmp_path / "cut.pts").write_text(f"250\n{rows}")
+    with pytest.raises(ValueError, match=r"cut\.pts: the header promises 250 points .* holds 200"):
+        read_point_cloud(tmp_path / "cut.pts")
+
+
+def test_ply_attributes_are_described_and_not_read(tmp_path):
+    (tmp_path / "n.ply").write_bytes(_ply("binary_little_endian", normals=NORMALS))
+    points, info = read_point_cloud(tmp_path / "n.ply", return_info=True)
+    np.testing.assert_array_equal(points, CLOUD)
+    assert str(info) == "200 points x 3 (columns x, y, z; ignored: nx, ny, nz)"
+    np.testing.assert_array_equal(read_point_cloud(tmp_path / "n.ply", "x,y"), CLOUD[:, :2])
+
+
+# --- Coordinates vs attributes (issue 12, point 2).
+def test_xyz_with_normals_reads_three_columns(tmp_path):
+    np.savetxt(tmp_path / "n.xyz", np.hstack([CLOUD, NORMALS]))
+    points, info = read_point_cloud(tmp_path / "n.xyz", return_info=True)
+    np.testing.assert_array_equal(points, CLOUD)
+    assert str(info) == "200 points x 3 (columns 0, 1, 2; ignored: 3, 4, 5)"
+    assert info.columns == ("0", "1", "2") and info.n_points == 200
+    np.testing.assert_array_equal(read_point_cloud(tmp_path / "n.xyz", [3, 4, 5]), NORMALS)
+
+
+def test_pandas_csv_with_index_column_reads_x_y_z(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"intensity": 1.0, "Z": CLOUD[:, 2], "X": CLOUD[:, 0], "Y": CLOUD[:, 1]})
+    frame.to_csv(tmp_path / "p.csv")  # header ",intensity,Z,X,Y"; first column: row numbers
+    assert (tmp_path / "p.csv").read_text().startswith(",intensity,Z,X,Y\n0,")
+    points, info = read_point_cloud(tmp_path / "p.csv", return_info=True)
+    np.testing.assert_array_equal(points, CLOUD)
+    assert str(info) == "200 points x 3 (columns X, Y, Z; ignored: (index), intensity)"
+    # By name (any case, in the order given) or by index (the index column counts).
+    np.testing.assert_array_equal(
+        read_point_cloud(tmp_path / "p.csv", ["y", "x"]), CLOUD[:, [1, 0]]
+    )
+    np.testing.assert_array_equal(read_point_cloud(tmp_path / "p.csv", "3,4"), CLOUD[:, :2])
+    # Without x, y, z names: the first three columns after the index.
+    pd.DataFrame(CLOUD, columns=["a", "b", "c"]).to_csv(tmp_path / "abc.csv")
+    np.testing.assert_array_equal(read_point_cloud(tmp_path / "abc.csv"), CLOUD)
+
+
+def test_fewer_than_three_columns_says_to_use_columns(tmp_path):
+    np.savetxt(tmp_path / "flat.xyz", CLOUD[:, :2])
+    with pytest.raises(ValueError, match=r"flat\.xyz has 2 column\(s\) .* pass columns=\[0, 1\]"):
+        read_point_cloud(tmp_path / "flat.xyz")
+    np.testing.assert_array_equal(read_point_cloud(tmp_path / "flat.xyz", [0, 1]), CLOUD[:, :2])
+
+
+@pytest.mark.parametrize(
+    ("columns", "error"),
+    [
+        ([0, 6], ValueError),  # no column 6
+        ([1, 1], ValueError),  # repeated
+        (["x", "w"], ValueError),  # no such name
+        ([-1], ValueError),
+        ([], ValueError),
+        ("0,,1", ValueError),
+        ([0.0, 1.0], TypeError),
+        ([True], TypeError),
+        (3, TypeError),
+    ],
+)
+def test_bad_columns_name_the_parameter(tmp_path, columns, error):
+    write_point_cloud(tmp_path / "c.csv", CLOUD)  # header x,y,z
+    np.savetxt(tmp_path / "n.xyz", np.hstack([CLOUD, NORMALS]))
+    for name in ("c.csv", "n.xyz"):
+        with pytest.raises(error, match=r"The 'columns' parameter of read_point_cloud must"):
+            read_point_cloud(tmp_path / name, columns=columns)
+    with pytest.raises(ValueError, match=r"'columns' .* of .*n\.xyz \(indices 0 to 5\)\. Got"):
+        read_point_cloud(tmp_path / "n.xyz", columns=["x"])  # a headerless file has no names
+
+
+def test_readers_are_quiet(tmp_path, capfd):
+    # Complete vertices, cut faces: open3d reads the points and RPly complains on stderr.
+    mesh = _ply("ascii").replace(
+        b"end_header", b"element face 2\nproperty list uchar int v\nend_header"
+    )
+    (tmp_path / "mesh.ply").write_bytes(mesh + b"3 0 1 2\n3 1 2")
+    np.testing.assert_array_equal(read_point_cloud(tmp_path / "mesh.ply"), CLOUD)
+    out, err = capfd.readouterr()
+    assert "RPly" not in out + err and "Open3D" not in out + err
