@@ -1,12 +1,18 @@
 """Reading and writing point clouds: NumPy and text formats natively, PLY/PCD via open3d."""
 
-import dataclasses
-import numbers
 import pathlib
 import zipfile
 
 import numpy as np
 
+from flood.datasets._columns import (
+    COORDINATES,
+    INDEX_LABEL,
+    PointCloudInfo,
+    Table,
+    parse_columns,
+    select_columns,
+)
 from flood.datasets._headers import check_header
 from flood.datasets._native import filtered_stderr
 
@@ -16,10 +22,6 @@ _NUMPY_FORMATS = (".npy", ".npz")
 _TEXT_FORMATS = (".csv", ".pts", ".txt", ".xyz")
 _OPEN3D_FORMATS = (".pcd", ".ply")
 POINT_CLOUD_FORMATS = tuple(sorted(_NUMPY_FORMATS + _TEXT_FORMATS + _OPEN3D_FORMATS))
-# Where a file names its columns these are the coordinates; elsewhere the first three columns
-# are (the convention of CloudCompare and PDAL), and the rest are attributes (normals, colours).
-COORDINATES = ("x", "y", "z")
-INDEX_LABEL = "(index)"  # the unnamed first column pandas writes: row numbers, not a coordinate
 
 
 def _open3d(what):
@@ -79,116 +81,6 @@ def _as_cloud(array, path, what="array"):
     return array
 
 
-@dataclasses.dataclass(frozen=True)
-class PointCloudInfo:
-    """What :func:`read_point_cloud` read; ``str(info)`` is a one-line description.
-
-    Attributes
-    ----------
-    path : str
-        The file.
-    n_points : int
-        Rows read.
-    columns : tuple of str
-        The columns read, in order: their names where the file names them (a CSV header,
-        PLY/PCD fields), else their indices.
-    ignored : tuple of str
-        The other columns of the file (attributes such as normals or colours).
-
-    Examples
-    --------
-    >>> str(PointCloudInfo("scan.xyz", 20000, ("0", "1", "2"), ("3", "4", "5")))
-    '20,000 points x 3 (columns 0, 1, 2; ignored: 3, 4, 5)'
-    """
-
-    path: str
-    n_points: int
-    columns: tuple
-    ignored: tuple = ()
-
-    def __str__(self):
-        ignored = f"; ignored: {', '.join(self.ignored)}" if self.ignored else ""
-        return (
-            f"{self.n_points:,} points x {len(self.columns)} "
-            f"(columns {', '.join(self.columns)}{ignored})"
-        )
-
-
-@dataclasses.dataclass
-class _Table:
-    """All columns of a file before the coordinates are chosen."""
-
-    values: np.ndarray  # (n_rows, n_columns)
-    labels: tuple  # one label per column: its name, or its index as a str
-    named: bool  # whether the labels are names from the file (columns= may use them)
-    default: tuple  # the columns read when columns=None
-    ignored: tuple = ()  # attributes of the file that were not loaded at all (PLY normals)
-    what: str = "array"  # how messages name the values
-    needs_three: bool = False  # whether the default columns must be three (text files)
-    diagnose: object = None  # diagnose(index): raise the precise error for non-finite values
-
-
-def _parse_columns(columns):
-    """``columns`` as a list of int indices and str names (None stays None)."""
-    if columns is None:
-        return None
-    rule = (
-        "The 'columns' parameter of read_point_cloud must be a sequence of column indices "
-        "(ints >= 0) or names, or a comma-separated str such as '0,1' or 'x,y'."
-    )
-    entries = columns.split(",") if isinstance(columns, str) else columns
-    try:
-        entries = list(entries)
-    except TypeError:
-        raise TypeError(f"{rule} Got {columns!r} instead.") from None
-    parsed = []
-    for entry in entries:
-        if isinstance(entry, str):
-            entry = entry.strip()
-            parsed.append(int(entry) if entry.isdigit() else entry)
-        elif isinstance(entry, numbers.Integral) and not isinstance(entry, (bool, np.bool_)):
-            parsed.append(int(entry))
-        else:
-            raise TypeError(f"{rule} Got {columns!r} instead.")
-    if not parsed or "" in parsed or any(isinstance(e, int) and e < 0 for e in parsed):
-        raise ValueError(f"{rule} Got {columns!r} instead.")
-    return parsed
-
-
-def _select(path, table, wanted, columns):
-    """Indices into ``table.values`` of the columns to read."""
-    labels = table.labels
-    if wanted is None:
-        if table.needs_three and len(table.default) < len(COORDINATES):
-            n = len(labels)
-            raise ValueError(
-                f"{path} has {n} column(s) ({', '.join(labels)}); the first three columns are "
-                f"read as the coordinates x, y, z. For {n}-D points pass "
-                f"columns={list(range(n))} to read_point_cloud (flood compute: --columns "
-                f"{','.join(map(str, range(n)))})."
-            )
-        return list(table.default)
-    names = "; names: " + ", ".join(labels) if table.named else ""
-    rule = (
-        f"The 'columns' parameter of read_point_cloud must select distinct columns of {path} "
-        f"(indices 0 to {len(labels) - 1}{names})."
-    )
-    lower = [label.lower() for label in labels]
-    index = []
-    for entry in wanted:
-        if isinstance(entry, str):
-            matches = [i for i, label in enumerate(labels) if label == entry] or [
-                i for i, label in enumerate(lower) if label == entry.lower()
-            ]
-            if not table.named or len(matches) != 1:
-                raise ValueError(f"{rule} Got {columns!r} instead.")
-            entry = matches[0]
-        if entry >= len(labels) or entry in index:
-            raise ValueError(f"{rule} Got {columns!r} instead.")
-        index.append(entry)
-    return index
-
-
 def _read_numpy(path, ext):
     try:
         data = np.load(path, allow_pickle=False)
@@ -209,7 +101,7 @@ def _read_numpy(path, ext):
     if array.dtype.kind not in "biuf" or array.ndim != 2 or not array.shape[1]:
         _as_cloud(array, path, what)  # raises the shape or dtype error
     labels = tuple(str(i) for i in range(array.shape[1]))
-    return _Table(array, labels, False, tuple(range(array.shape[1])), what=what)
+    return Table(array, labels, False, tuple(range(array.shape[1])), what=what)
 
 
 def _data_lines(path):
@@ -321,7 +213,7 @@ def _read_text(path, ext):
     def diagnose(index):
         _diagnose_text(path, delimiter, skip, index)
 
-    return _Table(array, labels, named, default, diagnose=diagnose, needs_three=True)
+    return Table(array, labels, named, default, diagnose=diagnose, needs_three=True)
 
 
 def _read_open3d(path, ext):
@@ -339,7 +231,7 @@ def _read_open3d(path, ext):
             f"points ({header.promise!r}) but open3d read {len(points):,}"
         )
     ignored = tuple(field for field in header.fields if field not in COORDINATES)
-    return _Table(points, COORDINATES, True, (0, 1, 2), ignored)
+    return Table(points, COORDINATES, True, (0, 1, 2), ignored)
 
 
 def read_point_cloud(path, columns=None, *, return_info=False):
@@ -412,7 +304,7 @@ def read_point_cloud(path, columns=None, *, return_info=False):
     """
     path = pathlib.Path(path)
     ext = _suffix(path, POINT_CLOUD_FORMATS, "point-cloud")
-    wanted = _parse_columns(columns)
+    wanted = parse_columns(columns)
     path = _existing(path)
     if ext in _NUMPY_FORMATS:
         table = _read_numpy(path, ext)
@@ -420,7 +312,7 @@ def read_point_cloud(path, columns=None, *, return_info=False):
         table = _read_text(path, ext)
     else:
         table = _read_open3d(path, ext)
-    index = _select(path, table, wanted, columns)
+    index = select_columns(path, table, wanted, columns)
     points = table.values[:, index]
     if table.diagnose is not None and not np.isfinite(points).all():
         table.diagnose(index)
