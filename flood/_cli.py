@@ -1,6 +1,9 @@
 """The ``flood`` command line: ``flood demo`` and ``flood compute FILE``."""
 
 import argparse
+import os
+import pathlib
+import re
 import sys
 import time
 import warnings
@@ -8,55 +11,117 @@ import warnings
 import numpy as np
 
 from flood._complex import flood_complex
-from flood._validation import check_n_points, check_points
+from flood._validation import (
+    METHODS,
+    check_homology_dimensions,
+    check_min_persistence,
+    check_n_points,
+    check_points,
+)
+from flood._version import __version__
 
 DEMO_SHAPES = ("torus", "swiss-cheese")
+#: Suffix of ``--out`` (appended when a name has none, as ``numpy.savez`` does).
+OUT_SUFFIX = ".npz"
+#: Suffixes of ``--plot`` (the first is appended when a name has none).
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+#: The command-line option of each Python parameter, for messages.
+OPTIONS = {
+    "landmarks": "--landmarks",
+    "tol": "--tol",
+    "method": "--method",
+    "device": "--device",
+    "random_state": "--seed",
+    "homology_dimensions": "--dims",
+    "min_persistence": "--min-persistence",
+    "columns": "--columns",
+}
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Ends each option's help with "(default: X)", unless the help explains its default."""
+
+    def _get_help_string(self, action):
+        if "(default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _parser():
+    formatter = _Formatter
     p = argparse.ArgumentParser(
         prog="flood",
         description="Certified Flood-complex persistent homology of point clouds.",
+        formatter_class=formatter,
     )
+    p.add_argument("--version", action="version", version=f"flood {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def common(sp):
-        sp.add_argument("--landmarks", type=int, default=1000, help="landmarks (default 1000)")
+    def common(sp, plot_default):
+        sp.add_argument("--landmarks", type=int, default=1000, help="number of landmarks")
         sp.add_argument(
             "--tol",
             type=float,
             default=None,
-            help="certified gap per simplex (default 1%% of the covering radius; 0: exact)",
+            help="certified gap per simplex; 0: exact (default: 1%% of the landmark "
+            "covering radius)",
         )
-        sp.add_argument("--method", choices=("certified", "grid"), default="certified")
-        sp.add_argument("--device", default=None, help="'cpu' or 'cuda' (default: auto)")
-        sp.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        sp.add_argument("--method", choices=METHODS, default=METHODS[0], help="filtration")
+        sp.add_argument(
+            "--device",
+            default=None,
+            help="'cpu' or 'cuda[:n]' (default: CUDA if present, else cpu)",
+        )
+        sp.add_argument("--seed", type=int, default=0, help="seed of the landmark sampling")
+        sp.add_argument(
+            "--min-persistence",
+            type=float,
+            default=0.0,
+            help="leave out the pairs with death - birth <= this radius",
+        )
         sp.add_argument(
             "--plot",
-            default=None,
+            default=plot_default,
             metavar="PNG",
-            help="write a persistence diagram plot to this PNG file",
+            help=f"write a persistence diagram plot ({', '.join(PLOT_SUFFIXES)}; "
+            f"{PLOT_SUFFIXES[0]} is appended to a name without suffix)"
+            + ("" if plot_default else " (default: no plot)"),
         )
         sp.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    d = sub.add_parser("demo", help="run on a generated cloud and print a summary")
-    d.add_argument("--shape", choices=DEMO_SHAPES, default="torus")
-    d.add_argument("--points", type=int, default=1_000_000, help="points (default 1,000,000)")
-    common(d)
-    d.set_defaults(plot="flood-demo.png")
+    d = sub.add_parser(
+        "demo", help="run on a generated cloud and print a summary", formatter_class=formatter
+    )
+    d.add_argument("--shape", choices=DEMO_SHAPES, default="torus", help="generated cloud")
+    d.add_argument("--points", type=int, default=1_000_000, help="number of points")
+    common(d, "flood-demo.png")
 
     c = sub.add_parser(
-        "compute", help="diagrams of a point file (.npy .npz .xyz .txt .csv .ply .pcd .pts)"
+        "compute",
+        help="diagrams of a point file (.npy .npz .xyz .txt .csv .ply .pcd .pts)",
+        formatter_class=formatter,
     )
-    c.add_argument("file")
-    c.add_argument("--out", default=None, help="output .npz (default: FILE stem + _diagrams.npz)")
-    c.add_argument("--dims", default=None, help="homology dimensions, e.g. 0,1,2 (default all)")
-    common(c)
+    c.add_argument("file", help="point cloud file, one point per row")
+    c.add_argument(
+        "--out",
+        default=None,
+        help=f"output {OUT_SUFFIX} file (default: next to FILE, named by its stem and "
+        f"suffix, e.g. torus_npy_diagrams{OUT_SUFFIX} for torus.npy)",
+    )
+    c.add_argument(
+        "--dims",
+        default=None,
+        help="distinct homology dimensions, e.g. 0,1,2 (default: 0 to the points' dimension - 1)",
+    )
+    common(c, None)
     return p
 
 
-def _summary(res, X, dims, stream):
-    dgms = res.diagrams(dims)
+def _summary(res, X, dims, min_persistence, stream):
+    possible = [q for q in dims if q < X.shape[1]]  # others are empty: warned by _parse_dims
+    found = res.diagrams(possible, min_persistence=min_persistence) if possible else []
+    found = dict(zip(possible, found, strict=True))
+    dgms = [found.get(q, np.empty((0, 2))) for q in dims]
     rows = [
         ("points", f"{len(X):,}"),
         ("dimension", str(X.shape[1])),
@@ -93,6 +158,51 @@ def _plot(dgms, dims, path, title, stream):
     print(f"wrote {path}", file=stream)
 
 
+def _output_path(path, suffixes, option):
+    """The file ``path`` names once its suffix is settled (the first of ``suffixes`` is
+    appended to a name without one), after checking it can be written: its folder exists
+    and is writable, it is not a folder, and its suffix is one of ``suffixes``."""
+    out = pathlib.Path(path)
+    if out.is_dir():
+        raise ValueError(f"{option} {str(path)!r} is a folder; expected a file name.")
+    if not out.suffix:
+        out = out.with_name(out.name + suffixes[0])
+    if out.suffix.lower() not in suffixes:
+        raise ValueError(
+            f"{option} must name a {' or '.join(suffixes)} file. Got {str(path)!r} instead."
+        )
+    folder = out.parent
+    if not folder.is_dir():
+        raise ValueError(f"{option} {str(path)!r}: the folder {str(folder)!r} does not exist.")
+    if out.is_dir():
+        raise ValueError(f"{option} {str(out)!r} is a folder; expected a file name.")
+    if not os.access(folder, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise ValueError(f"{option} {str(path)!r}: no permission to write there.")
+    return str(out)
+
+
+def _default_out(file):
+    """``torus.npy`` -> ``torus_npy_diagrams.npz`` next to it (distinct per input file)."""
+    path = pathlib.Path(file)
+    tag = path.suffix.lstrip(".").lower()
+    name = f"{path.stem}_{tag}_diagrams" if tag else f"{path.name}_diagrams"
+    return str(path.with_name(name + OUT_SUFFIX))
+
+
+def _option_names(message):
+    """``message`` with each Python parameter named as its command-line option."""
+
+    def option(match):
+        return OPTIONS.get(match.group(1), match.group(0))
+
+    message = re.sub(r"\b[Tt]he '(\w+)' parameter(?: of [\w.]+)?", option, message)
+    return re.sub(
+        r"\b(\w+)=(\S+)",
+        lambda m: f"{OPTIONS[m.group(1)]} {m.group(2)}" if m.group(1) in OPTIONS else m.group(0),
+        message,
+    )
+
+
 def _check_plot_dependency(args):
     """Fail before the computation, not after it, when --plot cannot be honoured."""
     if args.plot:
@@ -102,21 +212,28 @@ def _check_plot_dependency(args):
 
 
 def _parse_dims(text, dim):
+    """``--dims``: comma-separated ints, by the rule of :func:`check_homology_dimensions`."""
     try:
         dims = [int(q) for q in text.split(",")]
     except ValueError:
         raise ValueError(f"--dims must be comma-separated ints; got {text!r}") from None
-    bad = [q for q in dims if not 0 <= q <= dim]
-    if bad:
-        raise ValueError(
-            f"--dims must be homology dimensions in the range [0, {dim}] for {dim}-D points; "
-            f"got {bad[0]}"
-        )
-    return dims
+    return list(check_homology_dimensions(dims, dim, owner="--dims"))
+
+
+def _check_args(args):
+    """The checks that need no data, before the work: options, output paths, plotting."""
+    check_min_persistence(args.min_persistence, owner="--min-persistence")
+    if args.command == "compute" and args.dims:
+        _parse_dims(args.dims, None)
+    if args.command == "compute":
+        args.out = _output_path(args.out or _default_out(args.file), (OUT_SUFFIX,), "--out")
+    if args.plot:
+        args.plot = _output_path(args.plot, PLOT_SUFFIXES, "--plot")
+    _check_plot_dependency(args)
 
 
 def _run(args, stream):
-    _check_plot_dependency(args)
+    _check_args(args)
     if args.command == "demo":
         if args.points < 1:
             raise ValueError(f"--points must be a positive int; got {args.points}")
@@ -146,23 +263,23 @@ def _run(args, stream):
     res = flood_complex(
         X,
         args.landmarks,
+        max_dimension=min(dim, max(dims) + 1),
         tol=args.tol,
         method=args.method,
         device=args.device,
         random_state=args.seed,
         progress=not args.quiet,
     )
-    dgms = _summary(res, X, dims, stream)
+    dgms = _summary(res, X, dims, args.min_persistence, stream)
     if args.command == "compute":
-        import pathlib
-
-        out = args.out or str(pathlib.Path(args.file).with_suffix("")) + "_diagrams.npz"
+        out = args.out
         np.savez(
             out,
             **{f"H{q}": d for q, d in zip(dims, dgms)},
             landmarks=res.landmarks,
             covering_radius=res.covering_radius,
             tol=res.tol,
+            min_persistence=args.min_persistence,
         )
         print(f"wrote {out}", file=stream)
     if args.plot:
@@ -170,7 +287,7 @@ def _run(args, stream):
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"flood: warning: {str(message).splitlines()[0]}", file=sys.stderr)
+    print(f"flood: warning: {_option_names(str(message).splitlines()[0])}", file=sys.stderr)
 
 
 def main(argv=None):
@@ -191,7 +308,7 @@ def main(argv=None):
             _run(args, sys.stdout)
     except (ValueError, TypeError, OSError, ImportError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"flood: error: {msg}", file=sys.stderr)
+        print(f"flood: error: {_option_names(msg)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("flood: interrupted", file=sys.stderr)

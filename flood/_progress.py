@@ -6,6 +6,7 @@ this; a library call without it prints nothing.
 
 import os
 import sys
+import threading
 
 #: The Warp modules of :mod:`flood.kernels` each filtration method launches.
 KERNEL_MODULES = {
@@ -14,18 +15,21 @@ KERNEL_MODULES = {
 }
 #: Endings of a compiled module binary in Warp's kernel cache, per device kind.
 BINARY_SUFFIXES = {"cpu": (".o",), "cuda": (".cubin", ".ptx")}
+#: Warp compiles CPU modules with one thread per block (so their cache name differs).
+CPU_BLOCK_DIM = 1
 
 
 def _uncompiled(names, device):
     """The Warp modules among ``names`` with no binary for ``device`` in the kernel cache."""
     import warp as wp
 
-    suffixes = BINARY_SUFFIXES["cpu" if device.startswith("cpu") else "cuda"]
+    cpu = device.startswith("cpu")
+    suffixes = BINARY_SUFFIXES["cpu" if cpu else "cuda"]
     missing = []
     for name in names:
-        folder = os.path.join(
-            wp.config.kernel_cache_dir, wp.get_module(name).get_module_identifier()
-        )
+        # CPU launches build with block_dim=1, CUDA ones with the module's own
+        ident = wp.get_module(name).get_module_identifier(block_dim=CPU_BLOCK_DIM if cpu else None)
+        folder = os.path.join(wp.config.kernel_cache_dir, ident)
         files = os.listdir(folder) if os.path.isdir(folder) else []
         if not any(f.endswith(suffixes) for f in files):
             missing.append(name)
@@ -76,18 +80,20 @@ class FiltrationBars:
     def __init__(self):
         self.bar = None
         self.k = None
+        self.lock = threading.Lock()  # batches finish on several threads
 
     def __call__(self, k, done, total):
-        if k != self.k:
-            self.close()
-            from tqdm.auto import tqdm
+        with self.lock:
+            if k != self.k:
+                self.close()
+                from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, desc=f"{k}-simplices", unit="task", leave=True)
-            self.k = k
-        if total != self.bar.total:
-            self.bar.total = total
-            self.bar.refresh()
-        self.bar.update(done)
+                self.bar = tqdm(total=total, desc=f"{k}-simplices", unit="task", leave=True)
+                self.k = k
+            if total != self.bar.total:
+                self.bar.total = total
+                self.bar.refresh()
+            self.bar.update(done)
 
     def close(self):
         if self.bar is not None:

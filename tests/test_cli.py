@@ -1,5 +1,6 @@
 """The ``flood`` command: bad files and options give status 2 and one line, no traceback."""
 
+import pathlib
 import re
 import shutil
 import subprocess
@@ -41,7 +42,11 @@ CASES = {
     "nan.csv": ("x,y,z\n1,2,3\nnan,1,2\n4,5,6\n", r"nan\.csv: line 3 contains a non-finite"),
     "words.xyz": ("1 2 3\na b c\n", r"words\.xyz: line 2 has a value that is not a number"),
     "few.txt": ("1 2 3\n4 5 6\n", r"cannot span a 3-D .*few\.txt has only 2 point\(s\)"),
-    "seven.txt": ("1 2 3 4 5 6 7\n" * 9, r"seven\.txt must have between 1 and 6 coordinates"),
+    # A text file's extra columns are attributes (issue 12, point 2): 7 coordinates need .npy.
+    "seven.npy": (
+        lambda folder, name, cloud: np.save(folder / name, np.ones((9, 7))) or folder / name,
+        r"seven\.npy has shape \(9, 7\); expected \(n_points, dim\) with 1 <= dim <= 6",
+    ),
     "cloud.foo": ("1 2 3\n", r"unknown point-cloud extension '\.foo'"),
 }
 
@@ -67,11 +72,14 @@ def test_missing_file(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("options", "match"),
     [
-        (["--landmarks", "0"], r"'landmarks' parameter must be an int in the range \[1, inf\)"),
-        (["--tol", "-1"], r"'tol' parameter must be a float in the range \[0, inf\)"),
-        (["--device", "tpu"], r"'device' parameter must be 'cpu', 'cuda'"),
+        (["--landmarks", "0"], r"error: --landmarks must be an int in the range \[1, inf\)"),
+        (["--landmarks", "3"], r"error: 3 landmark\(s\) .* --landmarks must be at least dim"),
+        (["--tol", "-1"], r"error: --tol must be a float in the range \[0, inf\)"),
+        (["--device", "tpu"], r"error: --device must be 'cpu', 'cuda'"),
         (["--dims", "0,x"], r"--dims must be comma-separated ints; got '0,x'"),
-        (["--dims", "0,7"], r"--dims must be homology dimensions in the range \[0, 3\] .* got 7"),
+        (["--dims", "0,0,1"], r"--dims must hold distinct ints; 0 is repeated"),
+        (["--dims", "-1"], r"--dims must be an int or a non-empty .* Got \[-1\] instead"),
+        (["--min-persistence", "-1"], r"--min-persistence must be a float in the range \[0"),
     ],
 )
 def test_bad_options_exit_2(tmp_path, capsys, cloud, options, match):
@@ -99,7 +107,7 @@ def test_compute_writes_diagrams_and_warns_in_one_line(tmp_path, capsys, cloud):
     captured = capsys.readouterr()
     assert status == 0, captured.err
     assert captured.err.strip() == (
-        "flood: warning: landmarks=60 exceeds the number of points (40); using all 40 points "
+        "flood: warning: --landmarks 60 exceeds the number of points (40); using all 40 points "
         "as landmarks."
     )
     with np.load(out) as d:
@@ -138,3 +146,120 @@ def test_console_script_on_a_malformed_file(tmp_path):
     assert proc.stderr.strip().splitlines()[-1] == (
         f"flood: error: {path}: line 3 has 2 columns; expected 3"
     )
+
+
+def _compute(tmp_path, cloud, *options, name="c.npy"):
+    path = tmp_path / name
+    np.save(path, cloud)
+    return main(["compute", str(path), "--landmarks", "12", "--quiet", *options])
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "match"),
+    [
+        ("--out", "{tmp}/missing/d.npz", r"--out '.*missing/d\.npz': the folder '.*missing'"),
+        ("--out", "{tmp}/d.txt", r"--out must name a \.npz file\. Got '.*d\.txt' instead"),
+        ("--out", "{tmp}", r"--out .* is a folder; expected a file name"),
+        ("--plot", "{tmp}/missing/p.png", r"--plot '.*missing/p\.png': the folder"),
+        ("--plot", "{tmp}/p.npz", r"--plot must name a \.png or \.pdf or \.svg file"),
+    ],
+)
+def test_output_paths_are_checked_before_the_work(
+    tmp_path, capsys, cloud, monkeypatch, option, value, match
+):
+    def no_work(*args, **kwargs):
+        raise AssertionError("the computation started")
+
+    monkeypatch.setattr("flood._cli.flood_complex", no_work)
+    assert _compute(tmp_path, cloud, option, value.format(tmp=tmp_path)) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(match, err), err
+
+
+def test_unwritable_output_folder_is_refused_before_the_work(tmp_path, capsys, cloud):
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who may write anywhere")
+        assert _compute(tmp_path, cloud, "--out", str(locked / "d.npz")) == 2
+        assert "no permission to write there" in capsys.readouterr().err
+    finally:
+        locked.chmod(0o700)
+
+
+def test_printed_names_are_the_written_names(tmp_path, capsys, cloud):
+    status = _compute(tmp_path, cloud, "--out", str(tmp_path / "d"), "--plot", str(tmp_path / "p"))
+    assert status == 0
+    wrote = [
+        line[len("wrote ") :]
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("wrote ")
+    ]
+    assert wrote == [str(tmp_path / "d.npz"), str(tmp_path / "p.png")]
+    assert all(pathlib.Path(w).is_file() for w in wrote)
+
+
+def test_default_output_names_differ_per_input_file(tmp_path, capsys, cloud):
+    np.savetxt(tmp_path / "torus.xyz", cloud)
+    np.save(tmp_path / "torus.npy", cloud)
+    for name in ("torus.xyz", "torus.npy"):
+        assert main(["compute", str(tmp_path / name), "--landmarks", "12", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    for tag in ("xyz", "npy"):
+        written = tmp_path / f"torus_{tag}_diagrams.npz"
+        assert f"wrote {written}" in out and written.is_file()
+
+
+def test_version_comes_from_the_one_version_source(capsys):
+    from flood._version import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"flood {__version__}"
+
+
+def test_every_argument_has_help_and_shows_its_default():
+    import argparse
+
+    from flood._cli import _parser
+
+    parser = _parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, command in sub.choices.items():
+        text = command.format_help()
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, (name, action.dest)
+            if action.option_strings and action.default is not False:
+                option = action.option_strings[0]
+                options = text[text.index("options:") :]
+                block = options[options.index(option) :].split("\n  -")[0]
+                assert "default" in block, (name, option, block)
+
+
+def test_dims_the_points_cannot_have_warn_once_and_are_empty(tmp_path, capsys, cloud):
+    assert _compute(tmp_path, cloud, "--dims", "1,3", "--out", str(tmp_path / "d.npz")) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "flood: warning: homology dimension(s) 3 of 3-D points: H_q of a subset of R^3 is 0 "
+        "for q >= 3, so their diagrams are empty."
+    ]
+    with np.load(tmp_path / "d.npz") as d:
+        assert d["H3"].shape == (0, 2) and len(d["H1"]) > 0
+
+
+def test_min_persistence_option_leaves_out_short_pairs(tmp_path, cloud):
+    assert _compute(tmp_path, cloud, "--out", str(tmp_path / "all.npz")) == 0
+    assert (
+        _compute(tmp_path, cloud, "--min-persistence", "0.02", "--out", str(tmp_path / "cut.npz"))
+        == 0
+    )
+    with np.load(tmp_path / "all.npz") as a, np.load(tmp_path / "cut.npz") as c:
+        for q in ("H0", "H1", "H2"):
+            keep = a[q][:, 1] - a[q][:, 0] > 0.02
+            np.testing.assert_array_equal(c[q], a[q][keep])
+        assert float(c["min_persistence"]) == 0.02

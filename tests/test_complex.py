@@ -282,3 +282,23 @@ def test_progress_bars_advance_per_batch_and_count_every_task(monkeypatch):
     for k, bar in zip((1, 2, 3), bars):
         assert bar.updates >= 30  # PROGRESS_BATCHES per round at least
         assert bar.n == bar.total >= len(res.simplices[k])  # pieces of later rounds count too
+
+
+def test_first_compile_notice_only_when_the_cache_lacks_the_kernels(tmp_path, monkeypatch):
+    import io
+
+    import warp as wp
+
+    from flood._progress import KERNEL_MODULES, compile_kernels
+
+    flood_complex(make_circle(100, random_state=0), 10, device="cpu")  # kernels cached now
+    stream = io.StringIO()
+    assert compile_kernels("certified", "cpu", stream) == [] and stream.getvalue() == ""
+    loaded = []
+    monkeypatch.setattr(wp.config, "kernel_cache_dir", str(tmp_path))  # an empty cache
+    monkeypatch.setattr(wp, "load_module", lambda name, device: loaded.append((name, device)))
+    assert compile_kernels("grid", "cpu", stream) == list(KERNEL_MODULES["grid"])
+    assert stream.getvalue() == (
+        "flood: compiling the Warp kernels for cpu (first run only, up to a minute)...\n"
+    )
+    assert loaded == [(name, "cpu") for name in KERNEL_MODULES["grid"]]
