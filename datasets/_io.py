@@ -217,8 +217,8 @@ def _read_text(path, ext):
 
 
 def _read_open3d(path, ext):
-    header = check_header(path, ext)
     o3d = _open3d(f"Reading {ext} files")
+    header = check_header(path, ext)
     with (
         filtered_stderr(_is_open3d_noise),
         o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error),

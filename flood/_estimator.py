@@ -17,52 +17,12 @@ from flood._complex import flood_complex
 from flood._validation import (
     DEFAULT_N_THREADS,
     METHODS,
+    check_clouds,
     check_device,
     check_homology_dimensions,
-    check_points,
 )
 
 __all__ = ["FloodComplex"]
-
-
-def check_clouds(X, dim=None):
-    """Validate a sequence of point clouds: a list of float64 arrays of one dimension.
-
-    Parameters
-    ----------
-    X : sequence of array-like of shape (n_points_i, dim), or array-like of shape \
-(n_samples, n_points, dim)
-        The clouds; their sizes may differ, their dimension may not.
-    dim : int, optional
-        The dimension every cloud must have (default: that of ``X[0]``).
-
-    Returns
-    -------
-    clouds : list of ndarray of shape (n_points_i, dim)
-    """
-    if X is None or isinstance(X, (str, bytes, dict)) or not hasattr(X, "__iter__"):
-        raise TypeError(
-            "X must be a sequence of point clouds of shape (n_points, dim) or an "
-            f"array of shape (n_samples, n_points, dim); got {type(X).__name__}."
-        )
-    ndim = getattr(X, "ndim", None)
-    if ndim is not None and ndim != 3 and not (ndim == 1 and np.asarray(X).dtype == object):
-        raise ValueError(
-            "X must be a sequence of point clouds of shape (n_points, dim) or an "
-            f"array of shape (n_samples, n_points, dim); got an array of shape "
-            f"{np.shape(X)}. Pass [X] for a single cloud."
-        )
-    clouds = [check_points(cloud, name=f"X[{i}]") for i, cloud in enumerate(X)]
-    if not clouds:
-        raise ValueError("X must hold at least one point cloud; got an empty sequence.")
-    expected = clouds[0].shape[1] if dim is None else dim
-    for i, cloud in enumerate(clouds):
-        if cloud.shape[1] != expected:
-            raise ValueError(
-                f"X[{i}] has shape {cloud.shape}; expected (n_points, {expected})"
-                + (" as in fit." if dim is not None else " as X[0].")
-            )
-    return clouds
 
 
 def _sample_error(index, exc):
@@ -283,7 +243,7 @@ class FloodComplex(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             raise ValueError(
                 f"FloodComplex supports the 'default' and 'pandas' outputs; got {output!r}."
             )
-        clouds = check_clouds(X, dim=self.dim_)
+        clouds = check_clouds(X, dim=self.dim_, why="as in fit")
         hdims = self._check_homology_dimensions(self.dim_)
         small = [i for i, c in enumerate(clouds) if len(c) < self.n_landmarks]
         if small:

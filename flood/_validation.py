@@ -8,16 +8,24 @@ import numpy as np
 MAX_DIM = 6
 
 
-def check_points(points, name="points", rows="n_points"):
+def _refusal(error, name, value, rule):
+    """The one message template of the cloud checkers: who, what was received, the rule."""
+    return error(f"{name} {value}; expected {rule}.")
+
+
+def check_points(points, name="points", rows="n_points", dim=None, why=""):
     """A finite float64 array of shape (rows, dim) with 1 <= dim <= 6 and at least one row.
 
-    Accepted: any real array-like (lists, NumPy arrays of integer, bool, float16/32/64
-    dtype, object arrays holding numbers, pandas frames); it is converted to float64, so
-    integer and float32 input gives the same result as the equal float64 array. Refused,
-    with a message naming ``name``, the rule and the value received: strings, None,
-    sparse matrices, complex or non-numeric dtypes (``TypeError``); ragged rows, a number
-    of axes other than 2, no rows, more than 6 or no columns, NaN or infinite coordinates
-    (``ValueError``).
+    The checker of one point cloud, used by :func:`flood.flood_complex`, the command line
+    and (through :func:`check_clouds`) :class:`flood.FloodComplex` and
+    :mod:`flood.sparse_nn`. Accepted: any real array-like (lists, NumPy arrays of integer,
+    bool, float16/32/64 dtype, object arrays holding numbers, pandas frames); it is
+    converted to float64, so integer and float32 input gives the same result as the equal
+    float64 array. Refused, with a message ``"<name> <what it is>; expected <rule>."``
+    (``"X[3] has shape (120, 2); expected (n_points, 3)."``): strings, None, sparse
+    matrices, complex or non-numeric dtypes (``TypeError``); ragged rows, a number of axes
+    other than 2, no rows, more than 6 or no columns, another ``dim`` than asked for, NaN or
+    infinite coordinates (``ValueError``).
 
     Parameters
     ----------
@@ -26,56 +34,119 @@ def check_points(points, name="points", rows="n_points"):
         How the input is named in messages (``"X[3]"``, ``"landmarks"``).
     rows : str, default="n_points"
         How the rows are named in messages.
+    dim : int, optional
+        The number of columns required (default: any in [1, 6]).
+    why : str, default=""
+        Said after the rule when ``dim`` does not match (``"as in fit"``).
 
     Returns
     -------
     points : ndarray of float64, shape (rows, dim)
+
+    Examples
+    --------
+    >>> check_points([[0, 1], [2, 3]]).dtype
+    dtype('float64')
+    >>> check_points(np.zeros((120, 2)), name="X[3]", dim=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: X[3] has shape (120, 2); expected (n_points, 3).
     """
-    expected = f"an array-like of shape ({rows}, dim)"
+    shape = f"({rows}, {'dim' if dim is None else dim})"
     if isinstance(points, (str, bytes)) or points is None:
-        raise TypeError(f"{name} must be {expected}; got {type(points).__name__}.")
+        raise _refusal(
+            TypeError, name, f"is a {type(points).__name__}", f"an array-like of shape {shape}"
+        )
     if hasattr(points, "toarray") and hasattr(points, "nnz"):
-        raise TypeError(
-            f"{name} must be a dense {expected}; got a sparse {type(points).__name__}. "
-            "Call .toarray() first."
+        raise _refusal(
+            TypeError,
+            name,
+            f"is a sparse {type(points).__name__}",
+            f"a dense array-like of shape {shape} (call .toarray() first)",
         )
     try:
         arr = np.asarray(points)
-    except ValueError as exc:  # ragged nested sequences
-        raise ValueError(
-            f"{name} must be {expected}; got a ragged sequence (rows of different lengths)."
-        ) from exc
+    except ValueError:  # ragged nested sequences
+        raise _refusal(
+            ValueError, name, "is a ragged sequence (rows of different lengths)", shape
+        ) from None
     if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must hold real numbers; got complex dtype {arr.dtype}.")
+        raise _refusal(TypeError, name, f"has complex dtype {arr.dtype}", "real numbers")
     if arr.dtype == object:
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"{name} must hold real numbers; got an object array that does not convert "
-                f"to float ({exc})."
-            ) from None
+            value = f"is an object array that does not convert to float ({exc})"
+            raise _refusal(TypeError, name, value, "real numbers") from None
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise TypeError(f"{name} must hold real numbers; got an array of dtype {arr.dtype}.")
+        raise _refusal(TypeError, name, f"has dtype {arr.dtype}", "real numbers")
+    value = f"has shape {arr.shape}"
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be {expected}; got an array with shape {arr.shape}.")
-    n, dim = arr.shape
-    if not 1 <= dim <= MAX_DIM:
-        raise ValueError(
-            f"{name} must have between 1 and {MAX_DIM} coordinates per point; "
-            f"got shape {arr.shape}."
-        )
-    if n == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); a point cloud needs points.")
+        raise _refusal(ValueError, name, value, shape)
+    if dim is not None and arr.shape[1] != dim:
+        raise _refusal(ValueError, name, value, f"{shape} {why}".strip())
+    if not 1 <= arr.shape[1] <= MAX_DIM:
+        raise _refusal(ValueError, name, value, f"{shape} with 1 <= dim <= {MAX_DIM}")
+    if arr.shape[0] == 0:
+        raise _refusal(ValueError, name, value, f"{shape} with {rows} >= 1")
     arr = np.asarray(arr, dtype=np.float64)
-    bad = ~np.isfinite(arr).all(axis=1)
-    if bad.any():
-        rows_bad = np.flatnonzero(bad)
-        raise ValueError(
-            f"{name} has {len(rows_bad)} row(s) with NaN or infinite coordinates "
-            f"(first: row {rows_bad[0]}: {arr[rows_bad[0]].tolist()}); drop or fix them first."
+    bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+    if len(bad):
+        value = (
+            f"has {len(bad)} row(s) with NaN or infinity (first: row {bad[0]}: "
+            f"{arr[bad[0]].tolist()})"
         )
+        raise _refusal(ValueError, name, value, "finite coordinates")
     return arr
+
+
+def check_clouds(X, name="X", dim=None, why=""):
+    """A list of point clouds of one dimension, each checked by :func:`check_points`.
+
+    Parameters
+    ----------
+    X : sequence of array-like of shape (n_points_i, dim), or array-like of shape \
+(n_samples, n_points, dim)
+        The clouds; their sizes may differ, their dimension may not.
+    name : str, default="X"
+        How the input is named in messages; cloud ``i`` is ``"X[i]"``.
+    dim : int, optional
+        The dimension every cloud must have (default: that of ``X[0]``).
+    why : str, default=""
+        Said after the rule when a cloud's dimension is not ``dim`` (``"as in fit"``).
+
+    Returns
+    -------
+    clouds : list of ndarray of float64, shape (n_points_i, dim)
+
+    Examples
+    --------
+    >>> [c.shape for c in check_clouds([[[0, 0, 0]], [[1, 2, 3], [4, 5, 6]]])]
+    [(1, 3), (2, 3)]
+    >>> check_clouds([np.zeros((5, 3)), np.zeros((120, 2))])
+    Traceback (most recent call last):
+    ...
+    ValueError: X[1] has shape (120, 2); expected (n_points, 3) as X[0].
+    """
+    d = "dim" if dim is None else dim
+    rule = (
+        f"a sequence of point clouds of shape (n_points, {d}) or an array of shape "
+        f"(n_samples, n_points, {d})"
+    )
+    if X is None or isinstance(X, (str, bytes, dict)) or not hasattr(X, "__iter__"):
+        raise _refusal(TypeError, name, f"is a {type(X).__name__}", rule)
+    ndim = getattr(X, "ndim", None)
+    if ndim is not None and ndim != 3 and not (ndim == 1 and np.asarray(X).dtype == object):
+        hint = f" (pass [{name}] for a single cloud)" if ndim == 2 else ""
+        raise _refusal(ValueError, name, f"has shape {np.shape(X)}", rule + hint)
+    clouds = []
+    for i, cloud in enumerate(X):
+        clouds.append(check_points(cloud, name=f"{name}[{i}]", dim=dim, why=why))
+        if dim is None:
+            dim, why = clouds[0].shape[1], f"as {name}[0]"
+    if not clouds:
+        raise _refusal(ValueError, name, "holds no point clouds", "at least one point cloud")
+    return clouds
 
 
 def check_n_points(n_points, dim, name="points"):
@@ -134,11 +205,9 @@ def check_landmarks(landmarks, n_points, dim):
             "The 'landmarks' parameter must be an int in the range [1, inf) or an "
             f"array of shape (n_landmarks, {dim}). Got {landmarks!r} instead."
         )
-    arr = check_points(landmarks, name="landmarks", rows="n_landmarks")
-    if arr.shape[1] != dim:
-        raise ValueError(
-            f"landmarks has shape {arr.shape}; expected (n_landmarks, {dim}) to match points."
-        )
+    arr = check_points(
+        landmarks, name="landmarks", rows="n_landmarks", dim=dim, why="to match points"
+    )
     if len(arr) < dim + 1:
         raise ValueError(
             f"{len(arr)} landmark(s) cannot span a {dim}-D Delaunay triangulation; "

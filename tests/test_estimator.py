@@ -101,9 +101,11 @@ def test_invalid_inputs_name_sample_and_shape(clouds):
         r"\(n_points, 3\)",
     ):
         fc.fit(mixed)
-    with pytest.raises(ValueError, match=r"got an array of shape \(250, 2\)\. Pass \[X\]"):
+    with pytest.raises(
+        ValueError, match=r"X has shape \(250, 2\); .* \(pass \[X\] for a single cloud\)"
+    ):
         fc.fit(clouds[0])
-    with pytest.raises(TypeError, match="X must be a sequence of point clouds"):
+    with pytest.raises(TypeError, match="X is a str; expected a sequence of point clouds"):
         fc.fit("clouds")
     with pytest.raises(ValueError, match="at least one point cloud"):
         fc.fit([])

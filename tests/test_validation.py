@@ -19,31 +19,48 @@ def run(X, landmarks=8, **kw):
 @pytest.mark.parametrize(
     ("points", "error", "match"),
     [
-        (None, TypeError, r"points must be an array-like of shape \(n_points, dim\); got NoneType"),
-        ("cloud.npy", TypeError, r"points must be an array-like .* got str"),
+        (
+            None,
+            TypeError,
+            r"points is a NoneType; expected an array-like of shape \(n_points, dim\)\.",
+        ),
+        ("cloud.npy", TypeError, r"points is a str; expected an array-like"),
         (np.array([[1, 2, "a"]] * 5, dtype=object), TypeError, r"object array that does not"),
-        (np.array([["1", "2"]] * 5), TypeError, r"points must hold real numbers; got .* <U1"),
+        (np.array([["1", "2"]] * 5), TypeError, r"points has dtype <U1; expected real numbers\."),
         (np.ones((5, 2), dtype=complex), TypeError, r"complex dtype complex128"),
         ([[0.0, 1.0], [2.0]], ValueError, r"ragged sequence \(rows of different lengths\)"),
         (
             np.zeros(30),
             ValueError,
-            r"points must be an array-like .* got an array with shape \(30,\)",
+            r"points has shape \(30,\); expected \(n_points, dim\)\.",
         ),
-        (np.zeros((2, 30, 3)), ValueError, r"got an array with shape \(2, 30, 3\)"),
-        (np.empty((0, 3)), ValueError, r"points is empty \(shape \(0, 3\)\)"),
+        (
+            np.zeros((2, 30, 3)),
+            ValueError,
+            r"points has shape \(2, 30, 3\); expected \(n_points, dim\)\.",
+        ),
+        (
+            np.empty((0, 3)),
+            ValueError,
+            r"points has shape \(0, 3\); expected \(n_points, dim\) with n_points >= 1\.",
+        ),
         (
             np.zeros((10, 0)),
             ValueError,
-            r"between 1 and 6 coordinates per point; got shape \(10, 0\)",
+            r"points has shape \(10, 0\); expected \(n_points, dim\) with 1 <= dim <= 6\.",
         ),
-        (np.zeros((10, 7)), ValueError, r"between 1 and 6 coordinates .* \(10, 7\)"),
+        (
+            np.zeros((10, 7)),
+            ValueError,
+            r"points has shape \(10, 7\); expected .* with 1 <= dim <= 6",
+        ),
         (
             np.r_[cloud(), [[np.nan, 0, 0]]],
             ValueError,
-            r"points has 1 row\(s\) with NaN or infinite coordinates \(first: row 120: \[nan",
+            r"points has 1 row\(s\) with NaN or infinity \(first: row 120: \[nan, 0\.0, 0\.0\]\); "
+            r"expected finite coordinates\.",
         ),
-        (np.r_[cloud(), [[0, np.inf, 0]]], ValueError, r"NaN or infinite .* row 120"),
+        (np.r_[cloud(), [[0, np.inf, 0]]], ValueError, r"NaN or infinity .* row 120"),
         (
             cloud(3),
             ValueError,
@@ -77,10 +94,14 @@ def test_sparse_input_is_refused_with_a_hint():
         (
             np.zeros((10, 2)),
             ValueError,
-            r"landmarks has shape \(10, 2\); expected \(n_landmarks, 3\)",
+            r"landmarks has shape \(10, 2\); expected \(n_landmarks, 3\) to match points",
         ),
-        (np.zeros(3), ValueError, r"landmarks must be an array-like of shape \(n_landmarks, dim\)"),
-        (np.empty((0, 3)), ValueError, r"landmarks is empty"),
+        (np.zeros(3), ValueError, r"landmarks has shape \(3,\); expected \(n_landmarks, 3\)"),
+        (
+            np.empty((0, 3)),
+            ValueError,
+            r"landmarks has shape \(0, 3\); expected \(n_landmarks, 3\) with n_landmarks >= 1",
+        ),
         (np.full((5, 3), np.nan), ValueError, r"landmarks has 5 row\(s\) with NaN"),
         (cloud(3), ValueError, r"landmarks has shape \(3, 3\); expected at least dim \+ 1 = 4"),
     ],

@@ -2,11 +2,16 @@
 
 import numpy as np
 
+from flood._validation import check_clouds as _check_clouds
+
 __all__ = ["check_clouds", "normalize_clouds", "stratified_split"]
 
 
 def check_clouds(X, name: str = "X") -> list[np.ndarray]:
     """Validate point clouds: a list of (n_i, 3) arrays or one (n_clouds, n_points, 3) array.
+
+    The networks' rule is flood's cloud rule (:func:`flood._validation.check_clouds`, same
+    messages) with three coordinates per point.
 
     Parameters
     ----------
@@ -24,27 +29,7 @@ def check_clouds(X, name: str = "X") -> list[np.ndarray]:
     >>> [c.shape for c in check_clouds([[[0, 0, 0]], [[1, 2, 3], [4, 5, 6]]])]
     [(1, 3), (2, 3)]
     """
-    if isinstance(X, str | bytes | dict) or not hasattr(X, "__len__"):
-        raise TypeError(
-            f"{name} must be a list of (n_points, 3) arrays or an array of shape "
-            f"(n_clouds, n_points, 3). Got {type(X).__name__} instead."
-        )
-    if isinstance(X, np.ndarray) and X.ndim != 3:
-        raise ValueError(f"{name} has shape {X.shape}; expected (n_clouds, n_points, 3).")
-    if len(X) == 0:
-        raise ValueError(f"{name} holds no point clouds; expected at least one.")
-    clouds = []
-    for i, cloud in enumerate(X):
-        try:
-            array = np.asarray(cloud, dtype=np.float64)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"{name}[{i}] is not a numeric (n_points, 3) array.") from error
-        if array.ndim != 2 or array.shape[1] != 3 or array.shape[0] == 0:
-            raise ValueError(f"{name}[{i}] has shape {array.shape}; expected (n_points, 3).")
-        if not np.isfinite(array).all():
-            raise ValueError(f"{name}[{i}] contains NaN or infinity.")
-        clouds.append(array)
-    return clouds
+    return _check_clouds(X, name=name, dim=3)
 
 
 def normalize_clouds(
