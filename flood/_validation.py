@@ -254,10 +254,9 @@ def check_device(device):
     """Resolve ``None`` to ``cuda:0`` when present, else ``cpu``; refuse unknown devices."""
     import warp as wp
 
-    from flood._warp import ensure_kernel_cache
+    from flood._warp import init_warp
 
-    ensure_kernel_cache()
-    wp.init()
+    init_warp()
     if device is None:
         return "cuda:0" if wp.is_cuda_available() else "cpu"
     if not isinstance(device, str):

@@ -1,16 +1,24 @@
-"""Warp start-up policy: a writable kernel cache before Warp initializes.
+"""Warp start-up policy: a writable kernel cache, and a quiet start (:func:`init_warp`).
 
 Warp compiles kernels into a cache folder (``warp.config.kernel_cache_dir``, else the
 ``WARP_CACHE_PATH`` environment variable, else a per-user folder) and fails inside
 ``wp.init()`` with a bare ``OSError`` when that folder cannot be created or written (a
 read-only home on a cluster node, a path under a file). :func:`ensure_kernel_cache` checks
 the folder first and, when it is not writable, points Warp at a fresh temporary folder with
-a warning: kernels then compile again in each process, but nothing fails.
+a warning: kernels then compile again in each process, but nothing fails. Warp's native
+CUDA probe prints a "CUDA driver not found" banner on every CPU-only host; :func:`init_warp`
+filters that one line out at its source.
 """
 
 import os
 import tempfile
 import warnings
+
+from flood.datasets._native import filtered_stderr
+
+# What Warp's native CUDA probe prints on a host without an NVIDIA driver, once per process
+# (so once per joblib worker), to file descriptor 2 and whatever warp.config.log_level says.
+CPU_HOST_BANNER = "Could not find or load the NVIDIA CUDA driver"
 
 
 def _warp_initialized():
@@ -87,3 +95,34 @@ def ensure_kernel_cache():
         stacklevel=3,
     )
     return fallback
+
+
+def _is_cpu_host_banner(line):
+    return CPU_HOST_BANNER in line
+
+
+def init_warp():
+    """Initialize Warp once, quietly: a writable kernel cache, and no CPU-host CUDA banner.
+
+    The banner comes from native code, so descriptor 2 is filtered around ``wp.init()``
+    only: every other line it prints (on a GPU host, a driver-version warning) is written
+    back, and everything is if ``wp.init()`` raises. ``FLOOD_WARP_VERBOSE`` turns the filter
+    off.
+
+    Examples
+    --------
+    >>> init_warp()
+    >>> import warp as wp
+    >>> wp.is_cpu_available()
+    True
+    """
+    if _warp_initialized():
+        return
+    import warp as wp
+
+    ensure_kernel_cache()
+    if os.environ.get("FLOOD_WARP_VERBOSE"):
+        wp.init()
+        return
+    with filtered_stderr(_is_cpu_host_banner):
+        wp.init()

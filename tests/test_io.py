@@ -1,5 +1,7 @@
 """Point-cloud and mesh I/O of flood.datasets: round trips, malformed files, OFF quirks."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -443,3 +445,19 @@ def test_readers_are_quiet(tmp_path, capfd):
     np.testing.assert_array_equal(read_point_cloud(tmp_path / "mesh.ply"), CLOUD)
     out, err = capfd.readouterr()
     assert "RPly" not in out + err and "Open3D" not in out + err
+
+
+def test_filtered_stderr_drops_only_noise_and_keeps_everything_on_errors(capfd):
+    from flood.datasets._native import filtered_stderr
+
+    def noise(line):
+        return line.startswith("RPly:")
+
+    with filtered_stderr(noise):
+        os.write(2, b"RPly: Unexpected end of file\nreal problem\n")
+    assert capfd.readouterr().err == "real problem\n"
+    with pytest.raises(OSError, match="init failed"):
+        with filtered_stderr(noise):
+            os.write(2, b"RPly: context for the failure\n")
+            raise OSError("init failed")
+    assert capfd.readouterr().err == "RPly: context for the failure\n"

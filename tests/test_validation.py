@@ -1,5 +1,9 @@
 """Every bad input to flood_complex gets a specific error; accepted dtypes compute correctly."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -130,7 +134,9 @@ def test_bad_options(kw, match):
 def test_cuda_without_gpu_is_a_clear_error():
     import warp as wp
 
-    wp.init()
+    from flood._warp import init_warp
+
+    init_warp()
     if wp.is_cuda_available():
         pytest.skip("a CUDA device is present")
     with pytest.raises(ValueError, match=r"device='cuda' was requested but no CUDA device"):
@@ -220,3 +226,27 @@ def test_estimator_failure_in_one_cloud_names_the_sample():
             ValueError, match=r"sample 3 failed: 2 landmark\(s\) cannot span .* only 2 point"
         ):
             fc.fit_transform(X)
+
+
+def test_a_run_is_quiet_on_stderr(tmp_path):
+    """No Warp CUDA banner (printed natively once per process: so also once per joblib
+    worker) and no open3d RPly lines, on a fresh interpreter."""
+    header = "ply\nformat ascii 1.0\nelement vertex 4\n" + "".join(
+        f"property double {c}\n" for c in "xyz"
+    )
+    header += "element face 2\nproperty list uchar int v\nend_header\n"
+    (tmp_path / "mesh.ply").write_text(header + "0 0 0\n1 0 0\n0 1 0\n0 0 1\n3 0 1 2\n3 1")
+    code = (
+        "import numpy as np, flood\n"
+        "from flood.datasets import read_point_cloud\n"
+        "X = np.random.default_rng(0).uniform(size=(40, 3))\n"
+        "flood.flood_complex(X, 8, device='cpu')\n"
+        "flood.FloodComplex(n_landmarks=8, device='cpu', n_jobs=2).fit_transform([X, X + 1])\n"
+        f"assert read_point_cloud({str(tmp_path / 'mesh.ply')!r}).shape == (4, 3)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "FLOOD_WARP_VERBOSE"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "CUDA" not in proc.stderr and "RPly" not in proc.stderr, proc.stderr
