@@ -93,11 +93,11 @@ def select_columns(path, table, wanted, columns):
     if wanted is None:
         if table.needs_three and len(table.default) < len(COORDINATES):
             n = len(labels)
+            seq = ",".join(map(str, range(n)))
             raise ValueError(
-                f"{path} has {n} column(s) ({', '.join(labels)}); the first three columns are "
-                f"read as the coordinates x, y, z. For {n}-D points pass "
-                f"columns={list(range(n))} to read_point_cloud (flood compute: --columns "
-                f"{','.join(map(str, range(n)))})."
+                f"{path} has {n} column(s) ({', '.join(labels)}); by default the first three "
+                f"are the coordinates x, y, z. For {n}-D points pass columns {list(range(n))} "
+                f"to read_point_cloud, or --columns {seq} to flood compute."
             )
         return list(table.default)
     names = "; names: " + ", ".join(labels) if table.named else ""

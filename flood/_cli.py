@@ -113,6 +113,13 @@ def _parser():
         default=None,
         help="distinct homology dimensions, e.g. 0,1,2 (default: 0 to the points' dimension - 1)",
     )
+    c.add_argument(
+        "--columns",
+        default=None,
+        help="the columns that are coordinates, by index or header name, e.g. 0,1 or x,y "
+        "(default: x, y, z where a header names them, else the first three columns of a "
+        "text file; every column of .npy/.npz)",
+    )
     common(c, None)
     return p
 
@@ -252,7 +259,10 @@ def _run(args, stream):
     else:
         from flood.datasets import read_point_cloud
 
-        X = check_points(read_point_cloud(args.file), name=args.file)
+        X, info = read_point_cloud(args.file, columns=args.columns, return_info=True)
+        if not args.quiet:
+            print(f"read {args.file}: {info}", file=sys.stderr)
+        X = check_points(X, name=args.file)
         check_n_points(len(X), X.shape[1], name=args.file)
         title = f"Flood PH of {args.file}"
     dim = X.shape[1]

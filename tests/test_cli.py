@@ -263,3 +263,45 @@ def test_min_persistence_option_leaves_out_short_pairs(tmp_path, cloud):
             keep = a[q][:, 1] - a[q][:, 0] > 0.02
             np.testing.assert_array_equal(c[q], a[q][keep])
         assert float(c["min_persistence"]) == 0.02
+
+
+# --- Coordinates vs attributes (issue 12, point 2): --columns and the one-line description.
+def _normals_file(tmp_path, cloud):
+    path = tmp_path / "n.xyz"
+    np.savetxt(path, np.hstack([cloud, cloud / np.linalg.norm(cloud, axis=1, keepdims=True)]))
+    return path
+
+
+def test_compute_says_what_it_read_before_the_work(tmp_path, capsys, cloud):
+    path = _normals_file(tmp_path, cloud)
+    out = str(tmp_path / "d.npz")
+    assert main(["compute", str(path), "--landmarks", "12", "--out", out, "--dims", "0"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"read {path}: 200 points x 3 (columns 0, 1, 2; ignored: 3, 4, 5)"
+    assert main(["compute", str(path), "--landmarks", "12", "--out", out, "--quiet"]) == 0
+    assert "read" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("columns", "picked"), [("0,1", [0, 1]), ("z,x", [2, 0])])
+def test_columns_option_chooses_the_coordinates(tmp_path, capsys, cloud, columns, picked):
+    path = tmp_path / "c.csv"
+    path.write_text("x,y,z,nx\n" + "".join(f"{a:.17g},{b:.17g},{c:.17g},1\n" for a, b, c in cloud))
+    out = str(tmp_path / "d.npz")
+    assert (
+        main(["compute", str(path), "--landmarks", "12", "--columns", columns, "--out", out]) == 0
+    )
+    names = ", ".join("xyz"[i] for i in picked)
+    ignored = ", ".join(["xyz"[i] for i in range(3) if i not in picked] + ["nx"])
+    line = capsys.readouterr().err.splitlines()[0]
+    assert line == f"read {path}: 200 points x 2 (columns {names}; ignored: {ignored})"
+    with np.load(out) as d:  # 2-D points: H0 and H1 only, landmarks from the chosen columns
+        assert sorted(k for k in d.files if k.startswith("H")) == ["H0", "H1"]
+        assert all(any(np.allclose(row, p) for p in cloud[:, picked]) for row in d["landmarks"])
+
+
+@pytest.mark.parametrize("columns", ["0,9", "x,w", "1,1", ""])
+def test_bad_columns_option_is_one_line_naming_the_option(tmp_path, capsys, cloud, columns):
+    path = _normals_file(tmp_path, cloud)
+    assert main(["compute", str(path), "--columns", columns, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("flood: error: --columns must "), err

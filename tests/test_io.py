@@ -407,7 +407,10 @@ def test_pandas_csv_with_index_column_reads_x_y_z(tmp_path):
 
 def test_fewer_than_three_columns_says_to_use_columns(tmp_path):
     np.savetxt(tmp_path / "flat.xyz", CLOUD[:, :2])
-    with pytest.raises(ValueError, match=r"flat\.xyz has 2 column\(s\) .* pass columns=\[0, 1\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"flat\.xyz has 2 column\(s\) .* pass columns \[0, 1\] to read_point_cloud",
+    ):
         read_point_cloud(tmp_path / "flat.xyz")
     np.testing.assert_array_equal(read_point_cloud(tmp_path / "flat.xyz", [0, 1]), CLOUD[:, :2])
 
