@@ -88,7 +88,9 @@ class FiltrationBars:
                 self.close()
                 from tqdm.auto import tqdm
 
-                self.bar = tqdm(total=total, desc=f"{k}-simplices", unit="task", leave=True)
+                self.bar = tqdm(
+                    total=total, desc=f"filtration, {k}-simplices", unit="task", leave=True
+                )
                 self.k = k
             if total != self.bar.total:
                 self.bar.total = total

@@ -278,7 +278,7 @@ def test_progress_bars_advance_per_batch_and_count_every_task(monkeypatch):
     monkeypatch.setattr("flood._complex.compile_kernels", lambda method, device: [])
     X = make_torus(3000, random_state=0)
     res = flood_complex(X, 150, device="cpu", random_state=0, progress=True)
-    assert [b.desc for b in bars] == ["1-simplices", "2-simplices", "3-simplices"]
+    assert [b.desc for b in bars] == [f"filtration, {k}-simplices" for k in (1, 2, 3)]
     for k, bar in zip((1, 2, 3), bars):
         assert bar.updates >= 30  # PROGRESS_BATCHES per round at least
         assert bar.n == bar.total >= len(res.simplices[k])  # pieces of later rounds count too
