@@ -4,8 +4,9 @@ The tree is a complete binary tree in heap layout (node ``i`` has children ``2i+
 ``2i+2``) over leaves of ``LEAF_SIZE`` points, built level by level: each node splits its
 points at the median of its widest axis (a quickselect per node, one thread per node; the
 points are first put in Z-order, so that each node's quickselect reads nearby memory). Each node
-stores the axis-aligned bounding box of its points. A query walks the tree without a stack,
-nearer child first, pruning boxes farther than the best distance so far. It is exact in
+stores the axis-aligned bounding box of its points. A query walks the tree depth first,
+nearer child first, with a small stack of the farther children and their box distances
+(each box is measured once), pruning boxes farther than the best distance so far. It is exact in
 float64 and stays fast far from the data (inside the big empty tetrahedra of a surface
 scan), where a fixed-radius grid query would have to scan many empty cells.
 
@@ -130,26 +131,22 @@ def point_dist2(points: wp.array2d(dtype=wp.float64), p: int, q: vec6):
 
 
 @wp.func
-def nearer_child(
+def children_by_distance(
     lo: wp.array2d(dtype=wp.float64), hi: wp.array2d(dtype=wp.float64), node: int, q: vec6
 ):
-    """The child of ``node`` whose box is nearer to q (the first on ties)."""
+    """(nearer child, its box distance^2, farther child, its box distance^2); the first
+    child on ties."""
     c1 = 2 * node + 1
-    if box_dist2(lo, hi, c1, q) <= box_dist2(lo, hi, c1 + 1, q):
-        return c1
-    return c1 + 1
+    d1 = box_dist2(lo, hi, c1, q)
+    d2 = box_dist2(lo, hi, c1 + 1, q)
+    if d1 <= d2:
+        return c1, d1, c1 + 1, d2
+    return c1 + 1, d2, c1, d1
 
 
-@wp.func
-def ascend(lo: wp.array2d(dtype=wp.float64), hi: wp.array2d(dtype=wp.float64), node: int, q: vec6):
-    """One step up of the stackless walk: from the nearer child to its sibling (then down),
-    from the farther one to the parent. Returns (node, down)."""
-    parent = (node - 1) // 2
-    near = nearer_child(lo, hi, parent, q)
-    if node == near:
-        c1 = 2 * parent + 1
-        return c1 + c1 + 1 - near, True
-    return parent, False
+MAX_TREE_DEPTH = 40  # stack entries of a query: one far child per level (2^40 leaves)
+vec_stack_i = wp.types.vector(length=MAX_TREE_DEPTH, dtype=wp.int32)
+vec_stack_d = wp.types.vector(length=MAX_TREE_DEPTH, dtype=wp.float64)
 
 
 @wp.func
@@ -168,28 +165,33 @@ def tree_nearest(
     if hint >= 0:
         best = hint
         best2 = point_dist2(points, hint, q)
+    stack_node = vec_stack_i()
+    stack_d2 = vec_stack_d()
+    sp = int(0)
     node = int(0)
-    down = bool(True)
+    d2 = box_dist2(lo, hi, 0, q)
     while True:
-        if down:
-            if box_dist2(lo, hi, node, q) < best2:
-                if node >= first_leaf:
-                    start = (node - first_leaf) * LEAF_SIZE
-                    stop = wp.min(start + LEAF_SIZE, n)
-                    for p in range(start, stop):
-                        d2 = point_dist2(points, p, q)
-                        if d2 < best2:
-                            best2 = d2
-                            best = p
-                    down = False
-                else:
-                    node = nearer_child(lo, hi, node, q)
+        if d2 < best2:
+            if node >= first_leaf:
+                start = (node - first_leaf) * LEAF_SIZE
+                stop = wp.min(start + LEAF_SIZE, n)
+                for p in range(start, stop):
+                    e2 = point_dist2(points, p, q)
+                    if e2 < best2:
+                        best2 = e2
+                        best = p
+                d2 = wp.float64(wp.inf)
             else:
-                down = False
+                node, d2, far, far2 = children_by_distance(lo, hi, node, q)
+                stack_node[sp] = wp.int32(far)
+                stack_d2[sp] = far2
+                sp += 1
         else:
-            if node == 0:
+            if sp == 0:
                 break
-            node, down = ascend(lo, hi, node, q)
+            sp -= 1
+            node = int(stack_node[sp])
+            d2 = stack_d2[sp]
     return best
 
 
@@ -234,29 +236,34 @@ def tree_knn(
     dd = vec8d()
     ii = vec8i()
     bound = r2
+    stack_node = vec_stack_i()
+    stack_d2 = vec_stack_d()
+    sp = int(0)
     node = int(0)
-    down = bool(True)
+    d2 = box_dist2(lo, hi, 0, q)
     while True:
-        if down:
-            if box_dist2(lo, hi, node, q) < bound:
-                if node >= first_leaf:
-                    start = (node - first_leaf) * LEAF_SIZE
-                    stop = wp.min(start + LEAF_SIZE, n)
-                    for p in range(start, stop):
-                        d2 = point_dist2(points, p, q)
-                        if d2 < bound:
-                            dd, ii, count = knn_insert(dd, ii, count, d2, p)
-                            if count == K_NEAREST:
-                                bound = dd[K_NEAREST - 1]
-                    down = False
-                else:
-                    node = nearer_child(lo, hi, node, q)
+        if d2 < bound:
+            if node >= first_leaf:
+                start = (node - first_leaf) * LEAF_SIZE
+                stop = wp.min(start + LEAF_SIZE, n)
+                for p in range(start, stop):
+                    e2 = point_dist2(points, p, q)
+                    if e2 < bound:
+                        dd, ii, count = knn_insert(dd, ii, count, e2, p)
+                        if count == K_NEAREST:
+                            bound = dd[K_NEAREST - 1]
+                d2 = wp.float64(wp.inf)
             else:
-                down = False
+                node, d2, far, far2 = children_by_distance(lo, hi, node, q)
+                stack_node[sp] = wp.int32(far)
+                stack_d2[sp] = far2
+                sp += 1
         else:
-            if node == 0:
+            if sp == 0:
                 break
-            node, down = ascend(lo, hi, node, q)
+            sp -= 1
+            node = int(stack_node[sp])
+            d2 = stack_d2[sp]
     return count, dd, ii
 
 

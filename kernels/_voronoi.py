@@ -67,6 +67,7 @@ wp.set_module_options({"enable_backward": False})
 MAX_CORNERS = 7  # simplices of dimension <= 6
 N_WORDS = 1  # 64-bit words per vertex mask
 N_BITS = 64 * N_WORDS  # constraint bits per vertex mask: k+1 facets, the floor, site slots
+vec_mask = wp.types.vector(length=N_WORDS, dtype=wp.uint64)
 MAX_POLY_VERTICES = 256  # vertices of one task's lifted polytope (fixed per-task arrays)
 COL_F = 7  # column of the lifted value F = |E u|^2 + z in the vertex array
 N_COLS = 8  # u (<= 6), z, F
@@ -234,6 +235,87 @@ def holds_common(pm: wp.array3d(dtype=wp.uint64), t: int, r: int, p: int, q: int
 
 
 @wp.func
+def shares_at_least(pm: wp.array3d(dtype=wp.uint64), t: int, v: int, mask: vec_mask, k: int):
+    """Whether vertex v has at least k of the constraints in ``mask``."""
+    c = int(0)
+    for w in range(N_WORDS):
+        c += int(wp.bit_count(pm[t, v, w] & mask[w]))
+    return c >= k
+
+
+@wp.func
+def near_vertices(
+    pm: wp.array3d(dtype=wp.uint64),
+    negs: wp.array2d(dtype=wp.int32),
+    cand: wp.array2d(dtype=wp.int32),
+    t: int,
+    nv: int,
+    nneg: int,
+    k: int,
+):
+    """The vertices sharing >= k constraints with the union of the removed vertices' masks
+    into ``cand[t, :n]`` (a superset of every removed vertex's neighbours and of every
+    vertex holding the constraints of one of their edges). Returns n."""
+    removed = vec_mask()
+    for iq in range(nneg):
+        q = int(negs[t, iq])
+        for w in range(N_WORDS):
+            removed[w] = removed[w] | pm[t, q, w]
+    n_near = int(0)
+    for v in range(nv):
+        if shares_at_least(pm, t, v, removed, k):
+            cand[t, n_near] = wp.int32(v)
+            n_near += 1
+    return n_near
+
+
+@wp.func
+def find_edges_near(
+    pm: wp.array3d(dtype=wp.uint64),
+    ps: wp.array2d(dtype=wp.float64),
+    negs: wp.array2d(dtype=wp.int32),
+    cand: wp.array2d(dtype=wp.int32),
+    pairs: wp.array2d(dtype=wp.int32),
+    t: int,
+    nv: int,
+    nneg: int,
+    n_near: int,
+    k: int,
+    max_vertices: int,
+):
+    """:func:`find_edges` over the ``n_near`` vertices of :func:`near_vertices`: for each
+    removed q, those sharing >= k constraints with q (``cand[t, nv:]``) are its candidate
+    neighbours p, and p spans an edge with q iff no third candidate holds every constraint
+    p and q share."""
+    cap = pairs.shape[1]
+    npair = int(0)
+    for iq in range(nneg):
+        q = int(negs[t, iq])
+        nc = int(0)
+        for iv in range(n_near):
+            v = int(cand[t, iv])
+            if v != q and common_at_least(pm, t, v, q, k):
+                cand[t, nv + nc] = wp.int32(v)
+                nc += 1
+        for ip in range(nc):
+            p = int(cand[t, nv + ip])
+            if ps[t, p] > wp.float64(0.0) and npair >= 0:
+                edge = bool(True)
+                for ir in range(nc):
+                    r = int(cand[t, nv + ir])
+                    if r != p and holds_common(pm, t, r, p, q):
+                        edge = False
+                        break
+                if edge:
+                    if nv + npair >= max_vertices:
+                        npair = -1
+                    else:
+                        pairs[t, npair] = wp.int32(p * cap + q)
+                        npair += 1
+    return npair
+
+
+@wp.func
 def find_edges(
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
@@ -247,32 +329,11 @@ def find_edges(
     max_vertices: int,
 ):
     """Edges from a kept (+) to a removed (-) vertex, into ``pairs``; -1 if P would pass
-    ``max_vertices``. For a removed q, only the vertices sharing >= k constraints with q
-    (``cand``) can be its neighbours or hold all the constraints of one of its edges."""
-    cap = pairs.shape[1]
-    npair = int(0)
-    for iq in range(nneg):
-        q = int(negs[t, iq])
-        nc = int(0)
-        for v in range(nv):
-            if v != q and common_at_least(pm, t, v, q, k):
-                cand[t, nc] = wp.int32(v)
-                nc += 1
-        for ip in range(nc):
-            p = int(cand[t, ip])
-            if ps[t, p] > wp.float64(0.0) and npair >= 0:
-                edge = bool(True)
-                for ir in range(nc):
-                    r = int(cand[t, ir])
-                    if r != p and holds_common(pm, t, r, p, q):
-                        edge = False
-                        break
-                if edge:
-                    if nv + npair >= max_vertices:
-                        npair = -1
-                    else:
-                        pairs[t, npair] = wp.int32(p * cap + q)
-                        npair += 1
+    ``max_vertices``. Two vertices span an edge iff they share >= k constraints and no
+    third vertex holds them all (the combinatorial test: exact for degenerate polytopes);
+    only the near vertices (:func:`near_vertices`) can take part."""
+    n_near = near_vertices(pm, negs, cand, t, nv, nneg, k)
+    npair = find_edges_near(pm, ps, negs, cand, pairs, t, nv, nneg, n_near, k, max_vertices)
     return npair
 
 
@@ -925,7 +986,8 @@ class TaskScratch:
         self.pm = wp.empty((capacity, max_vertices, N_WORDS), dtype=wp.uint64, device=device)
         self.ps = wp.empty((capacity, max_vertices), dtype=wp.float64, device=device)
         self.negs = wp.empty((capacity, max_vertices), dtype=wp.int32, device=device)
-        self.cand = wp.empty((capacity, max_vertices), dtype=wp.int32, device=device)
+        # find_edges: the near vertices, then one removed vertex's candidates after them
+        self.cand = wp.empty((capacity, 2 * max_vertices), dtype=wp.int32, device=device)
         self.pairs = wp.empty((capacity, max_vertices), dtype=wp.int32, device=device)
         self.slots = wp.empty((capacity, N_BITS), dtype=wp.int32, device=device)
         shape = (capacity, MAX_DEPTH, max_vertices)
