@@ -10,6 +10,12 @@ import contextlib
 import os
 import sys
 import tempfile
+import threading
+
+# Descriptor 2 belongs to the whole process: two threads swapping it at once could leave it
+# pointing at a closed temporary file, so captures run one at a time (re-entrant: nesting in
+# one thread is fine).
+_LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
@@ -26,26 +32,28 @@ def filtered_stderr(is_noise):
     >>> with filtered_stderr(lambda line: line.startswith("RPly:")):
     ...     _ = os.write(2, b"RPly: Unexpected end of file\\n")
     """
-    try:
-        saved = os.dup(2)
-    except OSError:  # no descriptor 2 (a windowless process): nothing to filter
-        yield
-        return
-    failed = True
-    try:
-        with tempfile.TemporaryFile() as sink:
-            sys.stderr.flush()
-            os.dup2(sink.fileno(), 2)
-            try:
-                yield
-                failed = False
-            finally:
+    with _LOCK:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no descriptor 2 (a windowless process): nothing to filter
+            yield
+            return
+        failed = True
+        try:
+            with tempfile.TemporaryFile() as sink:
                 sys.stderr.flush()
-                os.dup2(saved, 2)
-                sink.seek(0)
-                lines = sink.read().decode("utf-8", errors="replace").splitlines(keepends=True)
-                kept = lines if failed else [line for line in lines if not is_noise(line)]
-                if kept:
-                    os.write(2, "".join(kept).encode("utf-8"))
-    finally:
-        os.close(saved)
+                os.dup2(sink.fileno(), 2)
+                try:
+                    yield
+                    failed = False
+                finally:
+                    sys.stderr.flush()
+                    os.dup2(saved, 2)
+                    sink.seek(0)
+                    text = sink.read().decode("utf-8", errors="replace")
+                    lines = text.splitlines(keepends=True)
+                    kept = lines if failed else [line for line in lines if not is_noise(line)]
+                    if kept:
+                        os.write(2, "".join(kept).encode("utf-8"))
+        finally:
+            os.close(saved)

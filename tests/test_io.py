@@ -464,3 +464,22 @@ def test_filtered_stderr_drops_only_noise_and_keeps_everything_on_errors(capfd):
             os.write(2, b"RPly: context for the failure\n")
             raise OSError("init failed")
     assert capfd.readouterr().err == "RPly: context for the failure\n"
+
+
+def test_filtered_stderr_from_several_threads_leaves_descriptor_2_working(capfd):
+    import threading
+
+    from flood.datasets._native import filtered_stderr
+
+    def work():
+        for _ in range(50):
+            with filtered_stderr(lambda line: line.startswith("RPly:")):
+                os.write(2, b"RPly: noise\n")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
