@@ -11,6 +11,7 @@ from flood.datasets._labelled import (
     make_shapes_dataset,
     make_swiss_cheese_dataset,
 )
+from flood.datasets._las import LasInfo
 from flood.datasets._mesh import read_mesh, sample_points, write_mesh
 from flood.datasets._rocks import make_rock, voxel_surface_area, voxel_volume
 from flood.datasets._shapes import (
@@ -24,6 +25,7 @@ from flood.datasets._shapes import (
 from flood.datasets._swiss_cheese import make_swiss_cheese
 
 __all__ = [
+    "LasInfo",
     "PointCloudInfo",
     "load_modelnet",
     "load_scan_folder",

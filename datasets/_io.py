@@ -1,4 +1,5 @@
-"""Reading and writing point clouds: NumPy and text formats natively, PLY/PCD via open3d."""
+"""Reading and writing point clouds: NumPy and text formats natively, PLY/PCD via open3d,
+LAS/LAZ (read only) via laspy."""
 
 import pathlib
 import zipfile
@@ -14,6 +15,7 @@ from flood.datasets._columns import (
     select_columns,
 )
 from flood.datasets._headers import check_header
+from flood.datasets._las import LAS_FORMATS, check_classes, read_las
 from flood.datasets._native import filtered_stderr
 
 __all__ = ["PointCloudInfo", "read_point_cloud", "write_point_cloud"]
@@ -21,7 +23,9 @@ __all__ = ["PointCloudInfo", "read_point_cloud", "write_point_cloud"]
 _NUMPY_FORMATS = (".npy", ".npz")
 _TEXT_FORMATS = (".csv", ".pts", ".txt", ".xyz")
 _OPEN3D_FORMATS = (".pcd", ".ply")
-POINT_CLOUD_FORMATS = tuple(sorted(_NUMPY_FORMATS + _TEXT_FORMATS + _OPEN3D_FORMATS))
+#: The extensions write_point_cloud writes; read_point_cloud reads these and LAS/LAZ.
+WRITABLE_FORMATS = tuple(sorted(_NUMPY_FORMATS + _TEXT_FORMATS + _OPEN3D_FORMATS))
+POINT_CLOUD_FORMATS = tuple(sorted(WRITABLE_FORMATS + LAS_FORMATS))
 
 
 def _open3d(what):
@@ -234,7 +238,7 @@ def _read_open3d(path, ext):
     return Table(points, COORDINATES, True, (0, 1, 2), ignored)
 
 
-def read_point_cloud(path, columns=None, *, return_info=False):
+def read_point_cloud(path, columns=None, *, classes=None, return_info=False):
     """Read a point cloud from a file into a float64 array.
 
     Supported formats, chosen by the (case-insensitive) extension:
@@ -250,7 +254,14 @@ def read_point_cloud(path, columns=None, *, return_info=False):
       the other columns are attributes (normals, colours, intensity) and are not read;
     - ``.ply``, ``.pcd``: read with open3d (``pip install flood-tda[io]``): the ``x``,
       ``y``, ``z`` fields. The header's point count is checked first: a truncated file is
-      refused (open3d alone would fill the missing points with zeros).
+      refused (open3d alone would fill the missing points with zeros);
+    - ``.las``, ``.laz``: LiDAR files, read with laspy (``pip install flood-tda[io]``, which
+      brings the lazrs backend for LAZ) in chunks of a million points: the coordinates
+      ``x``, ``y``, ``z`` with the file's scale and offset applied (``X * scale + offset`` in
+      float64); the columns are ``x``, ``y``, ``z`` and then the point format's other
+      dimensions (``intensity``, ``classification``, ``gps_time``, ...); ``classes`` keeps
+      the points of some classifications. A file with fewer point records than its header
+      says is refused.
 
     Parameters
     ----------
@@ -259,9 +270,13 @@ def read_point_cloud(path, columns=None, *, return_info=False):
     columns : sequence of int or str, or str, default=None
         The columns to read instead, in order: indices (0 is the file's first column, an
         index column included) or names from the file's header (``.csv``; ``x``, ``y``, ``z``
-        of ``.ply``/``.pcd``), or one comma-separated str (``"0,1"``, ``"x,y"``). Use it for
-        2-D or higher-dimensional data, whose text files have fewer or more than three
-        coordinate columns.
+        of ``.ply``/``.pcd``; LAS dimension names such as ``intensity`` of ``.las``/``.laz``),
+        or one comma-separated str (``"0,1"``, ``"x,y"``). Use it for 2-D or
+        higher-dimensional data, whose text files have fewer or more than three coordinate
+        columns.
+    classes : int, sequence of int or str, default=None
+        ``.las``/``.laz`` only: keep the points whose classification is one of these codes
+        (ints in [0, 255], e.g. ``(2,)`` for ground, or ``"2,6"``); None keeps every point.
     return_info : bool, default=False
         Also return a :class:`PointCloudInfo` saying what was read.
 
@@ -271,7 +286,9 @@ def read_point_cloud(path, columns=None, *, return_info=False):
         The coordinates.
     info : PointCloudInfo
         Only with ``return_info=True``; ``str(info)`` reads like
-        ``"20,000 points x 3 (columns x, y, z; ignored: nx, ny, nz)"``.
+        ``"20,000 points x 3 (columns x, y, z; ignored: nx, ny, nz)"``; for LAS/LAZ files a
+        :class:`LasInfo`, ``"1,234 points x 3 (columns x, y, z; point
+        format 3; classes 2 of 5,000 points)"``.
 
     Raises
     ------
@@ -281,8 +298,11 @@ def read_point_cloud(path, columns=None, *, return_info=False):
         If the extension is unknown, ``columns`` does not select columns of the file, a text
         file has fewer than three columns and no ``columns``, or the file is malformed (empty,
         truncated, fewer or more points than its header says, rows of different lengths,
-        values that are not finite numbers); the message names the file, and for text files
-        the line.
+        values that are not finite numbers), or ``classes`` is malformed, given for a file
+        that is not LAS/LAZ, or keeps no point; the message names the file, and for text
+        files the line.
+    ImportError
+        If the file needs an optional dependency (open3d, laspy, lazrs) that is missing.
 
     Examples
     --------
@@ -305,7 +325,12 @@ def read_point_cloud(path, columns=None, *, return_info=False):
     path = pathlib.Path(path)
     ext = _suffix(path, POINT_CLOUD_FORMATS, "point-cloud")
     wanted = parse_columns(columns)
+    classes = check_classes(classes, path)
     path = _existing(path)
+    if ext in LAS_FORMATS:
+        points, info = read_las(path, wanted, columns, classes)
+        points = _as_cloud(points, path)
+        return (points, info) if return_info else points
     if ext in _NUMPY_FORMATS:
         table = _read_numpy(path, ext)
     elif ext in _TEXT_FORMATS:
@@ -352,7 +377,7 @@ def write_point_cloud(path, points):
     (4, 2)
     """
     path = pathlib.Path(path)
-    ext = _suffix(path, POINT_CLOUD_FORMATS, "point-cloud")
+    ext = _suffix(path, WRITABLE_FORMATS, "writable point-cloud")
     points = _as_cloud(points, path, what="'points'")
     if ext in _NUMPY_FORMATS:
         # Through a handle: np.save/np.savez would append ".npy"/".npz" to "CLOUD.NPY".

@@ -19,6 +19,7 @@ from flood._validation import (
     check_points,
 )
 from flood._version import __version__
+from flood.datasets._io import POINT_CLOUD_FORMATS
 
 DEMO_SHAPES = ("torus", "swiss-cheese")
 #: Suffix of ``--out`` (appended when a name has none, as ``numpy.savez`` does).
@@ -35,6 +36,7 @@ OPTIONS = {
     "homology_dimensions": "--dims",
     "min_persistence": "--min-persistence",
     "columns": "--columns",
+    "classes": "--classes",
 }
 
 
@@ -98,7 +100,7 @@ def _parser():
 
     c = sub.add_parser(
         "compute",
-        help="diagrams of a point file (.npy .npz .xyz .txt .csv .ply .pcd .pts)",
+        help=f"diagrams of a point file ({' '.join(POINT_CLOUD_FORMATS)})",
         formatter_class=formatter,
     )
     c.add_argument("file", help="point cloud file, one point per row")
@@ -119,6 +121,12 @@ def _parser():
         help="the columns that are coordinates, by index or header name, e.g. 0,1 or x,y "
         "(default: x, y, z where a header names them, else the first three columns of a "
         "text file; every column of .npy/.npz)",
+    )
+    c.add_argument(
+        "--classes",
+        default=None,
+        help="keep the points of these LAS classifications, e.g. 2 (ground) or 2,6 "
+        "(default: every point; .las/.laz files only)",
     )
     common(c, None)
     return p
@@ -259,7 +267,9 @@ def _run(args, stream):
     else:
         from flood.datasets import read_point_cloud
 
-        X, info = read_point_cloud(args.file, columns=args.columns, return_info=True)
+        X, info = read_point_cloud(
+            args.file, columns=args.columns, classes=args.classes, return_info=True
+        )
         if not args.quiet:
             print(f"read {args.file}: {info}", file=sys.stderr)
         X = check_points(X, name=args.file)

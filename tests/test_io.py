@@ -125,11 +125,12 @@ def test_malformed_open3d(tmp_path, ext):
 
 
 def test_unknown_extension_and_missing_file(tmp_path):
-    (tmp_path / "a.las").write_text("1 2 3\n")
-    with pytest.raises(ValueError, match=r"a\.las: unknown point-cloud extension '\.las'"):
-        read_point_cloud(tmp_path / "a.las")
-    with pytest.raises(ValueError, match="unknown point-cloud extension"):
-        write_point_cloud(tmp_path / "a.las", POINTS)
+    (tmp_path / "a.e57").write_text("1 2 3\n")
+    with pytest.raises(ValueError, match=r"a\.e57: unknown point-cloud extension '\.e57'"):
+        read_point_cloud(tmp_path / "a.e57")
+    for ext in (".e57", ".las", ".laz"):  # LAS/LAZ are read, not written
+        with pytest.raises(ValueError, match=rf"unknown writable point-cloud extension '\{ext}'"):
+            write_point_cloud(tmp_path / f"a{ext}", POINTS)
     with pytest.raises(FileNotFoundError, match=r"missing\.xyz: no such file"):
         read_point_cloud(tmp_path / "missing.xyz")
     with pytest.raises(ValueError, match=r"a\.ply: \.ply files hold 3-D points"):
