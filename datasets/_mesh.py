@@ -5,7 +5,8 @@ import re
 
 import numpy as np
 
-from flood.datasets._io import _data_lines, _existing, _open3d, _suffix
+from flood.datasets._io import _data_lines, _existing, _is_open3d_noise, _open3d, _suffix
+from flood.datasets._native import filtered_stderr
 from flood.datasets._validation import check_int, check_option, check_random_state
 
 __all__ = ["read_mesh", "sample_points", "write_mesh"]
@@ -185,7 +186,10 @@ def read_mesh(path):
     if ext == ".off":
         return _read_off(path)
     o3d = _open3d(f"Reading {ext} meshes")
-    with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
+    with (
+        filtered_stderr(_is_open3d_noise),
+        o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error),
+    ):
         mesh = o3d.io.read_triangle_mesh(str(path))
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
     triangles = np.asarray(mesh.triangles, dtype=np.int64)
@@ -225,7 +229,10 @@ def write_mesh(path, vertices, triangles):
     )
     if ext == ".stl":
         mesh.compute_triangle_normals()
-    with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
+    with (
+        filtered_stderr(_is_open3d_noise),
+        o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error),
+    ):
         ok = o3d.io.write_triangle_mesh(str(path), mesh)
     if not ok:
         raise OSError(f"{path}: open3d could not write the mesh")

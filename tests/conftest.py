@@ -16,10 +16,10 @@ def _devices():
     try:
         import warp as wp
 
-        from flood._warp import quiet_startup
+        from flood._warp import init_warp, quiet_startup
 
         quiet_startup()
-        wp.init()
+        init_warp()
         if wp.is_cuda_available():
             devices.append("cuda:0")
     except ImportError:  # pragma: no cover - warp is a core dependency

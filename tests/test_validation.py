@@ -230,7 +230,7 @@ def test_estimator_failure_in_one_cloud_names_the_sample():
 
 def test_a_run_is_quiet_on_stderr(tmp_path):
     """No Warp CUDA banner (printed natively once per process: so also once per joblib
-    worker) and no open3d RPly lines, on a fresh interpreter."""
+    worker) and no open3d RPly lines (point clouds and meshes), on a fresh interpreter."""
     header = "ply\nformat ascii 1.0\nelement vertex 4\n" + "".join(
         f"property double {c}\n" for c in "xyz"
     )
@@ -243,6 +243,11 @@ def test_a_run_is_quiet_on_stderr(tmp_path):
         "flood.flood_complex(X, 8, device='cpu')\n"
         "flood.FloodComplex(n_landmarks=8, device='cpu', n_jobs=2).fit_transform([X, X + 1])\n"
         f"assert read_point_cloud({str(tmp_path / 'mesh.ply')!r}).shape == (4, 3)\n"
+        "from flood.datasets import read_mesh\n"
+        "try:\n"
+        f"    read_mesh({str(tmp_path / 'mesh.ply')!r})\n"
+        "except ValueError as e:\n"  # the cut face list: refused, and without RPly noise
+        "    assert 'no triangles' in str(e)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "FLOOD_WARP_VERBOSE"}
     proc = subprocess.run(
