@@ -302,3 +302,19 @@ def test_first_compile_notice_only_when_the_cache_lacks_the_kernels(tmp_path, mo
         "flood: compiling the Warp kernels for cpu (first run only, up to a minute)...\n"
     )
     assert loaded == [(name, "cpu") for name in KERNEL_MODULES["grid"]]
+
+
+def test_first_compile_is_its_own_stage(monkeypatch):
+    """Compiling the kernels (first run on a machine) is timed apart from the index stage."""
+    import time
+
+    def slow_compile(method, device):
+        time.sleep(0.5)
+        return ["flood.kernels._voronoi"]
+
+    monkeypatch.setattr("flood._complex.compile_kernels", slow_compile)
+    X = make_torus(500, random_state=0)
+    res = flood_complex(X, 30, device="cpu", random_state=0, progress=True)
+    assert res.timings["compile"] >= 0.5 > res.timings["index"]
+    monkeypatch.setattr("flood._complex.compile_kernels", lambda method, device: [])
+    assert "compile" not in flood_complex(X, 30, device="cpu", progress=True).timings
