@@ -37,8 +37,10 @@ def measure(cloud, n, landmarks, repeats):
     from scipy.spatial import cKDTree
 
     from flood._landmarks import covering_radius, farthest_point_sampling
+    from flood._warp import init_warp
     from flood.kernels import build_tree
 
+    init_warp()  # quietly, as flood_complex does (no CPU-host CUDA banner)
     X = make_cloud(cloud, n, 0)
     X = X - X.mean(axis=0)
     build_tree(X[:1000])  # compile outside the timings
