@@ -305,16 +305,22 @@ def test_first_compile_notice_only_when_the_cache_lacks_the_kernels(tmp_path, mo
 
 
 def test_first_compile_is_its_own_stage(monkeypatch):
-    """Compiling the kernels (first run on a machine) is timed apart from the index stage."""
+    """Compiling the kernels (first run on a machine) is timed apart from the index stage:
+    a fake compile advances flood's clock by an hour, which must not land in "index"."""
     import time
+    import types
+
+    offset = [0.0]
+    clock = types.SimpleNamespace(perf_counter=lambda: time.perf_counter() + offset[0])
 
     def slow_compile(method, device):
-        time.sleep(0.5)
+        offset[0] += 3600.0
         return ["flood.kernels._voronoi"]
 
+    monkeypatch.setattr("flood._complex.time", clock)
     monkeypatch.setattr("flood._complex.compile_kernels", slow_compile)
     X = make_torus(500, random_state=0)
     res = flood_complex(X, 30, device="cpu", random_state=0, progress=True)
-    assert res.timings["compile"] >= 0.5 > res.timings["index"]
+    assert res.timings["compile"] >= 3600.0 > res.timings["index"]
     monkeypatch.setattr("flood._complex.compile_kernels", lambda method, device: [])
     assert "compile" not in flood_complex(X, 30, device="cpu", progress=True).timings
