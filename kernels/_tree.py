@@ -201,11 +201,12 @@ vec8i = wp.types.vector(length=K_NEAREST, dtype=wp.int32)
 
 
 @wp.func
-def knn_insert(dd: vec8d, ii: vec8i, count: int, d2: wp.float64, p: int):
-    """Insert (d2, p) into the sorted list of the ``count`` best; returns the new list."""
+def knn_insert(dd: vec8d, ii: vec8i, count: int, kmax: int, d2: wp.float64, p: int):
+    """Insert (d2, p) into the sorted list of the ``count`` best (at most ``kmax``); returns
+    the new list."""
     j = count
-    if count >= K_NEAREST:
-        j = K_NEAREST - 1
+    if count >= kmax:
+        j = kmax - 1
     while j > 0:
         if dd[j - 1] > d2:
             dd[j] = dd[j - 1]
@@ -215,7 +216,7 @@ def knn_insert(dd: vec8d, ii: vec8i, count: int, d2: wp.float64, p: int):
             break
     dd[j] = d2
     ii[j] = wp.int32(p)
-    return dd, ii, wp.min(count + 1, K_NEAREST)
+    return dd, ii, wp.min(count + 1, kmax)
 
 
 @wp.func
@@ -226,8 +227,10 @@ def tree_knn(
     first_leaf: int,
     q: vec6,
     r2: wp.float64,
+    kmax: int,
 ):
-    """The (at most) ``K_NEAREST`` points nearest to ``q`` with squared distance ``< r2``.
+    """The (at most) ``kmax <= K_NEAREST`` points nearest to ``q`` with squared distance
+    ``< r2`` (a smaller ``kmax`` prunes sooner: ``kmax = 1`` is a radius-bounded nearest).
 
     Returns ``(count, d2, index)``: squared distances ascending, tree-order indices.
     """
@@ -249,9 +252,9 @@ def tree_knn(
                 for p in range(start, stop):
                     e2 = point_dist2(points, p, q)
                     if e2 < bound:
-                        dd, ii, count = knn_insert(dd, ii, count, e2, p)
-                        if count == K_NEAREST:
-                            bound = dd[K_NEAREST - 1]
+                        dd, ii, count = knn_insert(dd, ii, count, kmax, e2, p)
+                        if count == kmax:
+                            bound = dd[kmax - 1]
                 d2 = wp.float64(wp.inf)
             else:
                 node, d2, far, far2 = children_by_distance(lo, hi, node, q)
@@ -282,7 +285,7 @@ def knn_kernel(
     q = vec6()
     for j in range(queries.shape[1]):
         q[j] = queries[qi, j]
-    count, dd, ii = tree_knn(points, lo, hi, first_leaf, q, radius2[qi])
+    count, dd, ii = tree_knn(points, lo, hi, first_leaf, q, radius2[qi], K_NEAREST)
     for j in range(K_NEAREST):
         if j < count:
             index[qi, j] = ii[j]

@@ -884,7 +884,9 @@ def certify_kernel(
                 status = STATUS_SPLIT
                 break
             r2 = p2 * (wp.float64(1.0) - wp.float64(RADIUS_SHRINK))
-            count, dd, ii = tree_knn(points, lo, hi, first_leaf, y, r2)
+            count, dd, ii = tree_knn(
+                points, lo, hi, first_leaf, y, r2, wp.max(1, wp.min(n_add, K_NEAREST))
+            )
             queries += 1
             if count == 0:  # nothing of X is closer to y* than S: the maximum is exact
                 lower = wp.max(lower, wp.sqrt(r2))
