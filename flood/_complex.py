@@ -4,6 +4,7 @@ The stages, in data-flow order: check the input, index X, pick the landmarks (an
 covering radius), triangulate them, bound the filtration, and return a FloodResult.
 """
 
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -202,6 +203,7 @@ def flood_complex(
     random_state=None,
     n_threads=DEFAULT_N_THREADS,
     progress=False,
+    block_size=None,
 ):
     """Flood complex of a point cloud with certified filtration values.
 
@@ -212,8 +214,9 @@ def flood_complex(
 
     Parameters
     ----------
-    points : array-like of shape (n_points, dim)
-        The cloud X, ``1 <= dim <= 6``.
+    points : array-like or dask.array.Array of shape (n_points, dim)
+        The cloud X, ``1 <= dim <= 6``. A dask array chunked by rows is computed chunk by
+        chunk, never whole (see Notes).
     landmarks : int or array-like of shape (n_landmarks, dim), default=1000
         How many landmarks to pick by farthest point sampling (clamped to ``n_points`` with
         a warning), or their coordinates.
@@ -241,7 +244,11 @@ def flood_complex(
         Show a tqdm bar per simplex dimension of the certified refinement (it advances at
         least ~30 times per dimension, and its total grows when pieces are split for
         another round), and one line on stderr while Warp compiles the kernels for the
-        first time on this machine.
+        first time on this machine. For dask input: one bar over the blocks.
+    block_size : int, optional
+        Dask input only: top-dimensional simplices per block task (default
+        :data:`flood._blocks.DEFAULT_BLOCK_SIZE`, 256: a 1,000-landmark 3-D complex makes
+        about 25 blocks).
 
     Returns
     -------
@@ -266,6 +273,20 @@ def flood_complex(
     exact for those simplices whether or not X lies in the hull (see
     :mod:`flood._delaunay`).
 
+    Dask input (:mod:`flood._distributed`): a ``dask.array.Array`` of shape (n_points,
+    dim) chunked by rows (chunk sizes may be unknown) is read in passes over its chunks:
+    one checks each chunk (NaN/inf is refused naming the chunk's rows) and, for an int
+    ``landmarks``, samples FPS candidates in it; one FPS over the candidates gives the
+    landmarks; a second pass measures the exact covering radius. The top simplices are cut
+    into spatial blocks of ``block_size``; each block task reads only the chunks meeting
+    its halo (every point of X that can be nearest to a point of its simplices) and runs
+    the same certified kernel on those points, so its bounds are certified for X; a face
+    shared by blocks keeps the largest lower and the smallest upper bound. With a
+    ``dask.distributed`` Client active the tasks run on its workers, else in this process,
+    one chunk at a time. The result equals ``flood_complex(X, landmarks=res.landmarks,
+    tol=res.tol)`` on the whole array within the certified tolerance; ``work`` also holds
+    ``"blocks"``, ``"halo_points"`` and ``"rows_read"`` (per block).
+
     Examples
     --------
     >>> import numpy as np
@@ -279,6 +300,27 @@ def flood_complex(
     >>> res.max_gap <= res.tol
     True
     """
+    if _is_dask_array(points):
+        from flood._distributed import dask_flood_complex
+
+        return dask_flood_complex(
+            points,
+            landmarks,
+            max_dimension=max_dimension,
+            tol=tol,
+            method=method,
+            points_per_edge=points_per_edge,
+            device=device,
+            random_state=random_state,
+            n_threads=n_threads,
+            progress=progress,
+            block_size=block_size,
+        )
+    if block_size is not None:
+        raise ValueError(
+            "The 'block_size' parameter applies to dask array points only. "
+            f"Got block_size={block_size!r} for a {type(points).__name__}."
+        )
     timings = {}
     t0 = time.perf_counter()
     X, landmarks, max_dimension, tol = _check_input(
@@ -324,12 +366,25 @@ def flood_complex(
     )
 
 
+def _is_dask_array(points):
+    """Whether ``points`` is a dask array (dask is not imported when nobody loaded it)."""
+    dask_array = sys.modules.get("dask.array")
+    return dask_array is not None and isinstance(points, dask_array.Array)
+
+
 def _check_input(points, landmarks, max_dimension, tol, method, points_per_edge, n_threads):
     """The input rules (:mod:`flood._validation`): returns (X, landmarks, max_dimension, tol)."""
     X = check_points(points)
     n, dim = X.shape
     check_n_points(n, dim)
     landmarks = check_landmarks(landmarks, n, dim)
+    max_dimension, tol = _check_options(dim, max_dimension, tol, method, points_per_edge, n_threads)
+    return X, landmarks, max_dimension, tol
+
+
+def _check_options(dim, max_dimension, tol, method, points_per_edge, n_threads):
+    """The rules of the options that do not depend on the points' values; returns
+    (max_dimension, tol)."""
     tol = check_tol(tol)
     check_method(method)
     check_n_threads(n_threads)
@@ -353,7 +408,7 @@ def _check_input(points, landmarks, max_dimension, tol, method, points_per_edge,
             f"The 'max_dimension' parameter must be an int in the range "
             f"[0, {dim}] for {dim}-D points. Got {max_dimension!r} instead."
         )
-    return X, landmarks, int(max_dimension), tol
+    return int(max_dimension), tol
 
 
 def _index(Xc, device):

@@ -1,0 +1,402 @@
+"""flood_complex on a dask array chunked by rows: one cloud larger than a process.
+
+The stages (DESIGN.md section 7), passes over the chunks alternating with work on the client:
+
+1. survey, one task per chunk: check the chunk (NaN/inf is refused with the chunk's rows),
+   its bounding box, row count, coordinate sum and R factor (the mean and the flatness of X
+   follow), and for an int ``landmarks`` its farthest point sampling candidates
+   (``min(landmarks, rows)`` of them);
+2. landmarks, on the client: one FPS over all candidates (seeded by ``random_state``), or
+   the given coordinates;
+3. cover, one task per chunk: the exact covering radius of X by L (max over the chunks of
+   :func:`~flood.kernels.max_nearest_distance`) and, for given coordinates, d_X at them (min
+   over the chunks) and their nearest rows;
+4. Delaunay, on the client;
+5. filtration, one task per block of simplices (:mod:`flood._blocks`): each reads the
+   chunks meeting its halo, keeps the points inside, and runs
+   :func:`flood._certify.certified_bounds` on them; the client merges the bounds and
+   tightens them by face <= coface (:func:`flood._certify.propagate_bounds`).
+
+The client holds the landmarks, the candidates, the complex and the bounds, never X. With a
+``dask.distributed`` Client active every task runs on its workers (a block task is retried
+elsewhere when its worker dies: tasks are pure); without one the chunks are computed in
+this process with dask's threaded scheduler, a few at a time, and the blocks one by one.
+
+Sources: any dask array whose chunk tasks read their own rows (``flood.datasets.
+read_point_cloud(path, chunks=...)``, ``dask.array.from_zarr``) keeps every task small. An
+array made by ``dask.array.from_array`` carries its source in the graph: an in-memory array
+is shipped to the workers chunk by chunk, and a NumPy memmap is pickled whole (on a Client,
+each worker then receives all of X; in this process it is read lazily, as a file).
+"""
+
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+
+from flood._blocks import (
+    DEFAULT_BLOCK_SIZE,
+    ChunkReader,
+    block_task,
+    merge,
+    plan_blocks,
+    top_dimension,
+)
+from flood._certify import propagate_bounds
+from flood._complex import FloodResult, _check_options, _default_tol, _delaunay
+from flood._landmarks import farthest_point_sampling
+from flood._progress import compile_kernels
+from flood._validation import (
+    MAX_DIM,
+    check_device,
+    check_landmarks,
+    check_n_points,
+    distinct_rows,
+)
+from flood.kernels import build_tree, max_nearest_distance, nearest
+
+
+@dataclass
+class ChunkSurvey:
+    """What the first pass learns about one chunk."""
+
+    rows: int
+    lo: np.ndarray  # bounding box (+inf/-inf when empty)
+    hi: np.ndarray
+    total: np.ndarray  # coordinate sum
+    r: np.ndarray  # R factor of the chunk centred at its own mean
+    candidates: np.ndarray  # FPS candidates, rows of the chunk
+    coords: np.ndarray  # their coordinates
+    bad: tuple | None = None  # (row in the chunk, its values) of the first non-finite row
+
+
+def _refuse_array(points):
+    """The rules a dask array must meet before any chunk is read."""
+    shape = tuple(points.shape)
+    if points.dtype.kind not in "biuf":
+        raise TypeError(f"points has dtype {points.dtype}; expected real numbers.")
+    if len(shape) != 2:
+        raise ValueError(f"points has shape {shape}; expected (n_points, dim).")
+    if not 1 <= shape[1] <= MAX_DIM:
+        raise ValueError(
+            f"points has shape {shape}; expected (n_points, dim) with 1 <= dim <= {MAX_DIM}."
+        )
+    if shape[0] == 0:
+        raise ValueError(f"points has shape {shape}; expected (n_points, dim) with n_points >= 1.")
+    if len(points.chunks[1]) > 1:
+        points = points.rechunk({1: -1})  # chunked by rows only
+    return points
+
+
+def _active_client():
+    """The ``dask.distributed`` Client in use, or None (nothing imported to find out)."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    try:
+        return distributed.default_client()
+    except ValueError:  # no Client
+        return None
+
+
+def _compute(tasks, client, n_threads):
+    """Results of dask delayed ``tasks``: on the Client's workers, else in this process."""
+    import dask
+
+    if client is not None:
+        return client.gather(client.compute(tasks))
+    return dask.compute(*tasks, scheduler="threads", num_workers=n_threads)
+
+
+def _survey_chunk(block, dim, n_candidates, seed):
+    """Pass 1 on one chunk (runs where the chunk is)."""
+    block = np.asarray(block)
+    rows = len(block) if block.ndim else 0
+    empty = np.zeros((0, dim))
+    if block.ndim != 2 or block.shape[1] != dim:
+        return ChunkSurvey(rows, empty, empty, empty, empty, empty, empty, ("shape", block.shape))
+    block = block.astype(np.float64, copy=False)
+    finite = np.isfinite(block).all(axis=1)
+    if not finite.all():
+        first = int(np.argmin(finite))
+        return ChunkSurvey(
+            rows, empty, empty, empty, empty, empty, empty, (first, block[first].tolist())
+        )
+    if rows == 0:
+        inf = np.full(dim, np.inf)
+        return ChunkSurvey(0, inf, -inf, np.zeros(dim), np.zeros((0, dim)), np.zeros(0, int), empty)
+    mean = block.mean(axis=0)
+    r = np.linalg.qr(block - mean, mode="r")
+    m = min(n_candidates, rows)
+    idx = farthest_point_sampling(block, m, random_state=seed) if m else np.zeros(0, int)
+    return ChunkSurvey(
+        rows, block.min(axis=0), block.max(axis=0), block.sum(axis=0), r, idx, block[idx]
+    )
+
+
+def _row_range(start, n):
+    return f"row {start:,}" if n == 1 else f"rows {start:,}-{start + n - 1:,}"
+
+
+@dataclass
+class Survey:
+    """Pass 1 over all chunks, merged on the client."""
+
+    n: int
+    starts: np.ndarray  # first row of each chunk
+    lo: np.ndarray  # (n_chunks, dim) bounding boxes
+    hi: np.ndarray
+    mean: np.ndarray
+    spread: np.ndarray  # small matrix with the singular values of X - mean
+    candidates: np.ndarray  # global rows
+    coords: np.ndarray
+
+
+def _merge_survey(parts, dim):
+    """One Survey from the chunks' (raises on the first chunk with a bad row)."""
+    counts = np.array([p.rows for p in parts], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    for p, start in zip(parts, starts):
+        if p.bad is None:
+            continue
+        where = _row_range(int(start), p.rows)
+        if p.bad[0] == "shape":
+            raise ValueError(f"points: {where} have shape {p.bad[1]}; expected (n_rows, {dim}).")
+        raise ValueError(
+            f"points: {where} hold NaN or inf (first at row {start + p.bad[0]:,}: "
+            f"{p.bad[1]}); expected finite coordinates."
+        )
+    n = int(counts.sum())
+    mean = sum(p.total for p in parts) / max(n, 1)
+    full = [p for p in parts if p.rows]
+    # X - mean has the singular values of the chunks' R factors (each about its own mean)
+    # stacked with one row per chunk for the shift of its mean
+    spread = np.concatenate(
+        [np.zeros((0, dim))]
+        + [p.r for p in full]
+        + [np.sqrt(p.rows) * (p.total / p.rows - mean)[None] for p in full]
+    )
+    return Survey(
+        n=n,
+        starts=starts,
+        lo=np.stack([p.lo for p in parts]),
+        hi=np.stack([p.hi for p in parts]),
+        mean=mean,
+        spread=spread,
+        candidates=np.concatenate([p.candidates + s for p, s in zip(parts, starts)]),
+        coords=np.concatenate([p.coords for p in parts]),
+    )
+
+
+def _seeds(random_state, n):
+    """``n`` independent seeds (one per chunk, one for the client's FPS) from one state."""
+    if isinstance(random_state, np.random.Generator):
+        random_state = int(random_state.integers(2**63))
+    return np.random.SeedSequence(random_state).spawn(n)
+
+
+def _survey(parts, dim, n_candidates, seeds, client, n_threads):
+    import dask
+
+    task = dask.delayed(_survey_chunk, pure=True)
+    tasks = [task(p, dim, n_candidates, s) for p, s in zip(parts, seeds)]
+    return _merge_survey(_compute(tasks, client, n_threads), dim)
+
+
+def _cover_chunk(block, landmarks, start, given, device):
+    """Pass 2 on one chunk: max over it of d_L, and (``given``) d over it at the landmarks
+    with their nearest rows. Input coordinates: the maximum is exactly cKDTree's."""
+    block = np.asarray(block, dtype=np.float64)
+    if not len(block):
+        return 0.0, np.full(len(landmarks), np.inf), np.zeros(len(landmarks), np.int64)
+    check_device(device)
+    tree = build_tree(block, device=device)
+    cover = max_nearest_distance(build_tree(landmarks, device=device), tree, n_threads=1)
+    if not given:
+        return cover, None, None
+    index, distance = nearest(tree, landmarks)
+    return cover, distance, tree.order[index] + start
+
+
+def _cover(parts, L, survey, given, device, client, n_threads):
+    """Covering radius, d_X at L and the nearest rows (the last two None unless given)."""
+    import dask
+
+    lm = dask.delayed(L)
+    task = dask.delayed(_cover_chunk, pure=True)
+    tasks = [task(p, lm, int(s), given, device) for p, s in zip(parts, survey.starts)]
+    out = _compute(tasks, client, n_threads)
+    cover = max(o[0] for o in out)
+    if not given:
+        return cover, np.zeros(len(L)), None
+    dist = np.stack([o[1] for o in out])
+    best = np.argmin(dist, axis=0)
+    cols = np.arange(len(L))
+    return cover, dist[best, cols], np.stack([o[2] for o in out])[best, cols]
+
+
+def _landmarks(landmarks, survey, seed):
+    """L in input coordinates and their rows (None for given coordinates)."""
+    if isinstance(landmarks, int):
+        idx = farthest_point_sampling(survey.coords, landmarks, random_state=seed)
+        # FPS repeats points only when X has fewer distinct points than landmarks
+        idx = idx[distinct_rows(survey.coords[idx], "points")]
+        return survey.coords[idx], survey.candidates[idx]
+    return landmarks[distinct_rows(landmarks, "landmarks")], None
+
+
+def _run_blocks(parts, blocks, settings, client, progress):
+    """BlockResults as the block tasks finish (on the Client's workers, else here)."""
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(blocks), desc="filtration, blocks", unit="block")
+    reader = ChunkReader(parts)
+    try:
+        if client is None:
+            for block in blocks:
+                yield block_task(reader, block, *settings)
+                if bar is not None:
+                    bar.update(1)
+            return
+        import dask
+        from distributed import as_completed
+
+        token = uuid.uuid4().hex
+        chunks = dask.delayed(reader, name=f"flood-chunks-{token}", traverse=False)
+        task = dask.delayed(block_task, pure=True)
+        tasks = [
+            task(chunks, b, *settings, dask_key_name=f"flood-block-{token}-{i}")
+            for i, b in enumerate(blocks)
+        ]
+        for future in as_completed(client.compute(tasks)):
+            yield future.result()
+            future.release()
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _filtration(parts, survey, Lc, values, simplices, facets, options, client, progress):
+    """Bounds of every simplex from the blocks, tightened by face <= coface."""
+    tol, method, points_per_edge, device, n_threads, block_size = options
+    if top_dimension(simplices) == 0:  # vertices only
+        lower = upper = [values] + [np.zeros(0) for _ in simplices[1:]]
+        queries, work = {}, {"blocks": 0}
+    else:
+        blocks = plan_blocks(
+            Lc, values, simplices, facets, survey.mean, survey.lo, survey.hi, block_size
+        )
+        settings = (survey.mean, tol, method, points_per_edge, device, n_threads)
+        results = _run_blocks(parts, blocks, settings, client, progress)
+        lower, upper, queries, work = merge(results, simplices, values, method)
+    if method == "grid":
+        values = [lower[0]]
+        for k in range(1, len(simplices)):
+            faces = values[0][simplices[1]] if k == 1 else values[k - 1][facets[k]]
+            values.append(np.maximum(lower[k], faces.max(axis=1, initial=0.0)))
+        evaluations = {k: _grid_points(points_per_edge, k) for k in range(1, len(simplices))}
+        return dict(lower=None, upper=None, filtration=values, evaluations=evaluations, work=work)
+    lower, upper, filtration = propagate_bounds(lower, upper, facets)
+    evaluations = {k: q / max(len(simplices[k]), 1) for k, q in queries.items()}
+    return dict(lower=lower, upper=upper, filtration=filtration, evaluations=evaluations, work=work)
+
+
+def _grid_points(points_per_edge, k):
+    from math import comb
+
+    return comb(points_per_edge - 2, k)
+
+
+def dask_flood_complex(
+    points,
+    landmarks,
+    *,
+    max_dimension,
+    tol,
+    method,
+    points_per_edge,
+    device,
+    random_state,
+    n_threads,
+    progress,
+    block_size,
+):
+    """:func:`flood.flood_complex` for a ``dask.array.Array`` of shape (n_points, dim).
+
+    Same parameters and result; ``block_size`` (default :data:`DEFAULT_BLOCK_SIZE`) is the
+    number of top-dimensional simplices per block task. See the module docstring.
+    """
+    timings = {}
+    t0 = time.perf_counter()
+    points = _refuse_array(points)
+    n_known, dim = points.shape
+    n_known = None if np.isnan(n_known) else int(n_known)
+    if n_known is not None:
+        check_n_points(n_known, dim)
+    landmarks = check_landmarks(landmarks, n_known or sys.maxsize, dim)
+    max_dimension, tol = _check_options(dim, max_dimension, tol, method, points_per_edge, n_threads)
+    block_size = _check_block_size(block_size)
+    device = check_device(device)
+    if progress and compile_kernels(method, device):  # first run: its own stage
+        timings["compile"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+    client = _active_client()
+    parts = list(points.to_delayed().ravel())
+    seeds = _seeds(random_state, len(parts) + 1)
+    n_candidates = landmarks if isinstance(landmarks, int) else 0
+    survey = _survey(parts, dim, n_candidates, seeds[:-1], client, n_threads)
+    check_n_points(survey.n, dim)
+    if isinstance(landmarks, int):
+        landmarks = check_landmarks(landmarks, survey.n, dim)
+    L, lm_idx = _landmarks(landmarks, survey, seeds[-1])
+    timings["landmarks"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    given = lm_idx is None
+    cover, values, nearest_rows = _cover(parts, L, survey, given, device, client, n_threads)
+    if given and np.all(values == 0):
+        lm_idx = nearest_rows
+    timings["cover"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    Lc = L - survey.mean
+    simplices, facets = _delaunay(Lc, survey.spread, max_dimension)
+    timings["delaunay"] = time.perf_counter() - t2
+
+    t3 = time.perf_counter()
+    if method != "grid" and tol is None:
+        tol = _default_tol(cover, Lc, simplices)
+    options = (tol, method, points_per_edge, device, n_threads, block_size)
+    bounds = _filtration(parts, survey, Lc, values, simplices, facets, options, client, progress)
+    timings["filtration"] = time.perf_counter() - t3
+    return FloodResult(
+        landmarks=L,
+        landmark_indices=None if lm_idx is None else np.asarray(lm_idx, dtype=np.int64),
+        covering_radius=float(cover),
+        simplices=simplices,
+        tol=tol if method != "grid" else float("nan"),
+        method=method,
+        timings=timings,
+        **bounds,
+    )
+
+
+def _check_block_size(block_size):
+    if block_size is None:
+        return DEFAULT_BLOCK_SIZE
+    if (
+        isinstance(block_size, bool)
+        or not isinstance(block_size, (int, np.integer))
+        or block_size < 1
+    ):
+        raise ValueError(
+            "The 'block_size' parameter must be an int in the range [1, inf) or None. "
+            f"Got {block_size!r} instead."
+        )
+    return int(block_size)
