@@ -23,10 +23,12 @@ from flood.datasets._shapes import (
     make_torus,
 )
 from flood.datasets._swiss_cheese import make_swiss_cheese
+from flood.datasets._validation import check_chunk
 
 __all__ = [
     "LasInfo",
     "PointCloudInfo",
+    "check_chunk",
     "load_modelnet",
     "load_scan_folder",
     "make_annulus",

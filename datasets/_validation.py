@@ -108,3 +108,115 @@ def check_range_pair(value, name, func, low=0.0, low_open=True):
             f"Got {value!r} instead."
         )
     return a, b
+
+
+def check_layout(shape, dtype, source, what="array"):
+    """Refuse a point cloud by its shape and dtype alone, before any value is read.
+
+    The rule of :func:`~flood.datasets.read_point_cloud`: real numbers (bool, int, float), two
+    axes, at least one column and one row. Messages read ``"<source>: <what> has shape
+    (5,); expected (n_points, dim)"``.
+
+    Parameters
+    ----------
+    shape : tuple of int
+    dtype : numpy.dtype
+    source : str or path-like
+        The file or store, named first in messages.
+    what : str, default="array"
+        How messages name the values (``"array 'points'"``).
+
+    Examples
+    --------
+    >>> check_layout((5,), np.dtype("f8"), "scan.npy")
+    Traceback (most recent call last):
+    ...
+    ValueError: scan.npy: array has shape (5,); expected (n_points, dim)
+    """
+    shape = tuple(shape)
+    if np.dtype(dtype).kind not in "biuf":
+        raise ValueError(f"{source}: {what} has dtype {dtype}; expected real numbers")
+    if len(shape) != 2 or shape[1] < 1:
+        raise ValueError(f"{source}: {what} has shape {shape}; expected (n_points, dim)")
+    if shape[0] == 0:
+        raise ValueError(
+            f"{source}: {what} has shape {shape}; expected (n_points, dim) with n_points >= 1"
+        )
+
+
+def _rows(start, n_rows):
+    """``("rows 1,000-1,999", "")`` (0-based, inclusive) or ``("row 7", "s")``: the rows and
+    the verb ending that agrees with them."""
+    if n_rows == 1:
+        return f"row {start:,}", "s"
+    if n_rows == 0:
+        return f"the empty block at row {start:,}", "s"
+    return f"rows {start:,}-{start + n_rows - 1:,}", ""
+
+
+def check_chunk(block, row_start, source, *, n_rows=None, dim=None):
+    """Check one row block of a chunked point cloud; return it as a float64 ndarray.
+
+    The check every block of ``read_point_cloud(path, chunks=...)`` passes when it is
+    computed, public so that code receiving any dask array of points can apply the same rule
+    to each block (with ``dask.array.map_blocks`` and ``block_info``). Messages name the
+    source and the block's rows (0-based, inclusive), such as ``"scan.npy: rows
+    1,000,000-1,999,999 hold NaN or inf (first at row 1,234,567: [nan, 0.0, 1.0]); expected
+    finite coordinates"``.
+
+    Parameters
+    ----------
+    block : array-like of shape (n_rows, dim)
+        The block's points.
+    row_start : int
+        The row of the whole cloud that is the block's first row.
+    source : str or path-like
+        The file, store or array the block comes from, named first in messages.
+    n_rows : int, optional
+        The rows the block must have (default: any number, zero included).
+    dim : int, optional
+        The columns the block must have (default: any number >= 1).
+
+    Returns
+    -------
+    block : ndarray of shape (n_rows, dim), dtype float64
+
+    Raises
+    ------
+    TypeError
+        If the block does not hold real numbers.
+    ValueError
+        If the block does not have two axes, ``n_rows`` rows and ``dim`` (or >= 1) columns,
+        or holds NaN or infinite values.
+
+    Examples
+    --------
+    >>> from flood.datasets import check_chunk
+    >>> check_chunk([[0, 1], [2, 3]], 1000, "scan.npy").dtype
+    dtype('float64')
+    >>> check_chunk([[0.0, 1.0], [np.inf, 3.0]], 1000, "scan.npy")
+    Traceback (most recent call last):
+    ...
+    ValueError: scan.npy: rows 1,000-1,001 hold NaN or inf (first at row 1,001: [inf, 3.0]); \
+expected finite coordinates
+    """
+    block = np.asarray(block)
+    if n_rows is None:
+        n_rows_seen = len(block) if block.ndim else 1
+    rows, s = _rows(row_start, n_rows_seen if n_rows is None else n_rows)
+    have = "has" if s else "have"
+    if block.dtype.kind not in "biuf":
+        raise TypeError(f"{source}: {rows} {have} dtype {block.dtype}; expected real numbers")
+    expected = f"({'n_rows' if n_rows is None else n_rows}, {'dim' if dim is None else dim})"
+    wrong = block.ndim != 2 or (n_rows is not None and block.shape[0] != n_rows)
+    if wrong or (block.shape[1] < 1 if dim is None else block.shape[1] != dim):
+        raise ValueError(f"{source}: {rows} {have} shape {block.shape}; expected {expected}")
+    block = block.astype(np.float64, copy=False)
+    bad = np.flatnonzero(~np.isfinite(block).all(axis=1))
+    if len(bad):
+        first = bad[0]
+        raise ValueError(
+            f"{source}: {rows} hold{s} NaN or inf (first at row {row_start + first:,}: "
+            f"{block[first].tolist()}); expected finite coordinates"
+        )
+    return block
