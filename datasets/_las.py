@@ -13,7 +13,7 @@ import numpy as np
 
 from flood.datasets._columns import COORDINATES, PointCloudInfo, Table, select_columns
 
-__all__ = ["LAS_FORMATS", "LasInfo", "check_classes", "read_las"]
+__all__ = ["LAS_FORMATS", "LasInfo", "check_classes", "open_las", "read_las", "read_las_rows"]
 
 LAS_FORMATS = (".las", ".laz")
 #: Records per read: about 34 MB of point format 3, bounding what a filtered read holds at once.
@@ -146,6 +146,16 @@ def _dimensions(point_format):
     return tuple(labels), tuple(ignored)
 
 
+def _selection(path, header, wanted, columns):
+    """The names of the columns ``wanted`` of a file with this header, and the file's other
+    dimensions (the columns not read, then those that cannot be columns)."""
+    labels, multi = _dimensions(header.point_format)
+    layout = Table(np.empty((0, len(labels))), labels, True, (0, 1, 2))
+    index = select_columns(path, layout, wanted, columns)
+    ignored = tuple(label for i, label in enumerate(labels) if i not in index) + multi
+    return tuple(labels[i] for i in index), ignored
+
+
 def _check_size(path, header):
     """Refuse an uncompressed file with fewer point records than its header's count (laspy
     would read the records present and say nothing)."""
@@ -161,6 +171,33 @@ def _check_size(path, header):
             f"{path}: the header promises {count:,} points but the file holds {found:,} "
             f"(truncated: {size:,} bytes; {count:,} records of {record} bytes from byte "
             f"{offset:,} need {need:,})"
+        )
+
+
+def _check_chunk_table(path, header):
+    """Refuse a LAZ file whose chunk table cannot be read or holds fewer records than the
+    header's count. The table, which seeking needs, is at the end of the file: a truncated file
+    has none (laspy opens it all the same and fails when decompressing)."""
+    import lazrs  # present: _laspy checked it for .laz files
+
+    found = header.vlrs.get("LasZipVlr")
+    if not found:
+        raise ValueError(f"{path}: not a readable .laz file (no LasZip record)")
+    vlr = lazrs.LazVlr(found[0].record_data)
+    try:
+        with open(path, "rb") as source:
+            source.seek(header.offset_to_point_data)
+            table = lazrs.read_chunk_table(source, vlr)
+    except lazrs.LazrsError as exc:
+        raise ValueError(
+            f"{path}: not a readable .laz file: its chunk table, at the end of the file, cannot "
+            f"be read (truncated?) ({exc})"
+        ) from None
+    held = sum(count for count, _ in table)  # fixed-size chunks: the last one counted full
+    if header.point_count > held:
+        raise ValueError(
+            f"{path}: the header promises {header.point_count:,} points but the file's "
+            f"compressed chunks hold at most {held:,}"
         )
 
 
@@ -251,10 +288,7 @@ def read_las(path, wanted, columns, classes):
     try:
         with laspy.open(path) as reader:
             header = reader.header
-            labels, multi = _dimensions(header.point_format)
-            layout = Table(np.empty((0, len(labels))), labels, True, (0, 1, 2))
-            index = select_columns(path, layout, wanted, columns)
-            names = [labels[i] for i in index]
+            names, ignored = _selection(path, header, wanted, columns)
             _check_size(path, header)
             points, n_records, counts = _read_chunks(reader, names, classes)
     except errors as exc:
@@ -272,8 +306,83 @@ def read_las(path, wanted, columns, classes):
             f"{path}: no points of classes {', '.join(map(str, classes))} among its "
             f"{n_records:,}; the file's classes are {present}"
         )
-    ignored = tuple(label for i, label in enumerate(labels) if i not in index) + multi
     info = LasInfo(
-        str(path), len(points), tuple(names), ignored, header.point_format.id, classes, n_records
+        str(path), len(points), names, ignored, header.point_format.id, classes, n_records
     )
     return points, info
+
+
+def open_las(path, wanted, columns):
+    """Check a LAS/LAZ file without reading its points; say what a chunked read gives.
+
+    The checks of :func:`read_las` that need no point: the columns, the file size against the
+    header's record count (LAS), the chunk table at the end of the file against that count
+    (LAZ: a truncated file has none), at least one record.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        An existing ``.las`` or ``.laz`` file.
+    wanted, columns : object
+        As for :func:`read_las`.
+
+    Returns
+    -------
+    info : LasInfo
+        Every record of the file (``n_points == n_records``); ``info.columns`` are the names
+        to pass to :func:`read_las_rows`.
+    """
+    ext = path.suffix.lower()
+    laspy, errors = _laspy(ext)
+    try:
+        with laspy.open(path) as reader:
+            header = reader.header
+            names, ignored = _selection(path, header, wanted, columns)
+            _check_size(path, header)
+            if header.are_points_compressed:
+                _check_chunk_table(path, header)
+    except errors as exc:
+        raise ValueError(f"{path}: not a readable {ext} file ({exc})") from None
+    n_records = header.point_count
+    if n_records == 0:
+        raise ValueError(f"{path}: no points found")
+    return LasInfo(str(path), n_records, names, ignored, header.point_format.id, None, n_records)
+
+
+def read_las_rows(path, names, start, stop):
+    """The float64 columns ``names`` of the records ``start`` to ``stop - 1`` of a LAS/LAZ file.
+
+    Seeks to record ``start`` and reads only the records asked for (LAZ: lazrs decompresses
+    from the start of the compressed chunk holding ``start``, one thread: the caller runs
+    blocks in parallel).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import laspy
+    >>> las = laspy.LasData(laspy.LasHeader(point_format=0, version="1.2"))
+    >>> las.X, las.Y, las.Z = [0, 100, 200, 300], [0, 0, 0, 0], [0, 0, 0, 0]  # scale 0.01
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.laz"
+    >>> las.write(path)
+    >>> read_las_rows(path, ("x", "z"), 1, 3)
+    array([[1., 0.],
+           [2., 0.]])
+    """
+    ext = path.suffix.lower()
+    laspy, errors = _laspy(ext)
+    rows = f"records {start:,}-{stop - 1:,}"
+    try:
+        with laspy.open(path, laz_backend=laspy.LazBackend.Lazrs) as reader:
+            n_records = reader.header.point_count
+            reader.seek(start)
+            chunk = reader.read_points(stop - start)
+    except errors as exc:
+        raise ValueError(f"{path}: {rows} are not readable ({exc})") from None
+    if len(chunk) != stop - start:
+        raise ValueError(
+            f"{path}: {rows} are not all there: the file holds {start + len(chunk):,} of the "
+            f"{n_records:,} its header promises"
+        )
+    points = np.empty((len(chunk), len(names)))
+    _columns_of(chunk, names, None, points)
+    return points
