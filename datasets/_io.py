@@ -6,6 +6,7 @@ import zipfile
 
 import numpy as np
 
+from flood.datasets._chunked import ZARR_SUFFIX, check_chunked, is_zarr, read_chunked, read_zarr
 from flood.datasets._columns import (
     COORDINATES,
     INDEX_LABEL,
@@ -17,6 +18,7 @@ from flood.datasets._columns import (
 from flood.datasets._headers import check_header
 from flood.datasets._las import LAS_FORMATS, check_classes, read_las
 from flood.datasets._native import filtered_stderr
+from flood.datasets._validation import check_layout
 
 __all__ = ["PointCloudInfo", "read_point_cloud", "write_point_cloud"]
 
@@ -64,17 +66,11 @@ def _as_cloud(array, path, what="array"):
     """Check that ``array`` is a non-empty, finite, numeric 2-D array; return it as float64.
 
     The messages use the wording of :func:`flood._validation.check_points` ("``what`` has
-    shape ...; expected ..."), prefixed by the file.
+    shape ...; expected ..."), prefixed by the file; the shape and dtype rule is
+    :func:`~flood.datasets._validation.check_layout`, shared with chunked reads.
     """
     array = np.asarray(array)
-    if array.dtype.kind not in "biuf":
-        raise ValueError(f"{path}: {what} has dtype {array.dtype}; expected real numbers")
-    if array.ndim != 2 or array.shape[1] < 1:
-        raise ValueError(f"{path}: {what} has shape {array.shape}; expected (n_points, dim)")
-    if array.shape[0] == 0:
-        raise ValueError(
-            f"{path}: {what} has shape {array.shape}; expected (n_points, dim) with n_points >= 1"
-        )
+    check_layout(array.shape, array.dtype, path, what)
     array = array.astype(np.float64, copy=False)
     bad = np.flatnonzero(~np.isfinite(array).all(axis=1))
     if len(bad):
@@ -238,7 +234,7 @@ def _read_open3d(path, ext):
     return Table(points, COORDINATES, True, (0, 1, 2), ignored)
 
 
-def read_point_cloud(path, columns=None, *, classes=None, return_info=False):
+def read_point_cloud(path, columns=None, *, classes=None, chunks=None, return_info=False):
     """Read a point cloud from a file into a float64 array.
 
     Supported formats, chosen by the (case-insensitive) extension:
@@ -261,7 +257,16 @@ def read_point_cloud(path, columns=None, *, classes=None, return_info=False):
       float64); the columns are ``x``, ``y``, ``z`` and then the point format's other
       dimensions (``intensity``, ``classification``, ``gps_time``, ...); ``classes`` keeps
       the points of some classifications. A file with fewer point records than its header
-      says is refused.
+      says is refused;
+    - a Zarr store (a ``*.zarr`` folder: its array ``points``, else its first array; or the
+      folder of an array inside a store), read with zarr (``pip install flood-tda[dask]``).
+
+    With ``chunks``, a ``.npy`` file, a LAS/LAZ file or a Zarr store is not read: the result
+    is a ``dask.array.Array`` of blocks of ``chunks`` rows, each read alone when computed (a
+    ``.npy`` file memory-mapped, LAS/LAZ through laspy's seek) and checked then: a block with
+    NaN or infinite values raises a ValueError naming the file and the block's rows (see
+    :func:`check_chunk`). Shape, dtype, columns and truncated LAS/LAZ files are checked at
+    once, from the header.
 
     Parameters
     ----------
@@ -277,13 +282,18 @@ def read_point_cloud(path, columns=None, *, classes=None, return_info=False):
     classes : int, sequence of int or str, default=None
         ``.las``/``.laz`` only: keep the points whose classification is one of these codes
         (ints in [0, 255], e.g. ``(2,)`` for ground, or ``"2,6"``); None keeps every point.
+        Not with ``chunks`` (a block's kept points are unknown until it is read): read the
+        ``classification`` column instead and filter the dask array.
+    chunks : int, default=None
+        Rows per block (an int >= 1) of a dask array to return instead (needs ``pip install
+        flood-tda[dask]``); ``.npy``, ``.las``, ``.laz`` and Zarr only.
     return_info : bool, default=False
         Also return a :class:`PointCloudInfo` saying what was read.
 
     Returns
     -------
-    points : ndarray of shape (n_points, n_dims), dtype float64
-        The coordinates.
+    points : ndarray or dask.array.Array of shape (n_points, n_dims), dtype float64
+        The coordinates; a dask array with ``chunks``.
     info : PointCloudInfo
         Only with ``return_info=True``; ``str(info)`` reads like
         ``"20,000 points x 3 (columns x, y, z; ignored: nx, ny, nz)"``; for LAS/LAZ files a
@@ -299,10 +309,12 @@ def read_point_cloud(path, columns=None, *, classes=None, return_info=False):
         file has fewer than three columns and no ``columns``, or the file is malformed (empty,
         truncated, fewer or more points than its header says, rows of different lengths,
         values that are not finite numbers), or ``classes`` is malformed, given for a file
-        that is not LAS/LAZ, or keeps no point; the message names the file, and for text
-        files the line.
+        that is not LAS/LAZ, or keeps no point, or ``chunks`` is not a positive int (a
+        ``TypeError`` if it is not an int) or is given for another format or with
+        ``classes``; the message names the file, and for text files the line.
     ImportError
-        If the file needs an optional dependency (open3d, laspy, lazrs) that is missing.
+        If the file needs an optional dependency (open3d, laspy, lazrs, dask, zarr) that is
+        missing.
 
     Examples
     --------
@@ -321,17 +333,27 @@ def read_point_cloud(path, columns=None, *, classes=None, return_info=False):
     >>> read_point_cloud(folder / "normals.xyz", columns=[0, 1])
     array([[0., 0.],
            [1., 0.]])
+    >>> write_point_cloud(folder / "big.npy", np.ones((5, 3)))
+    >>> read_point_cloud(folder / "big.npy", chunks=2).chunks
+    ((2, 2, 1), (3,))
     """
     path = pathlib.Path(path)
-    ext = _suffix(path, POINT_CLOUD_FORMATS, "point-cloud")
+    zarr_store = is_zarr(path)
+    ext = ZARR_SUFFIX if zarr_store else _suffix(path, POINT_CLOUD_FORMATS, "point-cloud")
     wanted = parse_columns(columns)
     classes = check_classes(classes, path)
-    path = _existing(path)
+    chunks = check_chunked(path, chunks, classes)
+    path = path if zarr_store else _existing(path)
+    if chunks is not None:
+        points, info = read_chunked(path, wanted, columns, chunks)
+        return (points, info) if return_info else points
     if ext in LAS_FORMATS:
         points, info = read_las(path, wanted, columns, classes)
         points = _as_cloud(points, path)
         return (points, info) if return_info else points
-    if ext in _NUMPY_FORMATS:
+    if zarr_store:
+        table = read_zarr(path)
+    elif ext in _NUMPY_FORMATS:
         table = _read_numpy(path, ext)
     elif ext in _TEXT_FORMATS:
         table = _read_text(path, ext)
