@@ -1,6 +1,7 @@
 """The ``flood`` command line: ``flood demo`` and ``flood compute FILE``."""
 
 import argparse
+import contextlib
 import os
 import pathlib
 import re
@@ -22,6 +23,8 @@ from flood._version import __version__
 from flood.datasets._io import POINT_CLOUD_FORMATS
 
 DEMO_SHAPES = ("torus", "swiss-cheese")
+#: Rows per chunk of ``compute --workers/--scheduler`` (24 MB of 3-D float64 points).
+DEFAULT_CHUNK_ROWS = 1_000_000
 #: Suffix of ``--out`` (appended when a name has none, as ``numpy.savez`` does).
 OUT_SUFFIX = ".npz"
 #: Suffixes of ``--plot`` (the first is appended when a name has none).
@@ -37,6 +40,7 @@ OPTIONS = {
     "min_persistence": "--min-persistence",
     "columns": "--columns",
     "classes": "--classes",
+    "chunks": "--chunks",
 }
 
 
@@ -127,6 +131,26 @@ def _parser():
         default=None,
         help="keep the points of these LAS classifications, e.g. 2 (ground) or 2,6 "
         "(default: every point; .las/.laz files only)",
+    )
+    c.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="run on a local Dask cluster of this many worker processes (one thread each), "
+        "reading FILE in chunks (.npy, .las, .laz, Zarr); needs flood-tda[dask]",
+    )
+    c.add_argument(
+        "--scheduler",
+        default=None,
+        help="run on the Dask cluster of this scheduler address, e.g. tcp://host:8786, "
+        "reading FILE in chunks (the workers need flood-tda and the file)",
+    )
+    c.add_argument(
+        "--chunks",
+        type=int,
+        default=None,
+        help=f"rows per chunk of FILE (default {DEFAULT_CHUNK_ROWS:,} with --workers or "
+        "--scheduler; alone: one process, chunk by chunk, never the whole file in memory)",
     )
     common(c, None)
     return p
@@ -235,6 +259,61 @@ def _parse_dims(text, dim):
     return list(check_homology_dimensions(dims, dim, owner="--dims"))
 
 
+def _dask_options(args):
+    """Whether ``compute`` runs on dask (``--workers``, ``--scheduler`` or ``--chunks``), after
+    checking those options."""
+    if args.command != "compute":
+        return False
+    if args.workers is not None and args.scheduler is not None:
+        raise ValueError(
+            f"--workers and --scheduler exclude each other (a local cluster or a running "
+            f"one); got --workers {args.workers} and --scheduler {args.scheduler}"
+        )
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be an int >= 1; got {args.workers}")
+    if args.chunks is not None and args.chunks < 1:
+        raise ValueError(f"--chunks must be an int >= 1 (rows per chunk); got {args.chunks}")
+    if args.scheduler is not None and not args.scheduler.strip():
+        raise ValueError("--scheduler must be a scheduler address, e.g. tcp://host:8786; got ''")
+    return args.workers is not None or args.scheduler is not None or args.chunks is not None
+
+
+@contextlib.contextmanager
+def _dask_client(args, stream):
+    """The Dask client of ``--workers`` (a LocalCluster, closed after) or ``--scheduler``;
+    none for ``--chunks`` alone (this process, chunk by chunk)."""
+    if args.workers is None and args.scheduler is None:
+        yield None
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise ImportError(
+            "--workers and --scheduler need dask.distributed: pip install 'flood-tda[dask]'"
+        ) from exc
+    if args.workers is not None:
+        with (
+            LocalCluster(
+                n_workers=args.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            print(f"dask: local cluster of {args.workers} worker processes", file=stream)
+            yield client
+        return
+    try:
+        client = Client(args.scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise OSError(f"--scheduler {args.scheduler}: cannot connect ({exc})") from exc
+    with client:
+        n = len(client.scheduler_info().get("workers", {}))
+        print(f"dask: scheduler {args.scheduler}, {n} workers", file=stream)
+        yield client
+
+
 def _check_args(args):
     """The checks that need no data, before the work: options, output paths, plotting."""
     check_min_persistence(args.min_persistence, owner="--min-persistence")
@@ -264,6 +343,10 @@ def _run(args, stream):
             file=stream,
         )
         title = f"Flood PH of a {args.points:,}-point {args.shape}"
+    elif _dask_options(args):
+        with _dask_client(args, stream):
+            _compute_chunked(args, stream)
+        return
     else:
         from flood.datasets import read_point_cloud
 
@@ -275,6 +358,25 @@ def _run(args, stream):
         X = check_points(X, name=args.file)
         check_n_points(len(X), X.shape[1], name=args.file)
         title = f"Flood PH of {args.file}"
+    _finish(args, X, title, stream)
+
+
+def _compute_chunked(args, stream):
+    """``compute`` on a dask array read in chunks: on the client's workers, or here chunk by
+    chunk; the file is never read whole into this process."""
+    from flood.datasets import read_point_cloud
+
+    chunks = args.chunks if args.chunks is not None else DEFAULT_CHUNK_ROWS
+    X, info = read_point_cloud(
+        args.file, columns=args.columns, classes=args.classes, chunks=chunks, return_info=True
+    )
+    if not args.quiet:
+        print(f"read {args.file} in chunks of {chunks:,} rows: {info}", file=sys.stderr)
+    _finish(args, X, f"Flood PH of {args.file}", stream)
+
+
+def _finish(args, X, title, stream):
+    """flood_complex on X (an array, or a dask array), the summary, the output, the plot."""
     dim = X.shape[1]
     if args.command == "compute" and args.dims:
         dims = _parse_dims(args.dims, dim)
