@@ -3,19 +3,23 @@
 The top-dimensional simplices of Del(L) are grouped by the size of their halos and cut, by
 recursive bisection of their enclosing-ball centres, into compact blocks of at most
 ``block_size`` (:func:`group_simplices`); a block holds them and all their faces (a face
-shared by blocks is computed in each). Its **halo**: every y in conv(s) for a top
-simplex s with enclosing ball B(c, R) has a vertex v with |y - v| <= R (``sum_v lambda_v
-|y - v|^2 = sum_v lambda_v |c - v|^2 - |y - c|^2 <= R^2``), so ``d_X(y) <= U = R + max_v
-d_X(v)`` and the nearest point of X to y lies in B(c, R + U) (``2 R`` for landmarks in X).
-The faces of s lie in conv(s) too, so a block needs only the points of X in the union of
-these balls; it keeps those in the union's bounding box (a superset: never fewer points,
-sometimes more). On its simplices d over the kept points equals d_X, so the kernel's bounds
-are certified for X, and merging blocks by ``lower = max``, ``upper = min`` keeps them so.
-The balls are the smallest enclosing balls of the simplices (:func:`enclosing_balls`).
+shared by blocks is computed in each).
+
+The **halo** of a block: every y in conv(s), for a top simplex s in the ball B(c, R), has a
+vertex v with |y - v| <= R (``sum_v lambda_v |y - v|^2 = sum_v lambda_v |c - v|^2 -
+|y - c|^2 <= R^2``), so ``d_X(y) <= U = R + max_v d_X(v)`` (a sampled bound may be smaller:
+:func:`upper_bounds`). The nearest point of X to y then lies within U of conv(s), in the
+box ``[min_v - U, max_v + U]`` (inside the box of B(c, R + U), and much thinner for a flat
+simplex). Faces lie in conv(s) too, so a block needs only the points of X in the union of
+its simplices' boxes; it keeps those in the union of ``HALO_BOXES`` boxes, each around the
+boxes of a compact group of its simplices (a superset: never fewer points, sometimes more).
+On its simplices d over the kept points equals d_X, so the kernel's bounds are certified
+for X, and merging blocks by ``lower = max``, ``upper = min`` keeps them so. R is the radius
+of the smallest enclosing ball (:func:`enclosing_balls`).
 """
 
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, product
 
 import numpy as np
 
@@ -28,6 +32,14 @@ from flood.kernels import build_tree, grid_interior_max, nearest
 DEFAULT_BLOCK_SIZE = 256
 #: Relative widening of each halo box: covers the rounding of ball centres and radii.
 HALO_RTOL = 1e-9
+#: Barycentric grid intervals per edge for the sampled bound on f(s), per simplex dimension
+#: (the grid covers conv(s) to within (k + 1) R / (2 m): R/4, R/4, R/3, 5R/8; none above).
+BOUND_GRID = {1: 4, 2: 6, 3: 6, 4: 4}
+#: Simplices whose grid points are queried at once (bounds the memory of the queries).
+BOUND_BATCH = 8192
+#: Boxes per block whose union a block keeps: tighter than one box around a curved or
+#: scattered block, and 16 box tests per point read are still cheap next to indexing them.
+HALO_BOXES = 16
 
 
 @dataclass
@@ -39,9 +51,8 @@ class Block:
     values: np.ndarray  # d_X at the vertices
     simplices: list  # per dimension, local vertex indices
     facets: list  # per dimension >= 2, local facet rows
-    lo: np.ndarray  # halo box, input coordinates
-    hi: np.ndarray
-    chunks: np.ndarray  # the chunks whose bounding box meets the halo box
+    boxes: np.ndarray  # (n_boxes, 2, dim): halo boxes (lower, upper corner), input coordinates
+    chunks: np.ndarray  # the chunks whose bounding box meets a halo box
 
 
 @dataclass
@@ -137,6 +148,53 @@ def top_dimension(simplices):
     return max(k for k, s in enumerate(simplices) if len(s))
 
 
+def _grid_weights(m, k):
+    """Barycentric coordinates of the grid with m intervals per edge, shape (n, k + 1)."""
+    steps = np.array([c for c in product(range(m + 1), repeat=k) if sum(c) <= m], dtype=float)
+    return np.c_[m - steps.sum(axis=1), steps] / m
+
+
+def upper_bounds(corners, radii, values, samples, device="cpu"):
+    """Upper bounds U >= f(s) of simplices, before any point of X is read.
+
+    Two bounds, the smaller kept: ``R + max_v d_X(v)`` (some vertex is within R of each
+    point of conv(s)), and ``max_i d_C(y_i) + (k + 1) R / (2 m)`` over a barycentric grid
+    y_i with m intervals per edge (:data:`BOUND_GRID`) and any C of points of X: d_X <= d_C,
+    d_X is 1-Lipschitz, and every point of conv(s) is that close to a grid point (round its
+    barycentric coordinates to the grid: they move by at most (k + 1) / (2 m) in l1, and
+    the corners lie within R of the ball's centre).
+
+    Parameters
+    ----------
+    corners : ndarray of shape (n_simplices, k + 1, dim)
+    radii : ndarray of shape (n_simplices,)
+        Radii of balls holding the simplices.
+    values : ndarray of shape (n_simplices, k + 1)
+        d_X at the corners.
+    samples : ndarray of shape (n_samples, dim)
+        Points of X (C), in the corners' coordinates; may be empty.
+    device : str
+
+    Returns
+    -------
+    bound : ndarray of shape (n_simplices,)
+    """
+    bound = radii + values.max(axis=1)
+    k = corners.shape[1] - 1
+    if k not in BOUND_GRID or not len(samples):
+        return bound
+    m = BOUND_GRID[k]
+    weights = _grid_weights(m, k)
+    tree = build_tree(samples, device=device)
+    for a in range(0, len(corners), BOUND_BATCH):
+        part = corners[a : a + BOUND_BATCH]
+        y = np.einsum("wj,njd->nwd", weights, part).reshape(-1, part.shape[2])
+        d = nearest(tree, y)[1].reshape(len(part), len(weights)).max(axis=1)
+        sampled = d + radii[a : a + BOUND_BATCH] * (k + 1) / (2 * m)
+        bound[a : a + BOUND_BATCH] = np.minimum(bound[a : a + BOUND_BATCH], sampled)
+    return bound
+
+
 def _face_rows(top_rows, simplices, facets, top):
     """Sorted global rows of the top simplices ``top_rows`` and of all their faces."""
     rows = [None] * len(simplices)
@@ -150,7 +208,30 @@ def _face_rows(top_rows, simplices, facets, top):
     return rows
 
 
-def plan_blocks(landmarks, values, simplices, facets, shift, chunk_lo, chunk_hi, block_size):
+def _halo_boxes(centres, lo_s, hi_s, group):
+    """Up to ``HALO_BOXES`` boxes covering the simplices' boxes, one per compact subgroup,
+    widened by ``HALO_RTOL`` of their coordinates; shape (n_boxes, 2, dim)."""
+    parts = []
+    _bisect(centres, group, -(-len(group) // HALO_BOXES), parts)
+    boxes = np.array([[lo_s[p].min(axis=0), hi_s[p].max(axis=0)] for p in parts])
+    margin = HALO_RTOL * np.abs(boxes).max(axis=(1, 2))
+    boxes[:, 0] -= margin[:, None]
+    boxes[:, 1] += margin[:, None]
+    return boxes
+
+
+def plan_blocks(
+    landmarks,
+    values,
+    simplices,
+    facets,
+    shift,
+    chunk_lo,
+    chunk_hi,
+    block_size,
+    samples,
+    device="cpu",
+):
     """The blocks of the complex: simplices, local indices and the chunks each must read.
 
     Parameters
@@ -165,6 +246,9 @@ def plan_blocks(landmarks, values, simplices, facets, shift, chunk_lo, chunk_hi,
     chunk_lo, chunk_hi : ndarray of shape (n_chunks, dim)
         Bounding box of each chunk of X (``+inf``/``-inf`` for empty chunks).
     block_size : int
+    samples : ndarray of shape (n_samples, dim)
+        Centred points of X for :func:`upper_bounds` (the FPS candidates).
+    device : str
 
     Returns
     -------
@@ -173,15 +257,16 @@ def plan_blocks(landmarks, values, simplices, facets, shift, chunk_lo, chunk_hi,
     top = top_dimension(simplices)
     corners = landmarks[simplices[top]]
     centres, radii = enclosing_balls(corners)
-    reach = 2 * radii + values[simplices[top]].max(axis=1)
+    bound = upper_bounds(corners, radii, values[simplices[top]], samples, device)
+    lo_s = corners.min(axis=1) - bound[:, None] + shift
+    hi_s = corners.max(axis=1) + bound[:, None] + shift
     blocks = []
-    for group in group_simplices(centres, reach, block_size):
+    for group in group_simplices(centres, (hi_s - lo_s).max(axis=1), block_size):
         rows = _face_rows(group, simplices, facets, top)
-        lo = (centres[group] - reach[group, None]).min(axis=0) + shift
-        hi = (centres[group] + reach[group, None]).max(axis=0) + shift
-        margin = HALO_RTOL * (np.abs(lo).max() + np.abs(hi).max() + reach[group].max())
-        lo, hi = lo - margin, hi + margin
-        meets = np.all(chunk_lo <= hi, axis=1) & np.all(chunk_hi >= lo, axis=1)
+        boxes = _halo_boxes(centres, lo_s, hi_s, group)
+        meets = np.zeros(len(chunk_lo), dtype=bool)
+        for lo, hi in boxes:
+            meets |= np.all(chunk_lo <= hi, axis=1) & np.all(chunk_hi >= lo, axis=1)
         local = [np.arange(len(rows[0]))[:, None]]
         local += [np.searchsorted(rows[0], simplices[k][rows[k]]) for k in range(1, len(rows))]
         local_facets = [None, None] + [
@@ -194,8 +279,7 @@ def plan_blocks(landmarks, values, simplices, facets, shift, chunk_lo, chunk_hi,
                 values=values[rows[0]],
                 simplices=local,
                 facets=local_facets,
-                lo=lo,
-                hi=hi,
+                boxes=boxes,
                 chunks=np.flatnonzero(meets),
             )
         )
@@ -214,14 +298,18 @@ class ChunkReader:
 
 
 def halo_points(reader, block):
-    """The points of X in the block's halo box, read chunk by chunk; and the rows read."""
-    kept, n_read = [], 0
+    """The points of X in the block's halo boxes, read chunk by chunk; and the rows read."""
+    lo, hi = block.boxes[:, 0].min(axis=0), block.boxes[:, 1].max(axis=0)
+    kept, n_read = [np.zeros((0, len(lo)))], 0
     for i in block.chunks:
         chunk = reader.read(int(i))
         n_read += len(chunk)
-        inside = np.all((chunk >= block.lo) & (chunk <= block.hi), axis=1)
+        chunk = chunk[np.all((chunk >= lo) & (chunk <= hi), axis=1)]  # all boxes first
+        inside = np.zeros(len(chunk), dtype=bool)
+        for b_lo, b_hi in block.boxes:
+            inside |= np.all((chunk >= b_lo) & (chunk <= b_hi), axis=1)
         kept.append(chunk[inside])
-    return np.concatenate(kept) if kept else np.zeros((0, len(block.lo))), n_read
+    return np.concatenate(kept), n_read
 
 
 def block_task(reader, block, shift, tol, method, points_per_edge, device, n_threads):

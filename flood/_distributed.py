@@ -289,8 +289,18 @@ def _filtration(parts, survey, Lc, values, simplices, facets, options, client, p
         lower = upper = [values] + [np.zeros(0) for _ in simplices[1:]]
         queries, work = {}, {"blocks": 0}
     else:
+        samples = survey.coords - survey.mean
         blocks = plan_blocks(
-            Lc, values, simplices, facets, survey.mean, survey.lo, survey.hi, block_size
+            Lc,
+            values,
+            simplices,
+            facets,
+            survey.mean,
+            survey.lo,
+            survey.hi,
+            block_size,
+            samples,
+            device,
         )
         settings = (survey.mean, tol, method, points_per_edge, device, n_threads)
         results = _run_blocks(parts, blocks, settings, client, progress)
@@ -349,7 +359,7 @@ def dask_flood_complex(
     client = _active_client()
     parts = list(points.to_delayed().ravel())
     seeds = _seeds(random_state, len(parts) + 1)
-    n_candidates = landmarks if isinstance(landmarks, int) else 0
+    n_candidates = landmarks if isinstance(landmarks, int) else len(landmarks)
     survey = _survey(parts, dim, n_candidates, seeds[:-1], client, n_threads)
     check_n_points(survey.n, dim)
     if isinstance(landmarks, int):

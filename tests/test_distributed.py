@@ -6,7 +6,14 @@ above the other's lower bound, the filtrations differ by at most ``tol`` and the
 at most ``2 tol`` in bottleneck distance; the covering radius is exact in both.
 """
 
+import os
+import pathlib
+import sys
+
+import cloudpickle
+import dask
 import dask.array as da
+import distributed
 import gudhi
 import numpy as np
 import pytest
@@ -180,3 +187,103 @@ def test_enclosing_balls_are_smallest():
     expected = np.where(obtuse, e[:, 2] / 2, circum)
     assert np.allclose(radii, expected, rtol=1e-9)
     assert obtuse.any() and (~obtuse).any()
+
+
+# ---------------------------------------------------------------- on a LocalCluster
+# Workers unpickle what the tests define here by value (they cannot import a test module).
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+def _npy_rows(path, start, stop):
+    return np.asarray(np.load(path, mmap_mode="r")[start:stop])
+
+
+def npy_array(path, rows):
+    """A dask array over a .npy file whose chunk tasks read their own rows (small graph)."""
+    n, dim = np.load(path, mmap_mode="r").shape
+    parts = [
+        da.from_delayed(
+            dask.delayed(_npy_rows)(str(path), a, min(a + rows, n)),
+            shape=(min(a + rows, n) - a, dim),
+            dtype=np.float64,
+        )
+        for a in range(0, n, rows)
+    ]
+    return da.concatenate(parts)
+
+
+class KillOnce(distributed.WorkerPlugin):
+    """Ends the worker process as it starts the first block task (once: a marker file)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def transition(self, key, start, finish, **kwargs):
+        if finish == "executing" and "flood-block" in str(key) and not os.path.exists(self.marker):
+            pathlib.Path(self.marker).touch()
+            os._exit(1)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=None,
+            memory_limit="1GiB",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.mark.parametrize("rows", [100_000, 33_331])
+def test_cluster_matches_single_process(client, rows):
+    X = make_torus(100_000, noise=0.01, random_state=5)
+    res = flood_complex(da.from_array(X, chunks=(rows, 3)), 200, random_state=1, n_threads=1)
+    assert_matches(res, X)
+    assert len(client.scheduler_info()["workers"]) == 2
+
+
+def test_cluster_file_backed_blocks_read_only_their_chunks(client, tmp_path):
+    # rows in scan order (sorted by x), as a LiDAR tile or a Morton-sorted store would be
+    X = make_swiss_cheese(400_000, n_voids=6, dim=2, random_state=6)
+    X = X[np.argsort(X[:, 0], kind="stable")]
+    path = tmp_path / "cloud.npy"
+    np.save(path, X)
+    res = flood_complex(npy_array(path, 25_000), 250, random_state=2, n_threads=1, block_size=40)
+    assert res.work["blocks"] >= 10
+    # most blocks read under half of X and keep a few percent of what they read; none
+    # holds X (the blocks of the few big simplices, around the voids, hold the most)
+    assert np.median(res.work["rows_read"]) < 0.6 * len(X)
+    assert np.median(res.work["halo_points"]) < 0.25 * len(X)
+    assert res.work["halo_points"].max() < 0.8 * len(X)
+    assert_matches(res, X)
+
+
+def test_cluster_nan_names_rows(client):
+    X = make_swiss_cheese(20_000, dim=2, random_state=0)
+    X[17_001] = np.nan
+    with pytest.raises(
+        ValueError, match=r"rows 16,000-19,999 hold NaN or inf \(first at row 17,001"
+    ):
+        flood_complex(da.from_array(X, chunks=(4_000, 2)), 30, n_threads=1)
+
+
+def test_cluster_worker_killed_during_a_block(client, tmp_path):
+    X = make_torus(60_000, noise=0.01, random_state=7)
+    dX = da.from_array(X, chunks=(15_000, 3))
+    before = flood_complex(dX, 150, random_state=3, n_threads=1, block_size=60)
+    marker = tmp_path / "killed"
+    client.register_plugin(KillOnce(str(marker)), name="kill-once")
+    try:
+        after = flood_complex(dX, 150, random_state=3, n_threads=1, block_size=60)
+    finally:
+        client.unregister_worker_plugin("kill-once")
+    assert marker.exists()  # a worker did die inside a block task
+    for k in range(len(before.simplices)):
+        assert np.array_equal(before.lower[k], after.lower[k])
+        assert np.array_equal(before.upper[k], after.upper[k])
+    assert np.array_equal(before.landmarks, after.landmarks)
