@@ -37,6 +37,9 @@ HALO_RTOL = 1e-9
 BOUND_GRID = {1: 4, 2: 6, 3: 6, 4: 4}
 #: Simplices whose grid points are queried at once (bounds the memory of the queries).
 BOUND_BATCH = 8192
+#: A group of big simplices is cut while its box is this many times wider than its widest
+#: member's on some axis (their halos would hardly overlap).
+SPREAD = 2.0
 #: Boxes per block whose union a block keeps: tighter than one box around a curved or
 #: scattered block, and 16 box tests per point read are still cheap next to indexing them.
 HALO_BOXES = 16
@@ -108,38 +111,50 @@ def enclosing_balls(corners):
     return best_c, best_r
 
 
-def _bisect(points, rows, size, out):
-    """Recursive coordinate bisection of ``rows`` into groups of at most ``size``."""
-    if len(rows) <= size:
+def _bisect(points, rows, size, out, spread=None):
+    """Recursive coordinate bisection of ``rows`` into groups of at most ``size``; with
+    ``spread = (lo, hi)`` boxes, also while a group's bounding box is wider than
+    ``SPREAD`` times its widest member's on some axis (members far apart)."""
+    if len(rows) <= size and (spread is None or len(rows) == 1 or not _spread_out(spread, rows)):
         out.append(rows)
         return
     p = points[rows]
     order = rows[np.argsort(p[:, np.argmax(np.ptp(p, axis=0))], kind="stable")]
-    n_groups = -(-len(rows) // size)
+    n_groups = max(2, -(-len(rows) // size))
     cut = (n_groups // 2) * len(rows) // n_groups
-    _bisect(points, order[:cut], size, out)
-    _bisect(points, order[cut:], size, out)
+    _bisect(points, order[:cut], size, out, spread)
+    _bisect(points, order[cut:], size, out, spread)
 
 
-def group_simplices(centres, reach, size):
+def _spread_out(boxes, rows):
+    lo, hi = boxes[0][rows], boxes[1][rows]
+    return bool(np.any(hi.max(axis=0) - lo.min(axis=0) > SPREAD * (hi - lo).max(axis=0)))
+
+
+def group_simplices(centres, lo, hi, size):
     """Compact groups of at most ``size`` simplices, each of one size class.
 
-    Simplices whose halo radius ``reach`` lies in the same power of 2 (relative to the
-    median) are grouped together and cut by recursive coordinate bisection of their
-    centres: a few big simplices (the hull's flat ones, those spanning a hole) need much of
-    X, and kept apart they do not make every block's halo big.
+    Simplices whose halo box width (``hi - lo``, largest over the axes) lies in the same
+    power of 2 relative to the median are cut by recursive coordinate bisection of their
+    centres. A few big simplices (the hull's flat ones, those spanning a void or a hole)
+    need much of X: kept apart, they do not make every block's halo big; and a group of
+    them is cut further while its members lie far apart (``SPREAD``), so that one block's
+    halo does not hold the regions of many, while big simplices that need the same points
+    (around one hole) stay together and those points are read once.
 
     Returns
     -------
     groups : list of ndarray of int
     """
-    scale = np.median(reach) if len(reach) else 1.0
+    width = (hi - lo).max(axis=1)
+    scale = np.median(width) if len(width) else 1.0
     with np.errstate(divide="ignore"):
-        size_class = np.floor(np.log2(reach / scale)) if scale > 0 else np.zeros(len(reach))
+        size_class = np.floor(np.log2(width / scale)) if scale > 0 else np.zeros(len(width))
     size_class = np.clip(size_class, 0, None)
     groups = []
     for c in np.unique(size_class):
-        _bisect(centres, np.flatnonzero(size_class == c), size, groups)
+        rows = np.flatnonzero(size_class == c)
+        _bisect(centres, rows, size, groups, None if c == 0 else (lo, hi))
     return groups
 
 
@@ -261,7 +276,7 @@ def plan_blocks(
     lo_s = corners.min(axis=1) - bound[:, None] + shift
     hi_s = corners.max(axis=1) + bound[:, None] + shift
     blocks = []
-    for group in group_simplices(centres, (hi_s - lo_s).max(axis=1), block_size):
+    for group in group_simplices(centres, lo_s, hi_s, block_size):
         rows = _face_rows(group, simplices, facets, top)
         boxes = _halo_boxes(centres, lo_s, hi_s, group)
         meets = np.zeros(len(chunk_lo), dtype=bool)

@@ -5,7 +5,7 @@ The stages (DESIGN.md section 7), passes over the chunks alternating with work o
 1. survey, one task per chunk: check the chunk (NaN/inf is refused with the chunk's rows),
    its bounding box, row count, coordinate sum and R factor (the mean and the flatness of X
    follow), and for an int ``landmarks`` its farthest point sampling candidates
-   (``min(landmarks, rows)`` of them);
+   (``min(CANDIDATES * landmarks, rows)`` of them);
 2. landmarks, on the client: one FPS over all candidates (seeded by ``random_state``), or
    the given coordinates;
 3. cover, one task per chunk: the exact covering radius of X by L (max over the chunks of
@@ -56,6 +56,11 @@ from flood._validation import (
     distinct_rows,
 )
 from flood.kernels import build_tree, max_nearest_distance, nearest
+
+#: FPS candidates per chunk, per landmark: the final FPS picks among more points, and the
+#: candidates, a sparse subset of X held by the client, bound f(s) from above before X is
+#: read (:func:`flood._blocks.upper_bounds`): denser, they make thinner halos.
+CANDIDATES = 4
 
 
 @dataclass
@@ -359,7 +364,7 @@ def dask_flood_complex(
     client = _active_client()
     parts = list(points.to_delayed().ravel())
     seeds = _seeds(random_state, len(parts) + 1)
-    n_candidates = landmarks if isinstance(landmarks, int) else len(landmarks)
+    n_candidates = CANDIDATES * (landmarks if isinstance(landmarks, int) else len(landmarks))
     survey = _survey(parts, dim, n_candidates, seeds[:-1], client, n_threads)
     check_n_points(survey.n, dim)
     if isinstance(landmarks, int):
