@@ -37,9 +37,9 @@ HALO_RTOL = 1e-9
 BOUND_GRID = {1: 4, 2: 6, 3: 6, 4: 4}
 #: Simplices whose grid points are queried at once (bounds the memory of the queries).
 BOUND_BATCH = 8192
-#: A group of big simplices is cut while its box is this many times wider than its widest
-#: member's on some axis (their halos would hardly overlap).
-SPREAD = 2.0
+#: A group of big simplices is cut while its box is over this many times the largest
+#: member's box in volume (their halos overlap little: few points would be read once).
+SPREAD = 4.0
 #: Boxes per block whose union a block keeps: tighter than one box around a curved or
 #: scattered block, and 16 box tests per point read are still cheap next to indexing them.
 HALO_BOXES = 16
@@ -113,8 +113,8 @@ def enclosing_balls(corners):
 
 def _bisect(points, rows, size, out, spread=None):
     """Recursive coordinate bisection of ``rows`` into groups of at most ``size``; with
-    ``spread = (lo, hi)`` boxes, also while a group's bounding box is wider than
-    ``SPREAD`` times its widest member's on some axis (members far apart)."""
+    ``spread = (lo, hi)`` boxes, also while a group's bounding box is over ``SPREAD``
+    times its largest member's in volume (members far apart)."""
     if len(rows) <= size and (spread is None or len(rows) == 1 or not _spread_out(spread, rows)):
         out.append(rows)
         return
@@ -128,7 +128,8 @@ def _bisect(points, rows, size, out, spread=None):
 
 def _spread_out(boxes, rows):
     lo, hi = boxes[0][rows], boxes[1][rows]
-    return bool(np.any(hi.max(axis=0) - lo.min(axis=0) > SPREAD * (hi - lo).max(axis=0)))
+    union = np.prod(hi.max(axis=0) - lo.min(axis=0))
+    return bool(union > SPREAD * np.prod(hi - lo, axis=1).max())
 
 
 def group_simplices(centres, lo, hi, size):

@@ -2,10 +2,11 @@
 
 The stages (DESIGN.md section 7), passes over the chunks alternating with work on the client:
 
-1. survey, one task per chunk: check the chunk (NaN/inf is refused with the chunk's rows),
+1. survey, one task per chunk: check the chunk (:func:`flood.datasets.check_chunk`: NaN/inf
+   is refused naming the chunk's rows, counted from the chunks before it),
    its bounding box, row count, coordinate sum and R factor (the mean and the flatness of X
-   follow), and for an int ``landmarks`` its farthest point sampling candidates
-   (``min(CANDIDATES * landmarks, rows)`` of them);
+   follow), and its farthest point sampling candidates (``min(CANDIDATES * n_landmarks,
+   rows)``);
 2. landmarks, on the client: one FPS over all candidates (seeded by ``random_state``), or
    the given coordinates;
 3. cover, one task per chunk: the exact covering radius of X by L (max over the chunks of
@@ -55,6 +56,7 @@ from flood._validation import (
     check_n_points,
     distinct_rows,
 )
+from flood.datasets import check_chunk
 from flood.kernels import build_tree, max_nearest_distance, nearest
 
 #: FPS candidates per chunk, per landmark: the final FPS picks among more points, and the
@@ -74,7 +76,7 @@ class ChunkSurvey:
     r: np.ndarray  # R factor of the chunk centred at its own mean
     candidates: np.ndarray  # FPS candidates, rows of the chunk
     coords: np.ndarray  # their coordinates
-    bad: tuple | None = None  # (row in the chunk, its values) of the first non-finite row
+    bad: bool = False  # refused by flood.datasets.check_chunk
 
 
 def _refuse_array(points):
@@ -117,18 +119,12 @@ def _compute(tasks, client, n_threads):
 
 def _survey_chunk(block, dim, n_candidates, seed):
     """Pass 1 on one chunk (runs where the chunk is)."""
-    block = np.asarray(block)
-    rows = len(block) if block.ndim else 0
     empty = np.zeros((0, dim))
-    if block.ndim != 2 or block.shape[1] != dim:
-        return ChunkSurvey(rows, empty, empty, empty, empty, empty, empty, ("shape", block.shape))
-    block = block.astype(np.float64, copy=False)
-    finite = np.isfinite(block).all(axis=1)
-    if not finite.all():
-        first = int(np.argmin(finite))
-        return ChunkSurvey(
-            rows, empty, empty, empty, empty, empty, empty, (first, block[first].tolist())
-        )
+    try:
+        block = check_chunk(block, 0, "points", dim=dim)  # its rows are named on the client
+    except (TypeError, ValueError):
+        return ChunkSurvey(0, empty, empty, empty, empty, empty, empty, bad=True)
+    rows = len(block)
     if rows == 0:
         inf = np.full(dim, np.inf)
         return ChunkSurvey(0, inf, -inf, np.zeros(dim), np.zeros((0, dim)), np.zeros(0, int), empty)
@@ -141,8 +137,14 @@ def _survey_chunk(block, dim, n_candidates, seed):
     )
 
 
-def _row_range(start, n):
-    return f"row {start:,}" if n == 1 else f"rows {start:,}-{start + n - 1:,}"
+def _refuse_chunk(part, start, dim):
+    """Raise the error of a chunk the survey found bad, now that its first row is known
+    (:func:`flood.datasets.check_chunk` names its rows); the one chunk is read here again."""
+    check_chunk(np.asarray(part.compute()), int(start), "points", dim=dim)
+    raise ValueError(
+        f"points: the chunk at row {start:,} failed flood.datasets.check_chunk when first "
+        "read and passed it when read again: its source changed during the computation."
+    )
 
 
 @dataclass
@@ -159,20 +161,13 @@ class Survey:
     coords: np.ndarray
 
 
-def _merge_survey(parts, dim):
-    """One Survey from the chunks' (raises on the first chunk with a bad row)."""
+def _merge_survey(parts, chunks, dim):
+    """One Survey from the chunks' (raises for the first bad chunk, naming its rows)."""
     counts = np.array([p.rows for p in parts], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    for p, start in zip(parts, starts):
-        if p.bad is None:
-            continue
-        where = _row_range(int(start), p.rows)
-        if p.bad[0] == "shape":
-            raise ValueError(f"points: {where} have shape {p.bad[1]}; expected (n_rows, {dim}).")
-        raise ValueError(
-            f"points: {where} hold NaN or inf (first at row {start + p.bad[0]:,}: "
-            f"{p.bad[1]}); expected finite coordinates."
-        )
+    for p, chunk, start in zip(parts, chunks, starts):
+        if p.bad:
+            _refuse_chunk(chunk, start, dim)
     n = int(counts.sum())
     mean = sum(p.total for p in parts) / max(n, 1)
     full = [p for p in parts if p.rows]
@@ -207,7 +202,7 @@ def _survey(parts, dim, n_candidates, seeds, client, n_threads):
 
     task = dask.delayed(_survey_chunk, pure=True)
     tasks = [task(p, dim, n_candidates, s) for p, s in zip(parts, seeds)]
-    return _merge_survey(_compute(tasks, client, n_threads), dim)
+    return _merge_survey(_compute(tasks, client, n_threads), parts, dim)
 
 
 def _cover_chunk(block, landmarks, start, given, device):

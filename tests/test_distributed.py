@@ -11,7 +11,6 @@ import pathlib
 import sys
 
 import cloudpickle
-import dask
 import dask.array as da
 import distributed
 import gudhi
@@ -21,7 +20,7 @@ from scipy.spatial import cKDTree
 
 from flood import flood_complex
 from flood._blocks import enclosing_balls
-from flood.datasets import make_swiss_cheese, make_torus
+from flood.datasets import make_swiss_cheese, make_torus, read_point_cloud
 
 #: Rounding allowed between two certified bounds computed in different coordinates.
 ROUND = 1e-12
@@ -190,26 +189,8 @@ def test_enclosing_balls_are_smallest():
 
 
 # ---------------------------------------------------------------- on a LocalCluster
-# Workers unpickle what the tests define here by value (they cannot import a test module).
+# Workers unpickle the plugin defined here by value (they cannot import a test module).
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
-
-
-def _npy_rows(path, start, stop):
-    return np.asarray(np.load(path, mmap_mode="r")[start:stop])
-
-
-def npy_array(path, rows):
-    """A dask array over a .npy file whose chunk tasks read their own rows (small graph)."""
-    n, dim = np.load(path, mmap_mode="r").shape
-    parts = [
-        da.from_delayed(
-            dask.delayed(_npy_rows)(str(path), a, min(a + rows, n)),
-            shape=(min(a + rows, n) - a, dim),
-            dtype=np.float64,
-        )
-        for a in range(0, n, rows)
-    ]
-    return da.concatenate(parts)
 
 
 class KillOnce(distributed.WorkerPlugin):
@@ -253,7 +234,8 @@ def test_cluster_file_backed_blocks_read_only_their_chunks(client, tmp_path):
     X = X[np.argsort(X[:, 0], kind="stable")]
     path = tmp_path / "cloud.npy"
     np.save(path, X)
-    res = flood_complex(npy_array(path, 25_000), 250, random_state=2, n_threads=1, block_size=40)
+    dX = read_point_cloud(path, chunks=25_000)  # its chunk tasks read their own rows
+    res = flood_complex(dX, 250, random_state=2, n_threads=1, block_size=40)
     assert res.work["blocks"] >= 10
     # most blocks read under half of X and keep a few percent of what they read; none
     # holds X (the blocks of the few big simplices, around the voids, hold the most)
