@@ -246,9 +246,9 @@ def flood_complex(
         another round), and one line on stderr while Warp compiles the kernels for the
         first time on this machine. For dask input: one bar over the blocks.
     block_size : int, optional
-        Dask input only: top-dimensional simplices per block task (default
+        Dask input only: top-dimensional simplices per block task, at most (default
         :data:`flood._blocks.DEFAULT_BLOCK_SIZE`, 256: a 1,000-landmark 3-D complex makes
-        about 25 blocks).
+        a few tens of blocks; blocks of big simplices hold fewer).
 
     Returns
     -------

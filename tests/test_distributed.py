@@ -228,14 +228,15 @@ def test_cluster_matches_single_process(client, rows):
     assert len(client.scheduler_info()["workers"]) == 2
 
 
-def test_cluster_file_backed_blocks_read_only_their_chunks(client, tmp_path):
+def test_cluster_file_backed_blocks_read_only_their_chunks(client, tmp_path, capsys):
     # rows in scan order (sorted by x), as a LiDAR tile or a Morton-sorted store would be
     X = make_swiss_cheese(400_000, n_voids=6, dim=2, random_state=6)
     X = X[np.argsort(X[:, 0], kind="stable")]
     path = tmp_path / "cloud.npy"
     np.save(path, X)
     dX = read_point_cloud(path, chunks=25_000)  # its chunk tasks read their own rows
-    res = flood_complex(dX, 250, random_state=2, n_threads=1, block_size=40)
+    res = flood_complex(dX, 250, random_state=2, n_threads=1, block_size=40, progress=True)
+    assert "filtration, blocks" in capsys.readouterr().err  # ticks as block futures finish
     assert res.work["blocks"] >= 10
     # most blocks read under half of X and keep a few percent of what they read; none
     # holds X (the blocks of the few big simplices, around the voids, hold the most)
