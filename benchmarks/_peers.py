@@ -208,21 +208,24 @@ JOBS = {"flood": _job_flood, "flooder": _job_flooder, "alpha": _job_alpha}
 
 def _child(conn, job, kwargs):
     try:
-        conn.send(("ok", JOBS[job](**kwargs)))
+        target = job if callable(job) else JOBS[job]
+        conn.send(("ok", target(**kwargs)))
     except BaseException:  # report anything, the parent decides
         conn.send(("error", traceback.format_exc()))
     finally:
         conn.close()
 
 
-def run_job(job, timeout=None, **kwargs):
-    """Run ``JOBS[job](**kwargs)`` in a spawned process; None when it exceeds ``timeout`` s.
+def run_job(job, timeout=None, daemon=True, **kwargs):
+    """Run ``JOBS[job](**kwargs)`` (or ``job(**kwargs)`` for a module-level function) in a
+    spawned process; None when it exceeds ``timeout`` s. ``daemon=False`` lets the job start
+    processes of its own (a Dask LocalCluster).
 
     Raises RuntimeError with the child's traceback when the job fails.
     """
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, job, kwargs), daemon=True)
+    proc = ctx.Process(target=_child, args=(child, job, kwargs), daemon=daemon)
     proc.start()
     child.close()
     try:
@@ -231,7 +234,8 @@ def run_job(job, timeout=None, **kwargs):
             return None
         status, payload = parent.recv()
     except EOFError:
-        status, payload = "error", f"worker of {job!r} died (exit code {proc.exitcode})"
+        name = getattr(job, "__name__", job)
+        status, payload = "error", f"worker of {name!r} died (exit code {proc.exitcode})"
     finally:
         if proc.is_alive() and not parent.closed:
             proc.join(5)
@@ -240,5 +244,5 @@ def run_job(job, timeout=None, **kwargs):
             proc.join()
         parent.close()
     if status != "ok":
-        raise RuntimeError(f"{job} failed:\n{payload}")
+        raise RuntimeError(f"{getattr(job, '__name__', job)} failed:\n{payload}")
     return payload

@@ -25,16 +25,15 @@ single-process run divided by tol (certified: at most 2).
 """
 
 import argparse
-import multiprocessing
 import pathlib
 import sys
 import tempfile
 import time
-import traceback
 
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import _peers  # noqa: E402
 from _peers import CLOUDS, make_cloud, peak_rss_mb  # noqa: E402
 from scaling import git_commit, markdown, write_csv  # noqa: E402
 
@@ -150,30 +149,10 @@ def _job_single(path, landmarks, tol):
 JOBS = {"write": _write, "dask": _job_dask, "single": _job_single}
 
 
-def _child(conn, job, kwargs):
-    try:
-        conn.send(("ok", JOBS[job](**kwargs)))
-    except BaseException:  # report anything, the parent decides
-        conn.send(("error", traceback.format_exc()))
-    finally:
-        conn.close()
-
-
 def run_job(job, **kwargs):
-    """``JOBS[job](**kwargs)`` in a spawned process (its own peak RSS)."""
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, job, kwargs))
-    proc.start()
-    child.close()
-    try:
-        status, payload = parent.recv()
-    except EOFError:
-        status, payload = "error", f"{job} died (exit code {proc.exitcode})"
-    proc.join()
-    if status != "ok":
-        raise RuntimeError(f"{job} failed:\n{payload}")
-    return payload
+    """``JOBS[job](**kwargs)`` in a spawned, non-daemonic process (its own peak RSS; the
+    cluster job starts worker processes)."""
+    return _peers.run_job(JOBS[job], daemon=False, **kwargs)
 
 
 def _memory_mb(limit):
