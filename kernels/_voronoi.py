@@ -145,6 +145,7 @@ def init_prism(
     zmin: wp.float64,
     pv: wp.array3d(dtype=wp.float64),
     pm: wp.array3d(dtype=wp.uint64),
+    vs: wp.array3d(dtype=wp.uint64),
     slots: wp.array2d(dtype=wp.int32),
 ):
     """P for S = {s}: the prism over Δ between z_min and the plane of s. Returns its size."""
@@ -175,6 +176,7 @@ def init_prism(
                 pm[t, v, 0] = base
                 set_bit(pm, t, v, slot)
             pv[t, v, COL_F] = lifted_value(tx, pv, t, v)
+    rebuild_vsets(pm, vs, t, 2 * kp1)
     return 2 * kp1
 
 
@@ -215,7 +217,126 @@ def classify(
 
 
 @wp.func
-def common_at_least(pm: wp.array3d(dtype=wp.uint64), t: int, p: int, q: int, k: int):
+def low_bit(x: wp.uint64):
+    """Index of the lowest set bit of ``x != 0``."""
+    return wp.bit_count((x ^ (x & (x - wp.uint64(1)))) - wp.uint64(1))
+
+
+@wp.func
+def vset_add(vs: wp.array3d(dtype=wp.uint64), t: int, c: int, v: int):
+    w = v // 64
+    vs[t, c, w] = vs[t, c, w] | bit(v - 64 * w)
+
+
+@wp.func
+def vset_drop(vs: wp.array3d(dtype=wp.uint64), t: int, c: int, v: int):
+    w = v // 64
+    vs[t, c, w] = vs[t, c, w] & ~bit(v - 64 * w)
+
+
+@wp.func
+def index_vertex(
+    pm: wp.array3d(dtype=wp.uint64), vs: wp.array3d(dtype=wp.uint64), t: int, v: int, add: bool
+):
+    """Enter vertex v into (or take it out of) the vertex set of each of its constraints."""
+    for w in range(N_WORDS):
+        m = pm[t, v, w]
+        while m != wp.uint64(0):
+            c = 64 * w + low_bit(m)
+            if add:
+                vset_add(vs, t, c, v)
+            else:
+                vset_drop(vs, t, c, v)
+            m = m & (m - wp.uint64(1))
+
+
+@wp.func
+def rebuild_vsets(
+    pm: wp.array3d(dtype=wp.uint64), vs: wp.array3d(dtype=wp.uint64), t: int, nv: int
+):
+    """The vertex sets of every constraint, from the vertices' masks."""
+    for c in range(N_BITS):
+        for w in range(vs.shape[2]):
+            vs[t, c, w] = wp.uint64(0)
+    for v in range(nv):
+        index_vertex(pm, vs, t, v, True)
+
+
+@wp.func
+def holders_are_two(
+    pm: wp.array3d(dtype=wp.uint64),
+    vs: wp.array3d(dtype=wp.uint64),
+    t: int,
+    p: int,
+    q: int,
+    nw: int,
+):
+    """Whether p and q are the only vertices holding every constraint they share (with
+    >= k shared, the combinatorial edge test: exact for degenerate polytopes too)."""
+    n = int(0)
+    for w in range(nw):
+        x = ~wp.uint64(0)
+        for j in range(N_WORDS):
+            m = pm[t, p, j] & pm[t, q, j]
+            while m != wp.uint64(0):
+                x = x & vs[t, 64 * j + low_bit(m), w]
+                m = m & (m - wp.uint64(1))
+        n += wp.bit_count(x)
+    return n == 2
+
+
+@wp.func
+def add_pair(pairs: wp.array2d(dtype=wp.int32), t: int, p: int, q: int, npair: int, room: int):
+    """Append edge (p, q); -1 once ``room`` new vertices are used up (and after)."""
+    if npair < 0:
+        return npair
+    if npair >= room:
+        return -1
+    pairs[t, npair] = wp.int32(p * pairs.shape[1] + q)
+    return npair + 1
+
+
+@wp.func
+def edges_of_simple(
+    pm: wp.array3d(dtype=wp.uint64),
+    ps: wp.array2d(dtype=wp.float64),
+    vs: wp.array3d(dtype=wp.uint64),
+    pairs: wp.array2d(dtype=wp.int32),
+    t: int,
+    q: int,
+    nw: int,
+    npair: int,
+    room: int,
+):
+    """Edges from the removed vertex q with exactly k + 1 constraints to kept vertices: a
+    neighbour holds all of q's constraints but (at most) one, j, so it lies in the
+    intersection of the other k constraints' vertex sets."""
+    mq = pm[t, q, 0]  # one mask word (N_WORDS == 1)
+    lowest = mq ^ (mq & (mq - wp.uint64(1)))
+    mj = mq
+    while mj != wp.uint64(0):
+        lj = mj ^ (mj & (mj - wp.uint64(1)))
+        rest = mq ^ lj
+        for w in range(nw):
+            x = ~wp.uint64(0)
+            m = rest
+            while m != wp.uint64(0):
+                x = x & vs[t, low_bit(m), w]
+                m = m & (m - wp.uint64(1))
+            while x != wp.uint64(0):
+                p = 64 * w + low_bit(x)
+                x = x & (x - wp.uint64(1))
+                # a p holding all of mq is in every set: take it at the lowest j only
+                first = (pm[t, p, 0] & lj) == wp.uint64(0) or lj == lowest
+                if p != q and first and ps[t, p] > wp.float64(0.0):
+                    if holders_are_two(pm, vs, t, p, q, nw):
+                        npair = add_pair(pairs, t, p, q, npair, room)
+        mj = mj & (mj - wp.uint64(1))
+    return npair
+
+
+@wp.func
+def shares_at_least(pm: wp.array3d(dtype=wp.uint64), t: int, p: int, q: int, k: int):
     """Whether vertices p and q share at least k constraints."""
     c = int(0)
     for w in range(N_WORDS):
@@ -224,103 +345,11 @@ def common_at_least(pm: wp.array3d(dtype=wp.uint64), t: int, p: int, q: int, k: 
 
 
 @wp.func
-def holds_common(pm: wp.array3d(dtype=wp.uint64), t: int, r: int, p: int, q: int):
-    """Whether vertex r has every constraint that p and q share."""
-    ok = bool(True)
-    for w in range(N_WORDS):
-        z = pm[t, p, w] & pm[t, q, w]
-        if (pm[t, r, w] & z) != z:
-            ok = False
-    return ok
-
-
-@wp.func
-def shares_at_least(pm: wp.array3d(dtype=wp.uint64), t: int, v: int, mask: vec_mask, k: int):
-    """Whether vertex v has at least k of the constraints in ``mask``."""
-    c = int(0)
-    for w in range(N_WORDS):
-        c += int(wp.bit_count(pm[t, v, w] & mask[w]))
-    return c >= k
-
-
-@wp.func
-def near_vertices(
-    pm: wp.array3d(dtype=wp.uint64),
-    negs: wp.array2d(dtype=wp.int32),
-    cand: wp.array2d(dtype=wp.int32),
-    t: int,
-    nv: int,
-    nneg: int,
-    k: int,
-):
-    """The vertices sharing >= k constraints with the union of the removed vertices' masks
-    into ``cand[t, :n]`` (a superset of every removed vertex's neighbours and of every
-    vertex holding the constraints of one of their edges). Returns n."""
-    removed = vec_mask()
-    for iq in range(nneg):
-        q = int(negs[t, iq])
-        for w in range(N_WORDS):
-            removed[w] = removed[w] | pm[t, q, w]
-    n_near = int(0)
-    for v in range(nv):
-        if shares_at_least(pm, t, v, removed, k):
-            cand[t, n_near] = wp.int32(v)
-            n_near += 1
-    return n_near
-
-
-@wp.func
-def find_edges_near(
-    pm: wp.array3d(dtype=wp.uint64),
-    ps: wp.array2d(dtype=wp.float64),
-    negs: wp.array2d(dtype=wp.int32),
-    cand: wp.array2d(dtype=wp.int32),
-    pairs: wp.array2d(dtype=wp.int32),
-    t: int,
-    nv: int,
-    nneg: int,
-    n_near: int,
-    k: int,
-    max_vertices: int,
-):
-    """:func:`find_edges` over the ``n_near`` vertices of :func:`near_vertices`: for each
-    removed q, those sharing >= k constraints with q (``cand[t, nv:]``) are its candidate
-    neighbours p, and p spans an edge with q iff no third candidate holds every constraint
-    p and q share."""
-    cap = pairs.shape[1]
-    npair = int(0)
-    for iq in range(nneg):
-        q = int(negs[t, iq])
-        nc = int(0)
-        for iv in range(n_near):
-            v = int(cand[t, iv])
-            if v != q and common_at_least(pm, t, v, q, k):
-                cand[t, nv + nc] = wp.int32(v)
-                nc += 1
-        for ip in range(nc):
-            p = int(cand[t, nv + ip])
-            if ps[t, p] > wp.float64(0.0) and npair >= 0:
-                edge = bool(True)
-                for ir in range(nc):
-                    r = int(cand[t, nv + ir])
-                    if r != p and holds_common(pm, t, r, p, q):
-                        edge = False
-                        break
-                if edge:
-                    if nv + npair >= max_vertices:
-                        npair = -1
-                    else:
-                        pairs[t, npair] = wp.int32(p * cap + q)
-                        npair += 1
-    return npair
-
-
-@wp.func
 def find_edges(
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
     negs: wp.array2d(dtype=wp.int32),
-    cand: wp.array2d(dtype=wp.int32),
+    vs: wp.array3d(dtype=wp.uint64),
     pairs: wp.array2d(dtype=wp.int32),
     t: int,
     nv: int,
@@ -330,21 +359,42 @@ def find_edges(
 ):
     """Edges from a kept (+) to a removed (-) vertex, into ``pairs``; -1 if P would pass
     ``max_vertices``. Two vertices span an edge iff they share >= k constraints and no
-    third vertex holds them all (the combinatorial test: exact for degenerate polytopes);
-    only the near vertices (:func:`near_vertices`) can take part."""
-    n_near = near_vertices(pm, negs, cand, t, nv, nneg, k)
-    npair = find_edges_near(pm, ps, negs, cand, pairs, t, nv, nneg, n_near, k, max_vertices)
+    third vertex holds them all (the combinatorial test: exact for degenerate polytopes).
+    The per-constraint vertex sets ``vs`` give a simple vertex's neighbours in a few word
+    operations; a degenerate one (more than k + 1 constraints) scans every vertex."""
+    nw = (nv + 63) // 64
+    room = max_vertices - nv
+    npair = int(0)
+    for iq in range(nneg):
+        q = int(negs[t, iq])
+        nq = int(0)
+        for w in range(N_WORDS):
+            nq += int(wp.bit_count(pm[t, q, w]))
+        if nq == k + 1 and N_WORDS == 1:
+            npair = edges_of_simple(pm, ps, vs, pairs, t, q, nw, npair, room)
+        else:
+            for p in range(nv):
+                if p != q and ps[t, p] > wp.float64(0.0) and shares_at_least(pm, t, p, q, k):
+                    if holders_are_two(pm, vs, t, p, q, nw):
+                        npair = add_pair(pairs, t, p, q, npair, room)
     return npair
 
 
 @wp.func
 def move_vertex(
-    pv: wp.array3d(dtype=wp.float64), pm: wp.array3d(dtype=wp.uint64), t: int, src: int, dst: int
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    vs: wp.array3d(dtype=wp.uint64),
+    t: int,
+    src: int,
+    dst: int,
 ):
+    index_vertex(pm, vs, t, src, False)
     for c in range(N_COLS):
         pv[t, dst, c] = pv[t, src, c]
     for j in range(N_WORDS):
         pm[t, dst, j] = pm[t, src, j]
+    index_vertex(pm, vs, t, dst, True)
 
 
 @wp.func
@@ -353,6 +403,7 @@ def compact(
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
     negs: wp.array2d(dtype=wp.int32),
+    vs: wp.array3d(dtype=wp.uint64),
     t: int,
     n_old: int,
     nneg: int,
@@ -360,19 +411,26 @@ def compact(
 ):
     """Drop the removed old vertices (``negs``, ascending): each hole takes the last vertex
     (the new ones sit at the end). Returns the size."""
+    for i in range(nneg):
+        index_vertex(pm, vs, t, int(negs[t, i]), False)
     n = n_all
     for ii in range(nneg):
         i = nneg - 1 - ii  # from the highest hole down: the tail never holds a hole
         h = int(negs[t, i])
         n -= 1
         if h != n:
-            move_vertex(pv, pm, t, n, h)
+            move_vertex(pv, pm, vs, t, n, h)
     return n
 
 
 @wp.func
 def free_slots(
-    pm: wp.array3d(dtype=wp.uint64), slots: wp.array2d(dtype=wp.int32), t: int, nv: int, kp1: int
+    pm: wp.array3d(dtype=wp.uint64),
+    vs: wp.array3d(dtype=wp.uint64),
+    slots: wp.array2d(dtype=wp.int32),
+    t: int,
+    nv: int,
+    kp1: int,
 ):
     """Constraints (sites, split planes) whose bit no vertex carries are redundant on the
     piece: free their slots."""
@@ -384,6 +442,8 @@ def free_slots(
             s = 64 * w + j
             if s > kp1 and slots[t, s] != FREE and (used & bit(j)) == wp.uint64(0):
                 slots[t, s] = wp.int32(FREE)
+                for x in range(vs.shape[2]):
+                    vs[t, s, x] = wp.uint64(0)
 
 
 @wp.func
@@ -412,7 +472,7 @@ def cut(
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
     negs: wp.array2d(dtype=wp.int32),
-    cand: wp.array2d(dtype=wp.int32),
+    vs: wp.array3d(dtype=wp.uint64),
     pairs: wp.array2d(dtype=wp.int32),
     slots: wp.array2d(dtype=wp.int32),
     thr2: wp.float64,
@@ -433,11 +493,11 @@ def cut(
         return nv, 0
     slot, n_free = free_slot(slots, t, kp1)
     if n_free <= spare_slots:
-        free_slots(pm, slots, t, nv, kp1)  # redundant constraints are freed only when needed
+        free_slots(pm, vs, slots, t, nv, kp1)  # redundant constraints are freed only when needed
         slot, n_free = free_slot(slots, t, kp1)
     if n_free <= spare_slots:
         return nv, 2
-    npair = find_edges(pm, ps, negs, cand, pairs, t, nv, nneg, k, max_vertices)
+    npair = find_edges(pm, ps, negs, vs, pairs, t, nv, nneg, k, max_vertices)
     if npair < 0:
         return nv, 3
     cap = pairs.shape[1]
@@ -445,6 +505,7 @@ def cut(
     for v in range(nv):
         if ps[t, v] == wp.float64(0.0):
             set_bit(pm, t, v, slot)
+            vset_add(vs, t, slot, v)
     for i in range(npair):
         code = int(pairs[t, i])
         p = code // cap
@@ -462,8 +523,9 @@ def cut(
         for w in range(N_WORDS):
             pm[t, v, w] = pm[t, p, w] & pm[t, q, w]
         set_bit(pm, t, v, slot)
+        index_vertex(pm, vs, t, v, True)
         pv[t, v, COL_F] = lifted_value(tx, pv, t, v)
-    n = compact(pv, pm, ps, negs, t, nv, nneg, nv + npair)
+    n = compact(pv, pm, ps, negs, vs, t, nv, nneg, nv + npair)
     return n, 1
 
 
@@ -478,14 +540,14 @@ def cut_plane(
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
     negs: wp.array2d(dtype=wp.int32),
-    cand: wp.array2d(dtype=wp.int32),
+    vs: wp.array3d(dtype=wp.uint64),
     pairs: wp.array2d(dtype=wp.int32),
     slots: wp.array2d(dtype=wp.int32),
 ):
     """:func:`cut` by the split plane ``b + a . u >= 0``: always (no threshold), with every
     slot and vertex available."""
     return cut(
-        tx, t, a, b, wp.float64(0.0), SPLIT_PLANE, nv, pv, pm, ps, negs, cand, pairs, slots,
+        tx, t, a, b, wp.float64(0.0), SPLIT_PLANE, nv, pv, pm, ps, negs, vs, pairs, slots,
         wp.float64(-wp.inf), 0, pairs.shape[1],
     )  # fmt: skip
 
@@ -501,7 +563,7 @@ def add_site(
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
     negs: wp.array2d(dtype=wp.int32),
-    cand: wp.array2d(dtype=wp.int32),
+    vs: wp.array3d(dtype=wp.uint64),
     pairs: wp.array2d(dtype=wp.int32),
     slots: wp.array2d(dtype=wp.int32),
     thr2: wp.float64,
@@ -526,7 +588,7 @@ def add_site(
         pm,
         ps,
         negs,
-        cand,
+        vs,
         pairs,
         slots,
         thr2,
@@ -619,7 +681,7 @@ def seed_polytope(
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
     negs: wp.array2d(dtype=wp.int32),
-    cand: wp.array2d(dtype=wp.int32),
+    vs: wp.array3d(dtype=wp.uint64),
     pairs: wp.array2d(dtype=wp.int32),
     slots: wp.array2d(dtype=wp.int32),
 ):
@@ -642,13 +704,11 @@ def seed_polytope(
                 closest = s
             if dc - rad <= reach:
                 if nv == 0:
-                    nv = init_prism(tx, xs, t, s, zmin, pv, pm, slots)
+                    nv = init_prism(tx, xs, t, s, zmin, pv, pm, vs, slots)
                 else:
-                    nv, code = add_site(
-                        tx, xs, t, s, nv, pv, pm, ps, negs, cand, pairs, slots, thr2
-                    )
+                    nv, code = add_site(tx, xs, t, s, nv, pv, pm, ps, negs, vs, pairs, slots, thr2)
     if nv == 0 and closest >= 0:
-        nv = init_prism(tx, xs, t, closest, zmin, pv, pm, slots)
+        nv = init_prism(tx, xs, t, closest, zmin, pv, pm, vs, slots)
     return nv
 
 
@@ -791,6 +851,7 @@ def push_piece(
 def pop_piece(
     pv: wp.array3d(dtype=wp.float64),
     pm: wp.array3d(dtype=wp.uint64),
+    vs: wp.array3d(dtype=wp.uint64),
     slots: wp.array2d(dtype=wp.int32),
     t: int,
     level: int,
@@ -809,6 +870,7 @@ def pop_piece(
             pm[t, v, w] = stk_pm[t, level, v, w]
     for j in range(N_BITS):
         slots[t, j] = stk_slots[t, level, j]
+    rebuild_vsets(pm, vs, t, nv)
     a = vec6()
     for c in range(6):
         a[c] = stk_meta[t, level, c]
@@ -832,7 +894,7 @@ def certify_kernel(
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
     negs: wp.array2d(dtype=wp.int32),
-    cand: wp.array2d(dtype=wp.int32),
+    vs: wp.array3d(dtype=wp.uint64),
     pairs: wp.array2d(dtype=wp.int32),
     slots: wp.array2d(dtype=wp.int32),
     stk_pv: wp.array4d(dtype=wp.float64),
@@ -858,11 +920,11 @@ def certify_kernel(
     lower = lower0[t]
     thr = lower + tol
     nv = seed_polytope(
-        tx, points, seeds, reach[t], t, zmin, thr * thr, pv, pm, ps, negs, cand, pairs, slots
+        tx, points, seeds, reach[t], t, zmin, thr * thr, pv, pm, ps, negs, vs, pairs, slots
     )
     if nv == 0:  # no seed: the nearest point of X to the centroid
         s0 = tree_nearest(points, lo, hi, first_leaf, c, -1)
-        nv = init_prism(tx, points, t, s0, zmin, pv, pm, slots)
+        nv = init_prism(tx, points, t, s0, zmin, pv, pm, vs, slots)
     upper = wp.float64(wp.inf)
     upper_done = wp.float64(0.0)  # max over the finished pieces
     status = int(STATUS_DONE)
@@ -907,7 +969,7 @@ def certify_kernel(
                             pm,
                             ps,
                             negs,
-                            cand,
+                            vs,
                             pairs,
                             slots,
                             thr * thr,
@@ -937,7 +999,7 @@ def certify_kernel(
                     )
                     depth += 1
                     n_split += 1
-                    nv, code = cut_plane(tx, t, a, b, nv, pv, pm, ps, negs, cand, pairs, slots)
+                    nv, code = cut_plane(tx, t, a, b, nv, pv, pm, ps, negs, vs, pairs, slots)
                     if code != 1:
                         status = STATUS_SPLIT
                         break
@@ -947,9 +1009,9 @@ def certify_kernel(
                 break
             depth -= 1
             nv, a, b = pop_piece(
-                pv, pm, slots, t, depth, stk_pv, stk_pm, stk_slots, stk_meta, stk_nv
+                pv, pm, vs, slots, t, depth, stk_pv, stk_pm, stk_slots, stk_meta, stk_nv
             )
-            nv, code = cut_plane(tx, t, a, b, nv, pv, pm, ps, negs, cand, pairs, slots)
+            nv, code = cut_plane(tx, t, a, b, nv, pv, pm, ps, negs, vs, pairs, slots)
             if code != 1:
                 status = STATUS_SPLIT
                 upper = stk_meta[t, depth, 7]
@@ -988,8 +1050,9 @@ class TaskScratch:
         self.pm = wp.empty((capacity, max_vertices, N_WORDS), dtype=wp.uint64, device=device)
         self.ps = wp.empty((capacity, max_vertices), dtype=wp.float64, device=device)
         self.negs = wp.empty((capacity, max_vertices), dtype=wp.int32, device=device)
-        # find_edges: the near vertices, then one removed vertex's candidates after them
-        self.cand = wp.empty((capacity, 2 * max_vertices), dtype=wp.int32, device=device)
+        # per constraint slot, the set of vertices holding it (max_vertices bits)
+        words = -(-max_vertices // 64)
+        self.vs = wp.empty((capacity, N_BITS, words), dtype=wp.uint64, device=device)
         self.pairs = wp.empty((capacity, max_vertices), dtype=wp.int32, device=device)
         self.slots = wp.empty((capacity, N_BITS), dtype=wp.int32, device=device)
         shape = (capacity, MAX_DEPTH, max_vertices)
@@ -1112,7 +1175,7 @@ def certify_tasks(
                 scratch.pm,
                 scratch.ps,
                 scratch.negs,
-                scratch.cand,
+                scratch.vs,
                 scratch.pairs,
                 scratch.slots,
                 scratch.stk_pv,
