@@ -193,27 +193,34 @@ def classify(
     zc: wp.float64,
     thr2: wp.float64,
 ):
-    """ps[t, v] = slack of vertex v under ``b + a . u - zc z >= 0`` (0 within the tolerance
-    band); the removed vertices go to ``negs``. Returns (how many, how many have F > thr2)."""
+    """ps[t, v] = slack of vertex v under ``b + a . u - zc z >= 0``, 0 within the tolerance
+    band ``REL_TAU * (|b| + |zc z| + sum |a_c|)``, which bounds the terms' magnitude as
+    ``0 <= u_c <= 1`` (a wider band than the terms' own sum: a vertex is removed only further
+    out). The removed vertices go to ``negs[t, :nneg]``, the ones in the band to the end of
+    ``negs`` (``negs[t, -1 - i]``). Returns (nneg, how many of them have F > thr2, nband)."""
     nneg = int(0)
     nhigh = int(0)
+    nband = int(0)
+    top = negs.shape[1] - 1
+    mag0 = wp.abs(b)
+    for c in range(k):
+        mag0 += wp.abs(a[c])
     for v in range(nv):
         z = zc * pv[t, v, k]
         s = b - z
-        mag = wp.abs(b) + wp.abs(z)
         for c in range(k):
-            term = a[c] * pv[t, v, c]
-            s += term
-            mag += wp.abs(term)
-        if wp.abs(s) <= wp.float64(REL_TAU) * mag:
+            s += a[c] * pv[t, v, c]
+        if wp.abs(s) <= wp.float64(REL_TAU) * (mag0 + wp.abs(z)):
             s = wp.float64(0.0)
-        if s < wp.float64(0.0):
+            negs[t, top - nband] = wp.int32(v)
+            nband += 1
+        elif s < wp.float64(0.0):
             negs[t, nneg] = wp.int32(v)
             nneg += 1
             if pv[t, v, COL_F] > thr2:
                 nhigh += 1
         ps[t, v] = s
-    return nneg, nhigh
+    return nneg, nhigh, nband
 
 
 @wp.func
@@ -381,45 +388,46 @@ def find_edges(
 
 
 @wp.func
-def move_vertex(
-    pv: wp.array3d(dtype=wp.float64),
-    pm: wp.array3d(dtype=wp.uint64),
-    vs: wp.array3d(dtype=wp.uint64),
-    t: int,
-    src: int,
-    dst: int,
+def copy_vertex(
+    pv: wp.array3d(dtype=wp.float64), pm: wp.array3d(dtype=wp.uint64), t: int, src: int, dst: int
 ):
-    index_vertex(pm, vs, t, src, False)
     for c in range(N_COLS):
         pv[t, dst, c] = pv[t, src, c]
     for j in range(N_WORDS):
         pm[t, dst, j] = pm[t, src, j]
-    index_vertex(pm, vs, t, dst, True)
 
 
 @wp.func
-def compact(
+def settle(
     pv: wp.array3d(dtype=wp.float64),
     pm: wp.array3d(dtype=wp.uint64),
-    ps: wp.array2d(dtype=wp.float64),
     negs: wp.array2d(dtype=wp.int32),
     vs: wp.array3d(dtype=wp.uint64),
     t: int,
-    n_old: int,
+    nv: int,
     nneg: int,
-    n_all: int,
+    npair: int,
 ):
-    """Drop the removed old vertices (``negs``, ascending): each hole takes the last vertex
-    (the new ones sit at the end). Returns the size."""
+    """Drop the removed vertices (``negs[t, :nneg]``, ascending) and keep the ``npair`` new
+    ones (rows ``nv ...``): the last new vertices fill the holes, and holes left over take
+    the last old vertices (from the highest hole down: the tail never holds a hole). Updates
+    the vertex sets; returns the size."""
     for i in range(nneg):
         index_vertex(pm, vs, t, int(negs[t, i]), False)
-    n = n_all
-    for ii in range(nneg):
-        i = nneg - 1 - ii  # from the highest hole down: the tail never holds a hole
-        h = int(negs[t, i])
+    nfill = wp.min(nneg, npair)
+    for i in range(nfill):
+        copy_vertex(pv, pm, t, nv + npair - 1 - i, int(negs[t, i]))
+        index_vertex(pm, vs, t, int(negs[t, i]), True)
+    for r in range(nv, nv + npair - nfill):
+        index_vertex(pm, vs, t, r, True)
+    n = nv + npair - nfill
+    for ii in range(nneg - nfill):
+        h = int(negs[t, nneg - 1 - ii])
         n -= 1
         if h != n:
-            move_vertex(pv, pm, vs, t, n, h)
+            index_vertex(pm, vs, t, n, False)
+            copy_vertex(pv, pm, t, n, h)
+            index_vertex(pm, vs, t, h, True)
     return n
 
 
@@ -488,7 +496,7 @@ def cut(
     codes 0, 2 and 3 P is unchanged."""
     kp1 = tx.shape[1]
     k = kp1 - 1
-    nneg, nhigh = classify(pv, ps, negs, t, nv, k, a, b, zc, thr2)
+    nneg, nhigh, nband = classify(pv, ps, negs, t, nv, k, a, b, zc, thr2)
     if nhigh == 0:
         return nv, 0
     slot, n_free = free_slot(slots, t, kp1)
@@ -502,10 +510,10 @@ def cut(
         return nv, 3
     cap = pairs.shape[1]
     slots[t, slot] = wp.int32(label)
-    for v in range(nv):
-        if ps[t, v] == wp.float64(0.0):
-            set_bit(pm, t, v, slot)
-            vset_add(vs, t, slot, v)
+    for i in range(nband):
+        v = int(negs[t, negs.shape[1] - 1 - i])
+        set_bit(pm, t, v, slot)
+        vset_add(vs, t, slot, v)
     for i in range(npair):
         code = int(pairs[t, i])
         p = code // cap
@@ -523,9 +531,8 @@ def cut(
         for w in range(N_WORDS):
             pm[t, v, w] = pm[t, p, w] & pm[t, q, w]
         set_bit(pm, t, v, slot)
-        index_vertex(pm, vs, t, v, True)
         pv[t, v, COL_F] = lifted_value(tx, pv, t, v)
-    n = compact(pv, pm, ps, negs, vs, t, nv, nneg, nv + npair)
+    n = settle(pv, pm, negs, vs, t, nv, nneg, npair)
     return n, 1
 
 
@@ -568,12 +575,9 @@ def add_site(
     slots: wp.array2d(dtype=wp.int32),
     thr2: wp.float64,
 ):
-    """:func:`cut` by the plane of site s (skipped if s is in S already), leaving room for
-    the split planes of :func:`split_piece`."""
-    kp1 = tx.shape[1]
-    for j in range(kp1 + 1, N_BITS):
-        if slots[t, j] == wp.int32(s):
-            return nv, 0
+    """:func:`cut` by the plane of site s, leaving room for the split planes of
+    :func:`split_piece`. A point found by a query is never in S already (it is closer to
+    y* than every site); a seed may be: :func:`seed_polytope` skips those."""
     a, b = site_plane(tx, xs, t, s)
     limit = pairs.shape[1] - VERTEX_HEADROOM
     return cut(
@@ -669,6 +673,15 @@ def task_ball(tx: wp.array3d(dtype=wp.float64), t: int):
 
 
 @wp.func
+def seen_before(seeds: wp.array2d(dtype=wp.int32), t: int, j: int):
+    """Whether seed j repeats an earlier seed of task t (faces share corners and sites)."""
+    for i in range(j):
+        if seeds[t, i] == seeds[t, j]:
+            return True
+    return False
+
+
+@wp.func
 def seed_polytope(
     tx: wp.array3d(dtype=wp.float64),
     xs: wp.array2d(dtype=wp.float64),
@@ -705,7 +718,7 @@ def seed_polytope(
             if dc - rad <= reach:
                 if nv == 0:
                     nv = init_prism(tx, xs, t, s, zmin, pv, pm, vs, slots)
-                else:
+                elif not seen_before(seeds, t, j):
                     nv, code = add_site(tx, xs, t, s, nv, pv, pm, ps, negs, vs, pairs, slots, thr2)
     if nv == 0 and closest >= 0:
         nv = init_prism(tx, xs, t, closest, zmin, pv, pm, vs, slots)
