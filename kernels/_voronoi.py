@@ -304,6 +304,17 @@ def add_pair(pairs: wp.array2d(dtype=wp.int32), t: int, p: int, q: int, npair: i
 
 
 @wp.func
+def holders_but(vs: wp.array3d(dtype=wp.uint64), t: int, rest: wp.uint64, w: int):
+    """Word w of the set of vertices holding every constraint in ``rest``."""
+    x = ~wp.uint64(0)
+    m = rest
+    while m != wp.uint64(0):
+        x = x & vs[t, low_bit(m), w]
+        m = m & (m - wp.uint64(1))
+    return x
+
+
+@wp.func
 def edges_of_simple(
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
@@ -315,30 +326,42 @@ def edges_of_simple(
     npair: int,
     room: int,
 ):
-    """Edges from the removed vertex q with exactly k + 1 constraints to kept vertices: a
-    neighbour holds all of q's constraints but (at most) one, j, so it lies in the
-    intersection of the other k constraints' vertex sets."""
+    """Edges from the removed vertex q with exactly k + 1 constraints to kept vertices. A
+    neighbour holds all of q's constraints but (at most) one, j: it lies in S_j, the set of
+    vertices holding the other k, which holds q too. When S_j is {q, p}, (p, q) is an edge
+    (no third vertex holds what they share); a larger S_j (degenerate) gets the
+    combinatorial test for each member. A p holding all of q's constraints (coinciding with
+    q) lies in every S_j and is taken at the lowest j only."""
     mq = pm[t, q, 0]  # one mask word (N_WORDS == 1)
     lowest = mq ^ (mq & (mq - wp.uint64(1)))
     mj = mq
     while mj != wp.uint64(0):
         lj = mj ^ (mj & (mj - wp.uint64(1)))
-        rest = mq ^ lj
-        for w in range(nw):
-            x = ~wp.uint64(0)
-            m = rest
-            while m != wp.uint64(0):
-                x = x & vs[t, low_bit(m), w]
-                m = m & (m - wp.uint64(1))
-            while x != wp.uint64(0):
-                p = 64 * w + low_bit(x)
-                x = x & (x - wp.uint64(1))
-                # a p holding all of mq is in every set: take it at the lowest j only
-                first = (pm[t, p, 0] & lj) == wp.uint64(0) or lj == lowest
-                if p != q and first and ps[t, p] > wp.float64(0.0):
-                    if holders_are_two(pm, vs, t, p, q, nw):
-                        npair = add_pair(pairs, t, p, q, npair, room)
         mj = mj & (mj - wp.uint64(1))
+        rest = mq ^ lj
+        count = int(0)
+        other = int(-1)
+        for w in range(nw):
+            x = holders_but(vs, t, rest, w)
+            count += wp.bit_count(x)
+            if w == q // 64:
+                x = x & ~bit(q - 64 * w)
+            if x != wp.uint64(0):
+                other = 64 * w + low_bit(x)
+        if count == 2:
+            p = other
+            if ((pm[t, p, 0] & lj) == wp.uint64(0) or lj == lowest) and ps[t, p] > wp.float64(0.0):
+                npair = add_pair(pairs, t, p, q, npair, room)
+        elif count > 2:
+            for w in range(nw):
+                x = holders_but(vs, t, rest, w)
+                while x != wp.uint64(0):
+                    p = 64 * w + low_bit(x)
+                    x = x & (x - wp.uint64(1))
+                    first = (pm[t, p, 0] & lj) == wp.uint64(0) or lj == lowest
+                    if p != q and first and ps[t, p] > wp.float64(0.0):
+                        if holders_are_two(pm, vs, t, p, q, nw):
+                            npair = add_pair(pairs, t, p, q, npair, room)
     return npair
 
 
@@ -606,11 +629,12 @@ def maximizer(
     tx: wp.array3d(dtype=wp.float64),
     xs: wp.array2d(dtype=wp.float64),
     pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
     slots: wp.array2d(dtype=wp.int32),
     t: int,
     nv: int,
 ):
-    """(max F over the vertices, y* in C, p2 = phi_S(y*)^2 recomputed from the sites)."""
+    """(max F over the vertices, y* in C, p2 >= phi_S(y*)^2 recomputed from the sites)."""
     kp1 = tx.shape[1]
     k = kp1 - 1
     best = wp.float64(-wp.inf)
@@ -634,16 +658,37 @@ def maximizer(
         for c in range(k):
             acc += u[c] * (tx[t, c + 1, l] - tx[t, 0, l])
         y[l] = acc
+    # phi over the sites of the maximizer's constraints (its nearest ones; any subset of S
+    # gives phi >= phi_S, so upper stays an upper bound), or over all of S if it has none
+    p2 = site_distance2(xs, slots, t, y, kp1, pm[t, bv, 0], tx.shape[2])
+    if p2 == wp.float64(wp.inf):
+        p2 = site_distance2(xs, slots, t, y, kp1, ~wp.uint64(0), tx.shape[2])
+    return best, y, p2
+
+
+@wp.func
+def site_distance2(
+    xs: wp.array2d(dtype=wp.float64),
+    slots: wp.array2d(dtype=wp.int32),
+    t: int,
+    y: vec6,
+    kp1: int,
+    mask: wp.uint64,
+    dim: int,
+):
+    """min |y - x_s|^2 over the sites s of the slots in ``mask`` (inf if none)."""
     p2 = wp.float64(wp.inf)
-    for j in range(kp1 + 1, N_BITS):
-        s = int(slots[t, j])
+    m = mask & ~(bit(kp1 + 1) - wp.uint64(1))  # slots above the facets and the floor
+    while m != wp.uint64(0):
+        s = int(slots[t, low_bit(m)])
+        m = m & (m - wp.uint64(1))
         if s >= 0:
             d2 = wp.float64(0.0)
-            for l in range(tx.shape[2]):
+            for l in range(dim):
                 dl = y[l] - xs[s, l]
                 d2 += dl * dl
             p2 = wp.min(p2, d2)
-    return best, y, p2
+    return p2
 
 
 @wp.func
@@ -947,7 +992,7 @@ def certify_kernel(
     margin2 = wp.float64(-1.0)
     ybest = vec6()
     while True:
-        fmax, y, p2 = maximizer(tx, points, pv, slots, t, nv)
+        fmax, y, p2 = maximizer(tx, points, pv, pm, slots, t, nv)
         u2 = wp.max(fmax, p2)
         if margin2 < wp.float64(0.0):
             margin2 = wp.float64(REL_MARGIN) * (e2 + u2)
