@@ -109,20 +109,26 @@ def box_dist2(
     node: int,
     q: vec6,
 ):
+    zero = wp.float64(0.0)
+    if lo.shape[1] == 3:  # the common case, unrolled and without branches
+        e0 = wp.max(lo[node, 0] - q[0], zero) + wp.max(q[0] - hi[node, 0], zero)
+        e1 = wp.max(lo[node, 1] - q[1], zero) + wp.max(q[1] - hi[node, 1], zero)
+        e2 = wp.max(lo[node, 2] - q[2], zero) + wp.max(q[2] - hi[node, 2], zero)
+        return e0 * e0 + e1 * e1 + e2 * e2
     s = wp.float64(0.0)
     for j in range(lo.shape[1]):
-        v = q[j]
-        a = lo[node, j]
-        b = hi[node, j]
-        if v < a:
-            s += (a - v) * (a - v)
-        elif v > b:
-            s += (v - b) * (v - b)
+        e = wp.max(lo[node, j] - q[j], zero) + wp.max(q[j] - hi[node, j], zero)
+        s += e * e
     return s
 
 
 @wp.func
 def point_dist2(points: wp.array2d(dtype=wp.float64), p: int, q: vec6):
+    if points.shape[1] == 3:
+        d0 = points[p, 0] - q[0]
+        d1 = points[p, 1] - q[1]
+        d2 = points[p, 2] - q[2]
+        return d0 * d0 + d1 * d1 + d2 * d2
     s = wp.float64(0.0)
     for j in range(points.shape[1]):
         t = points[p, j] - q[j]
