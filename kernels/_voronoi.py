@@ -41,17 +41,26 @@ description method: vertices strictly outside are removed, a new vertex is made 
 from a kept to a removed vertex, where two vertices span an edge iff their common constraints
 number at least k and no third vertex has them all (the combinatorial test: exact for
 degenerate polytopes too, since masks are maintained combinatorially, never re-measured).
-Sites whose bit no vertex carries any more are redundant on C and free their slot.
+Sites whose bit no vertex carries any more are redundant on C and free their slot. The edge
+search reads per-constraint *vertex sets* (for each constraint slot, a bit set of the vertices
+holding it, kept up to date through every cut): a removed vertex q with exactly k+1
+constraints has its neighbours in the sets S_j = the vertices holding all of q's constraints
+but j; S_j = {q, p} makes (q, p) an edge at once, and a larger S_j (a degenerate face) or a
+q with more constraints gets the combinatorial test above, its "third vertex" found by the
+AND of the common constraints' sets. A cut costs O(V) word operations for the classification
+and O(removed vertices) for the rest.
 
 Why the upper bound survives rounding. (1) A vertex is removed only when it violates the new
-constraint by more than ``REL_TAU`` times the magnitude of the terms of that constraint; a
-vertex within that band is kept (and marked active). So every removed vertex is outside the
+constraint by more than ``REL_TAU`` times a bound on the magnitude of the terms of that
+constraint (``|b| + |z| + sum |a_c|``, as 0 <= u_c <= 1); a vertex within that band is kept
+(and marked active). So every removed vertex is outside the
 exact half-space, and the computed polytope P' contains P up to the rounding of the new
 vertices' coordinates (convex combinations of two kept points: a few ulps of the data's scale).
 (2) F is convex, so max over P of F <= max over the vertices of P' of F + (the change of F
 across that rounding), which ``REL_MARGIN`` (relative to the task's squared scale, about 1e5
 ulps) covers. (3) Sites are points of X, so dropping sites (seeds filtered for a piece,
-redundant or overflowing sites) only raises phi_S: the bound stays valid. The lower bound is
+redundant or overflowing sites) only raises phi_S: the bound stays valid; so does evaluating
+phi at the maximizer over the sites of its own constraints only. The lower bound is
 d_X at the maximizer with its barycentric coordinates clamped into the simplex (a point of C),
 computed by an exact search; when no point of X lies within ``sqrt(p2 (1 - 1e-12))`` of y*,
 that radius is a lower bound on d_X(y*).
