@@ -76,7 +76,6 @@ wp.set_module_options({"enable_backward": False})
 MAX_CORNERS = 7  # simplices of dimension <= 6
 N_WORDS = 1  # 64-bit words per vertex mask
 N_BITS = 64 * N_WORDS  # constraint bits per vertex mask: k+1 facets, the floor, site slots
-vec_mask = wp.types.vector(length=N_WORDS, dtype=wp.uint64)
 MAX_POLY_VERTICES = 256  # vertices of one task's lifted polytope (fixed per-task arrays)
 COL_F = 7  # column of the lifted value F = |E u|^2 + z in the vertex array
 N_COLS = 8  # u (<= 6), z, F
@@ -607,8 +606,8 @@ def add_site(
     slots: wp.array2d(dtype=wp.int32),
     thr2: wp.float64,
 ):
-    """:func:`cut` by the plane of site s, leaving room for the split planes of
-    :func:`split_piece`. A point found by a query is never in S already (it is closer to
+    """:func:`cut` by the plane of site s, leaving room for the pieces' split planes. A
+    point found by a query is never in S already (it is closer to
     y* than every site); a seed may be: :func:`seed_polytope` skips those."""
     a, b = site_plane(tx, xs, t, s)
     limit = pairs.shape[1] - VERTEX_HEADROOM
