@@ -14,11 +14,12 @@ A query may start from a known point of X (its ``hint``), e.g. the nearest point
 vertex: its distance is a tight upper bound that prunes most of the tree at once.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import warp as wp
+
+from flood.kernels._pool import run_shared
 
 wp.set_module_options({"enable_backward": False})
 
@@ -378,6 +379,8 @@ def _morton_order(pts):
 
 
 def _gather(wp_pts, order, device):
+    if str(device).startswith("cpu"):  # NumPy's take beats a launch of one thread per row
+        return wp.array(wp_pts.numpy()[order], dtype=wp.float64, device=device)
     out = wp.empty(wp_pts.shape, dtype=wp.float64, device=device)
     idx = wp.array(np.ascontiguousarray(order, dtype=np.int32), dtype=wp.int32, device=device)
     wp.launch(gather_kernel, dim=len(order), inputs=[wp_pts, idx], outputs=[out], device=device)
@@ -620,11 +623,8 @@ def _launch_shared(kernel, n_items, inputs, outputs, device, n_threads, run=1):
         a, e = p
         wp.launch(kernel, dim=e - a, inputs=[*inputs, a], outputs=outputs, device=device)
 
-    if len(parts) > 1:
-        with ThreadPoolExecutor(len(parts)) as pool:
-            list(pool.map(launch, parts))
-    elif n:
-        launch(parts[0])
+    if n:
+        run_shared(launch, parts, len(parts))
 
 
 def max_nearest_distance(tree, other, n_threads=2):
