@@ -116,20 +116,20 @@ def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress):
 
 
 def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, progress):
-    """Bounds for the k-simplices given by ``corners``; returns (lower, upper, root sites,
-    queries, max |S|, splits, depth reached)."""
+    """Bounds for the k-simplices given by ``corners``; returns (lower, upper, the sites
+    nearest to each simplex's last maximizer, queries, max |S|, splits, depth reached)."""
     n = len(corners)
     lower, upper = lower0.copy(), np.zeros(n)
     sid = np.arange(n)
     reach = np.full(n, np.inf)
-    root_sites, root_ystar, queries, max_sites, splits, depth = None, None, 0, 0, 0, 0
+    root_near, queries, max_sites, splits, depth = None, 0, 0, 0, 0
     total = 0  # tasks of all rounds so far: the simplices, then the pieces split from them
     while len(sid):
         total += len(sid)
         report = None if progress is None else (lambda m, t=total: progress(m, t))
         out = _run(tree, corners, seeds, lower[sid], reach, tol, n_threads, report)
-        if root_sites is None:
-            root_sites, root_ystar = out["sites"], out["ystar"]
+        if root_near is None:  # the sites nearest to each simplex's last maximizer
+            root_near = out["near"]
         queries += int(out["queries"].sum())
         splits += int(out["splits"].sum())
         max_sites = max(max_sites, int((out["sites"] >= 0).sum(axis=1).max()))
@@ -146,8 +146,7 @@ def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, pr
         reach = out["upper"][keep][parent]
         sid = sid[keep][parent]
         depth += 1
-    root = (root_sites, root_ystar)
-    return lower, np.maximum(upper, lower), root, queries, max_sites, splits, depth
+    return lower, np.maximum(upper, lower), root_near, queries, max_sites, splits, depth
 
 
 def _seeds(sites, simplex, face_rows, face_sites):
@@ -157,23 +156,6 @@ def _seeds(sites, simplex, face_rows, face_sites):
         return np.ascontiguousarray(own, dtype=np.int32)
     from_faces = face_sites[face_rows].reshape(len(simplex), -1)
     return np.ascontiguousarray(np.concatenate([own, from_faces], axis=1), dtype=np.int32)
-
-
-def _face_seeds(root, points, m, rows=1 << 14):
-    """The ``m`` active sites of each simplex nearest to its last maximizer (-1 padded);
-    ``root`` is (sites, maximizers) of the simplices' first round, ``points`` X in tree
-    order."""
-    sites, ystar = root
-    out = np.empty((len(sites), m), dtype=np.int32)
-    for a in range(0, len(sites), rows):  # (rows, N_BITS, dim) temporaries at most
-        s = sites[a : a + rows]
-        d = ((points[np.maximum(s, 0)] - ystar[a : a + rows, None, :]) ** 2).sum(axis=-1)
-        d[s < 0] = np.inf
-        order = np.argsort(d, axis=1, kind="stable")[:, :m]
-        near = np.take_along_axis(s, order, axis=1)
-        near[np.isinf(np.take_along_axis(d, order, axis=1))] = -1  # not a site
-        out[a : a + rows] = near
-    return out
 
 
 def certified_bounds(
@@ -228,7 +210,6 @@ def certified_bounds(
     lower, upper = [values.copy()], [values.copy()]
     stats = CertifyStats()
     face_sites = sites[:, None]
-    points = None
     for k in range(1, len(simplices)):
         m = SEEDS_PER_FACE.get(k + 1, SEEDS_PER_FACE_DEFAULT)
         s_k = simplices[k]
@@ -244,14 +225,12 @@ def certified_bounds(
             lower0 = lower[k - 1][facets[k]].max(axis=1)
             seeds = _seeds(sites, s_k, facets[k], face_sites)
         report = None if progress is None else (lambda m, t, k=k: progress(k, m, t))
-        lo, up, root, queries, max_sites, splits, depth = _bound_dimension(
+        lo, up, near, queries, max_sites, splits, depth = _bound_dimension(
             tree, vertices[s_k], seeds, lower0, tol, n_threads, max_depth, report
         )
         lower.append(lo)
         upper.append(up)
-        if k + 1 < len(simplices):
-            points = tree.points.numpy() if points is None else points
-            face_sites = _face_seeds(root, points, m)
+        face_sites = np.ascontiguousarray(near[:, :m])
         stats.queries[k] = queries
         stats.max_sites[k] = max_sites
         stats.splits[k] = splits

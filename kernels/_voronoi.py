@@ -69,7 +69,16 @@ that radius is a lower bound on d_X(y*).
 import numpy as np
 import warp as wp
 
-from flood.kernels._tree import K_NEAREST, tree_knn, tree_nearest, vec6
+from flood.kernels._tree import (
+    K_NEAREST,
+    knn_insert,
+    point_dist2,
+    tree_knn,
+    tree_nearest,
+    vec6,
+    vec8d,
+    vec8i,
+)
 
 wp.set_module_options({"enable_backward": False})
 
@@ -779,6 +788,29 @@ def seed_polytope(
 
 
 @wp.func
+def nearest_sites(
+    points: wp.array2d(dtype=wp.float64),
+    slots: wp.array2d(dtype=wp.int32),
+    t: int,
+    y: vec6,
+    near_out: wp.array2d(dtype=wp.int32),
+):
+    """The ``K_NEAREST`` active sites nearest to y, nearest first (-1 padded): the seeds a
+    task hands to its cofaces."""
+    dd = vec8d()
+    ii = vec8i()
+    count = int(0)
+    for j in range(N_BITS):
+        s = int(slots[t, j])
+        if s >= 0:
+            d2 = point_dist2(points, s, y)
+            if count < K_NEAREST or d2 < dd[K_NEAREST - 1]:  # knn_insert drops the last
+                dd, ii, count = knn_insert(dd, ii, count, K_NEAREST, d2, s)
+    for i in range(K_NEAREST):
+        near_out[t, i] = wp.where(i < count, ii[i], wp.int32(-1))
+
+
+@wp.func
 def barycentric(pv: wp.array3d(dtype=wp.float64), t: int, v: int, j: int, k: int):
     """lambda_j of vertex v (lambda_0 = 1 - sum u)."""
     if j > 0:
@@ -974,6 +1006,7 @@ def certify_kernel(
     queries_out: wp.array(dtype=wp.int32),
     splits_out: wp.array(dtype=wp.int32),
     ystar_out: wp.array2d(dtype=wp.float64),
+    near_out: wp.array2d(dtype=wp.int32),
     edge_out: wp.array(dtype=wp.int32),
     side_out: wp.array2d(dtype=wp.int32),
 ):
@@ -1094,6 +1127,7 @@ def certify_kernel(
     splits_out[t] = wp.int32(n_split)
     for l in range(dim):
         ystar_out[t, l] = ybest[l]
+    nearest_sites(points, slots, t, ybest, near_out)
     if status == STATUS_SPLIT:
         split_sides(tx, pv, pm, slots, t, nv, edge_out, side_out)
 
@@ -1181,7 +1215,8 @@ def certify_tasks(
         ``queries`` (k-nearest queries per task), ``splits`` (pieces split inside the
         task), ``sites`` (n_tasks, N_BITS) int32: the sites active on the task when it
         stopped (-1 free, -2 a split plane), ``ystar`` (n_tasks, dim): the
-        last maximizer of phi_S; for tasks to split, ``edge`` (n_tasks,): the longest edge
+        last maximizer of phi_S, ``near`` (n_tasks, K_NEAREST): the active sites nearest to
+        it, nearest first (-1 padded); for tasks to split, ``edge`` (n_tasks,): the longest edge
         ``(a, b)`` as ``a * 7 + b``, and ``side`` (n_tasks, N_BITS): per site slot, bit 0 if its
         cell reaches the half at corner a, bit 1 the half at corner b.
     """
@@ -1203,6 +1238,7 @@ def certify_tasks(
         "splits": np.empty(n, dtype=np.int32),
         "sites": np.empty((n, N_BITS), dtype=np.int32),
         "ystar": np.empty((n, dim)),
+        "near": np.empty((n, K_NEAREST), dtype=np.int32),
         "edge": np.full(n, -1, dtype=np.int32),
         "side": np.zeros((n, N_BITS), dtype=np.int32),
     }
@@ -1219,6 +1255,7 @@ def certify_tasks(
             wp.empty(m, dtype=wp.int32, device=device),
             wp.empty(m, dtype=wp.int32, device=device),
             wp.empty((m, dim), dtype=wp.float64, device=device),
+            wp.empty((m, K_NEAREST), dtype=wp.int32, device=device),
             wp.full(m, -1, dtype=wp.int32, device=device),
             wp.zeros((m, N_BITS), dtype=wp.int32, device=device),
         ]
@@ -1254,7 +1291,8 @@ def certify_tasks(
             device=device,
         )
         for key, arr in zip(
-            ("lower", "upper", "status", "queries", "splits", "ystar", "edge", "side"), outs
+            ("lower", "upper", "status", "queries", "splits", "ystar", "near", "edge", "side"),
+            outs,
         ):
             out[key][a:e] = arr.numpy()
         out["sites"][a:e] = scratch.slots.numpy()[:m]

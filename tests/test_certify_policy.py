@@ -1,5 +1,5 @@
-"""Host-side policy of the certified refinement: which sites a facet hands to its cofaces,
-and the shared launch threads."""
+"""Policy around the certified kernel: the sites a task hands to its cofaces, and the shared
+launch threads."""
 
 import os
 import signal
@@ -8,33 +8,33 @@ import threading
 import numpy as np
 import pytest
 
-from flood._certify import _face_seeds
+from flood.kernels import K_NEAREST, build_tree, certify_tasks
 from flood.kernels._pool import run_shared
 
 
-def _face_seeds_reference(sites, ystar, points, m):
+def _near_reference(sites, ystar, points, m):
     out = np.full((len(sites), m), -1, dtype=np.int32)
     for i, row in enumerate(sites):
-        active = [s for s in row if s >= 0]
-        active.sort(key=lambda s: np.sum((points[s] - ystar[i]) ** 2))
+        active = sorted(
+            (s for s in row if s >= 0), key=lambda s: np.sum((points[s] - ystar[i]) ** 2)
+        )
         out[i, : min(m, len(active))] = active[:m]
     return out
 
 
-@pytest.mark.parametrize("m", [1, 4, 6])
-def test_face_seeds_are_the_active_sites_nearest_to_the_maximizer(m):
-    rng = np.random.default_rng(0)
-    points = rng.random((500, 3))
-    sites = np.full((300, 64), -1, dtype=np.int32)
-    for i in range(len(sites)):  # 0..12 active sites in scattered slots, split planes too
-        slots = rng.choice(64, size=rng.integers(0, 13), replace=False)
-        sites[i, slots] = rng.choice(500, size=len(slots), replace=False)
-        free = np.flatnonzero(sites[i] == -1)
-        if rng.random() < 0.3:
-            sites[i, free[0]] = -2  # a split plane's slot is not a site
-    ystar = rng.random((300, 3))
-    got = _face_seeds((sites, ystar), points, m, rows=64)  # several row blocks
-    np.testing.assert_array_equal(got, _face_seeds_reference(sites, ystar, points, m))
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_tasks_report_their_sites_nearest_to_the_last_maximizer(k):
+    rng = np.random.default_rng(k)
+    X = rng.random((3000, 3))
+    tree = build_tree(X)
+    L = rng.random((40, 3))
+    corners = np.stack([L[rng.choice(40, k + 1, replace=False)] for _ in range(60)])
+    seeds = np.full((60, 1), -1, dtype=np.int32)
+    out = certify_tasks(tree, corners, seeds, np.zeros(60), np.full(60, np.inf), 1e-3, n_add=2)
+    points = tree.points.numpy()
+    want = _near_reference(out["sites"], out["ystar"], points, K_NEAREST)
+    np.testing.assert_array_equal(out["near"], want)
+    assert (out["near"][:, :2] >= 0).all()  # every task ends with 2 sites or more
 
 
 def test_run_shared_keeps_order_and_uses_another_thread():
