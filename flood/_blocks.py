@@ -19,7 +19,7 @@ of the smallest enclosing ball (:func:`enclosing_balls`).
 """
 
 from dataclasses import dataclass
-from itertools import combinations, product
+from itertools import combinations
 
 import numpy as np
 
@@ -33,10 +33,15 @@ DEFAULT_BLOCK_SIZE = 256
 #: Relative widening of each halo box: covers the rounding of ball centres and radii.
 HALO_RTOL = 1e-9
 #: Barycentric grid intervals per edge for the sampled bound on f(s), per simplex dimension
-#: (the grid covers conv(s) to within (k + 1) R / (2 m): R/4, R/4, R/3, 5R/8; none above).
+#: (the grid covers conv(s) to within (k + 1) R / (2 m): R/4, R/4, R/3, 5R/8; none above),
+#: for a simplex of the median radius; a bigger one gets proportionally more, up to
+#: ``BOUND_GRID_MAX``, so its bound is no looser. (Flat tetrahedra across a face of a box
+#: of points have radii 7x the median and f(s) near 0: with 6 intervals their halos were
+#: 2 x 1.1 wider than the box itself, and one block read all of a 10M-point cheese.)
 BOUND_GRID = {1: 4, 2: 6, 3: 6, 4: 4}
-#: Simplices whose grid points are queried at once (bounds the memory of the queries).
-BOUND_BATCH = 8192
+BOUND_GRID_MAX = {1: 256, 2: 96, 3: 40, 4: 12}
+#: Grid points queried at once (bounds the memory of the queries).
+BOUND_BATCH = 1 << 19
 #: A group of big simplices is cut while its box is over this many times the largest
 #: member's box in volume (their halos overlap little: few points would be read once).
 SPREAD = 4.0
@@ -166,8 +171,20 @@ def top_dimension(simplices):
 
 def _grid_weights(m, k):
     """Barycentric coordinates of the grid with m intervals per edge, shape (n, k + 1)."""
-    steps = np.array([c for c in product(range(m + 1), repeat=k) if sum(c) <= m], dtype=float)
+    steps = np.indices((m + 1,) * k).reshape(k, -1).T
+    steps = steps[steps.sum(axis=1) <= m].astype(float)
     return np.c_[m - steps.sum(axis=1), steps] / m
+
+
+def _grid_sizes(radii, k):
+    """Intervals per edge of each simplex's grid: ``BOUND_GRID[k]`` at the median radius,
+    in proportion above it, at most ``BOUND_GRID_MAX[k]``."""
+    base = BOUND_GRID[k]
+    scale = float(np.median(radii))
+    if not scale > 0:
+        return np.full(len(radii), base)
+    m = np.ceil(base * radii / scale)
+    return np.clip(np.nan_to_num(m, nan=base), base, BOUND_GRID_MAX[k]).astype(np.int64)
 
 
 def upper_bounds(corners, radii, values, samples, device="cpu"):
@@ -175,7 +192,7 @@ def upper_bounds(corners, radii, values, samples, device="cpu"):
 
     Two bounds, the smaller kept: ``R + max_v d_X(v)`` (some vertex is within R of each
     point of conv(s)), and ``max_i d_C(y_i) + (k + 1) R / (2 m)`` over a barycentric grid
-    y_i with m intervals per edge (:data:`BOUND_GRID`) and any C of points of X: d_X <= d_C,
+    y_i with m intervals per edge (:func:`_grid_sizes`) and any C of points of X: d_X <= d_C,
     d_X is 1-Lipschitz, and every point of conv(s) is that close to a grid point (round its
     barycentric coordinates to the grid: they move by at most (k + 1) / (2 m) in l1, and
     the corners lie within R of the ball's centre).
@@ -199,15 +216,17 @@ def upper_bounds(corners, radii, values, samples, device="cpu"):
     k = corners.shape[1] - 1
     if k not in BOUND_GRID or not len(samples):
         return bound
-    m = BOUND_GRID[k]
-    weights = _grid_weights(m, k)
+    sizes = _grid_sizes(radii, k)
     tree = build_tree(samples, device=device)
-    for a in range(0, len(corners), BOUND_BATCH):
-        part = corners[a : a + BOUND_BATCH]
-        y = np.einsum("wj,njd->nwd", weights, part).reshape(-1, part.shape[2])
-        d = nearest(tree, y)[1].reshape(len(part), len(weights)).max(axis=1)
-        sampled = d + radii[a : a + BOUND_BATCH] * (k + 1) / (2 * m)
-        bound[a : a + BOUND_BATCH] = np.minimum(bound[a : a + BOUND_BATCH], sampled)
+    for m in np.unique(sizes):
+        weights = _grid_weights(int(m), k)
+        rows = np.flatnonzero(sizes == m)
+        step = max(1, BOUND_BATCH // len(weights))
+        for a in range(0, len(rows), step):
+            r = rows[a : a + step]
+            y = np.einsum("wj,njd->nwd", weights, corners[r]).reshape(-1, corners.shape[2])
+            d = nearest(tree, y)[1].reshape(len(r), len(weights)).max(axis=1)
+            bound[r] = np.minimum(bound[r], d + radii[r] * (k + 1) / (2 * m))
     return bound
 
 
