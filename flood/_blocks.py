@@ -23,7 +23,7 @@ from itertools import combinations
 
 import numpy as np
 
-from flood._certify import certified_bounds
+from flood._certify import _run, certified_bounds
 from flood._validation import check_device
 from flood.kernels import build_tree, grid_interior_max, nearest
 
@@ -32,16 +32,9 @@ from flood.kernels import build_tree, grid_interior_max, nearest
 DEFAULT_BLOCK_SIZE = 256
 #: Relative widening of each halo box: covers the rounding of ball centres and radii.
 HALO_RTOL = 1e-9
-#: Barycentric grid intervals per edge for the sampled bound on f(s), per simplex dimension
-#: (the grid covers conv(s) to within (k + 1) R / (2 m): R/4, R/4, R/3, 5R/8; none above),
-#: for a simplex of the median radius; a bigger one gets proportionally more, up to
-#: ``BOUND_GRID_MAX``, so its bound is no looser. (Flat tetrahedra across a face of a box
-#: of points have radii 7x the median and f(s) near 0: with 6 intervals their halos were
-#: 2 x 1.1 wider than the box itself, and one block read all of a 10M-point cheese.)
-BOUND_GRID = {1: 4, 2: 6, 3: 6, 4: 4}
-BOUND_GRID_MAX = {1: 256, 2: 96, 3: 40, 4: 12}
-#: Grid points queried at once (bounds the memory of the queries).
-BOUND_BATCH = 1 << 19
+#: The sampled bound f_C(s) >= f(s) is certified to within this fraction of the median
+#: enclosing radius (any gap keeps it an upper bound; a smaller one, thinner halos).
+BOUND_RTOL = 0.05
 #: A group of big simplices is cut while its box is over this many times the largest
 #: member's box in volume (their halos overlap little: few points would be read once).
 SPREAD = 4.0
@@ -169,33 +162,15 @@ def top_dimension(simplices):
     return max(k for k, s in enumerate(simplices) if len(s))
 
 
-def _grid_weights(m, k):
-    """Barycentric coordinates of the grid with m intervals per edge, shape (n, k + 1)."""
-    steps = np.indices((m + 1,) * k).reshape(k, -1).T
-    steps = steps[steps.sum(axis=1) <= m].astype(float)
-    return np.c_[m - steps.sum(axis=1), steps] / m
-
-
-def _grid_sizes(radii, k):
-    """Intervals per edge of each simplex's grid: ``BOUND_GRID[k]`` at the median radius,
-    in proportion above it, at most ``BOUND_GRID_MAX[k]``."""
-    base = BOUND_GRID[k]
-    scale = float(np.median(radii))
-    if not scale > 0:
-        return np.full(len(radii), base)
-    m = np.ceil(base * radii / scale)
-    return np.clip(np.nan_to_num(m, nan=base), base, BOUND_GRID_MAX[k]).astype(np.int64)
-
-
-def upper_bounds(corners, radii, values, samples, device="cpu"):
+def upper_bounds(corners, radii, values, samples, device="cpu", n_threads=2):
     """Upper bounds U >= f(s) of simplices, before any point of X is read.
 
     Two bounds, the smaller kept: ``R + max_v d_X(v)`` (some vertex is within R of each
-    point of conv(s)), and ``max_i d_C(y_i) + (k + 1) R / (2 m)`` over a barycentric grid
-    y_i with m intervals per edge (:func:`_grid_sizes`) and any C of points of X: d_X <= d_C,
-    d_X is 1-Lipschitz, and every point of conv(s) is that close to a grid point (round its
-    barycentric coordinates to the grid: they move by at most (k + 1) / (2 m) in l1, and
-    the corners lie within R of the ball's centre).
+    point of conv(s)), and the certified upper bound on ``f_C(s) = max over conv(s) of d_C``
+    for C, a subset of X (the FPS candidates): d_X <= d_C, so f(s) <= f_C(s). The second is
+    the filtration kernel itself run on C (restricted Voronoi bounds, no grid slack: a big
+    flat simplex across a face of the hull gets a bound near its f_C(s), where a grid of 6
+    intervals per edge left ~R/3; one block then read all of a 10M-point cheese).
 
     Parameters
     ----------
@@ -207,27 +182,21 @@ def upper_bounds(corners, radii, values, samples, device="cpu"):
     samples : ndarray of shape (n_samples, dim)
         Points of X (C), in the corners' coordinates; may be empty.
     device : str
+    n_threads : int
 
     Returns
     -------
     bound : ndarray of shape (n_simplices,)
     """
     bound = radii + values.max(axis=1)
-    k = corners.shape[1] - 1
-    if k not in BOUND_GRID or not len(samples):
+    if not len(samples) or not len(corners) or corners.shape[1] < 2:
         return bound
-    sizes = _grid_sizes(radii, k)
+    n, kp1, dim = corners.shape
     tree = build_tree(samples, device=device)
-    for m in np.unique(sizes):
-        weights = _grid_weights(int(m), k)
-        rows = np.flatnonzero(sizes == m)
-        step = max(1, BOUND_BATCH // len(weights))
-        for a in range(0, len(rows), step):
-            r = rows[a : a + step]
-            y = np.einsum("wj,njd->nwd", weights, corners[r]).reshape(-1, corners.shape[2])
-            d = nearest(tree, y)[1].reshape(len(r), len(weights)).max(axis=1)
-            bound[r] = np.minimum(bound[r], d + radii[r] * (k + 1) / (2 * m))
-    return bound
+    seeds = nearest(tree, corners.reshape(-1, dim))[0].reshape(n, kp1).astype(np.int32)
+    tol = BOUND_RTOL * float(np.median(radii))
+    out = _run(tree, corners, seeds, np.zeros(n), np.full(n, np.inf), tol, n_threads, None)
+    return np.minimum(bound, out["upper"])
 
 
 def _face_rows(top_rows, simplices, facets, top):
