@@ -60,8 +60,11 @@ def run_shared(func, items, n_threads):
     try:
         worker()
     finally:
+        # a helper still queued (the pool busy with another caller's items) is not needed
+        # any more: never wait for it; wait for the running ones before raising anything
+        helpers = [h for h in helpers if not h.cancel()]
         for h in helpers:
-            h.exception()  # wait for them all before raising anything
+            h.exception()
     for h in helpers:
         h.result()
     return results

@@ -75,3 +75,26 @@ def test_run_shared_after_fork_makes_a_new_pool():
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+def test_run_shared_callers_do_not_wait_for_each_others_queued_helpers():
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow(x):
+        started.set()
+        assert release.wait(30)
+        return x
+
+    a = threading.Thread(target=run_shared, args=(slow, [0, 1], 2))
+    a.start()
+    assert started.wait(30)  # A's items hold the caller and the pool's one worker
+    b_result = []
+    b = threading.Thread(target=lambda: b_result.append(run_shared(lambda x: -x, [1, 2, 3], 2)))
+    b.start()
+    b.join(10)  # B's helper is queued behind A's: B does its items alone and returns
+    alive = b.is_alive()
+    release.set()
+    a.join(30)
+    b.join(30)
+    assert not alive and b_result == [[-1, -2, -3]]
