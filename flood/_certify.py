@@ -32,7 +32,8 @@ from flood.kernels._voronoi import MAX_CORNERS
 #: maximizer): enough to start the coface near its maximum, few enough that seeding costs
 #: less than the queries it saves. Measured on 100k/1M tori and swiss cheeses against the
 #: first 8 sites in slot order (benchmarks/RESULTS.md): 100k cheese tetrahedra 16.6 -> 10.9
-#: queries, 100k torus filtration -15 to -20 % CPU; 1M clouds about the same.
+#: queries, 100k torus filtration -15 to -20 % CPU; 1M clouds about the same. At most
+#: ``K_NEAREST``: the kernel reports that many (``near``).
 SEEDS_PER_FACE = {2: 4}
 SEEDS_PER_FACE_DEFAULT = 6
 #: Points of each k-nearest query that join S, per simplex dimension (more: fewer queries,
@@ -211,12 +212,12 @@ def certified_bounds(
     stats = CertifyStats()
     face_sites = sites[:, None]
     for k in range(1, len(simplices)):
-        m = SEEDS_PER_FACE.get(k + 1, SEEDS_PER_FACE_DEFAULT)
+        n_seeds = SEEDS_PER_FACE.get(k + 1, SEEDS_PER_FACE_DEFAULT)
         s_k = simplices[k]
         if not len(s_k):
             lower.append(np.zeros(0))
             upper.append(np.zeros(0))
-            face_sites = np.zeros((0, m), dtype=np.int32)
+            face_sites = np.zeros((0, n_seeds), dtype=np.int32)
             continue
         if k == 1:
             lower0 = values[s_k].max(axis=1)
@@ -230,7 +231,7 @@ def certified_bounds(
         )
         lower.append(lo)
         upper.append(up)
-        face_sites = np.ascontiguousarray(near[:, :m])
+        face_sites = np.ascontiguousarray(near[:, :n_seeds])
         stats.queries[k] = queries
         stats.max_sites[k] = max_sites
         stats.splits[k] = splits
