@@ -210,7 +210,8 @@ vec8i = wp.types.vector(length=K_NEAREST, dtype=wp.int32)
 @wp.func
 def knn_insert(dd: vec8d, ii: vec8i, count: int, kmax: int, d2: wp.float64, p: int):
     """Insert (d2, p) into the sorted list of the ``count`` best (at most ``kmax``); returns
-    the new list."""
+    the new list. A full list loses its last entry whatever ``d2`` is: call it only with
+    ``d2`` below that entry (:func:`tree_knn` prunes at it)."""
     j = count
     if count >= kmax:
         j = kmax - 1

@@ -38,7 +38,7 @@ def test_bounds_hold_and_stay_tight_on_big_flat_simplices():
     # f_C of a flat simplex on the floor is about the samples' cover of it (within the
     # floor's spacing, ~0.06, and the bound's gap); a grid bound was ~R / 3 looser
     assert (bound[-6:] <= d_c + 0.06 + 0.05 * np.median(radii)).all()
-    assert (bound[-6:] < 0.2 * radii[-6:]).all()
+    assert (bound[-6:] < radii[-6:] / 3).all()  # below a 6-interval grid's slack alone
 
 
 def test_bounds_fall_back_to_the_vertex_bound_without_samples():

@@ -39,10 +39,13 @@ def test_tasks_report_their_sites_nearest_to_the_last_maximizer(k):
 
 def test_run_shared_keeps_order_and_uses_another_thread():
     seen = set()
+    both = threading.Event()
 
     def work(x):
         seen.add(threading.current_thread().name)
-        threading.Event().wait(0.002)  # long enough that both threads take items
+        if len(seen) == 2:
+            both.set()
+        both.wait(30)  # the first item is held until a second thread has taken one
         return x * x
 
     assert run_shared(work, range(40), 2) == [x * x for x in range(40)]
