@@ -362,29 +362,33 @@ class PointTree:
 
 def _morton_order(pts):
     """Indices of the points in a coarse Z-order: the Morton key of a grid of at most
-    ``2**ZORDER_BITS`` cells per axis (locality for the splits, not the tree itself)."""
+    ``2**ZORDER_BITS`` cells per axis (locality for the splits, not the tree itself).
+    Column by column: the temporaries are a few bytes per point, not copies of ``pts``."""
     n, dim = pts.shape
     bits = max(1, min(ZORDER_BITS, 30 // dim))
     sample = pts[:: max(1, n // 4096)]  # any box will do: keys are clipped into the grid
     lo = sample.min(axis=0)
     span = float((sample.max(axis=0) - lo).max())
     scale = ((1 << bits) - 1) / span if span > 0 else 0.0
-    q = np.clip(((pts - lo) * scale).astype(np.int32), 0, (1 << bits) - 1)
     spread = np.zeros(1 << bits, dtype=np.int32)  # bit b of i -> bit b * dim
     for b in range(bits):
         spread |= ((np.arange(1 << bits) >> b) & 1).astype(np.int32) << (b * dim)
     key = np.zeros(n, dtype=np.int32)
     for j in range(dim):
-        key |= spread[q[:, j]] << j
+        q = np.clip(((pts[:, j] - lo[j]) * scale).astype(np.int32), 0, (1 << bits) - 1)
+        key |= spread[q] << j
     return np.argsort(key, kind="stable")
 
 
-def _gather(wp_pts, order, device):
-    if str(device).startswith("cpu"):  # NumPy's take beats a launch of one thread per row
-        return wp.array(wp_pts.numpy()[order], dtype=wp.float64, device=device)
-    out = wp.empty(wp_pts.shape, dtype=wp.float64, device=device)
+def _gather(src, order, device):
+    """``src[order]`` as a Warp array on ``device`` (``src``: a NumPy array on the CPU, where
+    NumPy's take beats a launch of one thread per row and the result is not copied again;
+    else a Warp array on the device)."""
+    if str(device).startswith("cpu"):
+        return wp.array(np.asarray(src)[order], dtype=wp.float64, device=device, copy=False)
+    out = wp.empty(src.shape, dtype=wp.float64, device=device)
     idx = wp.array(np.ascontiguousarray(order, dtype=np.int32), dtype=wp.int32, device=device)
-    wp.launch(gather_kernel, dim=len(order), inputs=[wp_pts, idx], outputs=[out], device=device)
+    wp.launch(gather_kernel, dim=len(order), inputs=[src, idx], outputs=[out], device=device)
     return out
 
 
@@ -411,28 +415,33 @@ def build_tree(points, device="cpu"):
     n, dim = pts.shape
     n_leaves = -(-n // LEAF_SIZE)
     depth = max(0, int(n_leaves - 1).bit_length())
-    wp_pts = wp.array(pts, dtype=wp.float64, device=device)
+    # the CPU gathers from pts itself; a GPU from one copy on the device
+    src = pts if str(device).startswith("cpu") else wp.array(pts, dtype=wp.float64, device=device)
     # Z-order first: the median splits below then read nearby memory
     morton = _morton_order(pts)
-    z_pts = _gather(wp_pts, morton, device)
+    z_pts = _gather(src, morton, device)
     perm = wp.array(np.arange(n, dtype=np.int32), dtype=wp.int32, device=device)
     for level in range(depth):
         span = LEAF_SIZE << (depth - level)
         _launch_split(z_pts, perm, span, -(-n // span), device)
+    del z_pts  # peak memory: the Z-ordered copy goes before the tree-ordered one comes
     order = morton[perm.numpy()]
-    sorted_wp = _gather(wp_pts, order, device)
+    del morton, perm
+    sorted_wp = _gather(src, order, device)
+    del src
     sorted_pts = sorted_wp.numpy()
 
     n_pow2 = 1 << depth
-    padded = np.empty((n_leaves * LEAF_SIZE, dim))
-    padded[:n] = sorted_pts
-    padded[n:] = sorted_pts[-1]
-    leaves = padded.reshape(n_leaves, LEAF_SIZE, dim)
     node_lo = np.full((2 * n_pow2 - 1, dim), np.inf)
     node_hi = np.full((2 * n_pow2 - 1, dim), -np.inf)
     first = n_pow2 - 1
-    node_lo[first : first + n_leaves] = leaves.min(axis=1)
-    node_hi[first : first + n_leaves] = leaves.max(axis=1)
+    full = n // LEAF_SIZE  # full leaves, then at most one partial leaf
+    leaves = sorted_pts[: full * LEAF_SIZE].reshape(full, LEAF_SIZE, dim)
+    node_lo[first : first + full] = leaves.min(axis=1)
+    node_hi[first : first + full] = leaves.max(axis=1)
+    if full < n_leaves:
+        node_lo[first + full] = sorted_pts[full * LEAF_SIZE :].min(axis=0)
+        node_hi[first + full] = sorted_pts[full * LEAF_SIZE :].max(axis=0)
     start, width = first, n_pow2
     while width > 1:
         parent = start - width // 2
@@ -445,7 +454,7 @@ def build_tree(points, device="cpu"):
         start, width = parent, width // 2
     return PointTree(
         points=sorted_wp,
-        order=order.astype(np.int64),
+        order=order.astype(np.int64, copy=False),
         lo=wp.array(node_lo, dtype=wp.float64, device=device),
         hi=wp.array(node_hi, dtype=wp.float64, device=device),
         first_leaf=first,
