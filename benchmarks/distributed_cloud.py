@@ -14,7 +14,8 @@ except the single-process run. Each method runs in its own spawned process:
 
 Reported per method: wall seconds and stages, peak RSS of the client process and of each
 worker (``ru_maxrss``, also before the run: a worker's baseline with flood and Warp
-loaded), the blocks, the largest halo a block held, the rows the block tasks read, an
+loaded), the blocks (and the sub-blocks they ran in: a halo over a share of the worker's memory
+limit is indexed in parts), the largest halo a block held, the rows the block tasks read, an
 estimate of the bytes read per worker (the two chunk passes read X once each, plus the
 blocks' reads, spread over the workers), and the bottleneck distance of the diagrams to the
 single-process run divided by tol (certified: at most 2).
@@ -57,6 +58,7 @@ COLUMNS = [
     "worker_base_rss_mb",
     "worker_peak_rss_mb",
     "blocks",
+    "sub_blocks",
     "max_halo_mb",
     "blocks_read_mb",
     "read_per_worker_mb",
@@ -87,6 +89,7 @@ def _result(res, seconds):
         "landmarks": res.landmarks,
         "diagrams": [np.asarray(d) for d in res.diagrams()],
         "blocks": w.get("blocks", ""),
+        "sub_blocks": int(w["sub_blocks"].sum()) if "sub_blocks" in w else "",
         "max_halo_mb": w["halo_points"].max() * dim * 8 / 2**20 if "halo_points" in w else "",
         "blocks_read_mb": w["rows_read"].sum() * dim * 8 / 2**20 if "rows_read" in w else "",
         "client_peak_rss_mb": peak_rss_mb(),

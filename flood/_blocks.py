@@ -16,6 +16,12 @@ boxes of a compact group of its simplices (a superset: never fewer points, somet
 On its simplices d over the kept points equals d_X, so the kernel's bounds are certified
 for X, and merging blocks by ``lower = max``, ``upper = min`` keeps them so. R is the radius
 of the smallest enclosing ball (:func:`enclosing_balls`).
+
+**Memory.** A block task holds its halo (read once) and indexes it; on a dask worker with a
+memory limit, a halo of more points than :func:`worker_halo_cap` allows is indexed in parts
+(:func:`sub_groups`: the block's simplices halved until each group's halo boxes hold few
+enough), each part with its own tree. With a fixed number of landmarks the halos grow with
+N, and so does the number of parts, not a worker's peak.
 """
 
 from dataclasses import dataclass
@@ -41,6 +47,13 @@ SPREAD = 4.0
 #: Boxes per block whose union a block keeps: tighter than one box around a curved or
 #: scattered block, and 16 box tests per point read are still cheap next to indexing them.
 HALO_BOXES = 16
+#: Bytes per point and coordinate a block task holds for the points it indexes at once: their
+#: centred copy, the tree's build peak and the tree (~26 per coordinate measured with
+#: :func:`~flood.kernels.build_tree`, 3-D), with room to spare.
+INDEXED_BYTES = 40
+#: Share of a dask worker's memory limit the points indexed at once may take; a block whose
+#: halo holds more runs in sub-blocks (its halo is read once, each sub-block indexes a part).
+HALO_MEMORY_SHARE = 0.4
 
 
 @dataclass
@@ -54,6 +67,10 @@ class Block:
     facets: list  # per dimension >= 2, local facet rows
     boxes: np.ndarray  # (n_boxes, 2, dim): halo boxes (lower, upper corner), input coordinates
     chunks: np.ndarray  # the chunks whose bounding box meets a halo box
+    # per top simplex (local rows), for sub-blocks: enclosing-ball centre, halo box corners
+    top_centres: np.ndarray = None  # (n_top, dim)
+    top_lo: np.ndarray = None  # (n_top, dim), input coordinates
+    top_hi: np.ndarray = None
 
 
 @dataclass
@@ -68,6 +85,7 @@ class BlockResult:
     splits: dict
     halo_points: int
     rows_read: int
+    sub_blocks: int = 1  # pieces the block was run in, to fit the worker's memory
 
 
 def enclosing_balls(corners):
@@ -266,28 +284,36 @@ def plan_blocks(
     hi_s = corners.max(axis=1) + bound[:, None] + shift
     blocks = []
     for group in group_simplices(centres, lo_s, hi_s, block_size):
-        rows = _face_rows(group, simplices, facets, top)
         boxes = _halo_boxes(centres, lo_s, hi_s, group)
         meets = np.zeros(len(chunk_lo), dtype=bool)
         for lo, hi in boxes:
             meets |= np.all(chunk_lo <= hi, axis=1) & np.all(chunk_hi >= lo, axis=1)
-        local = [np.arange(len(rows[0]))[:, None]]
-        local += [np.searchsorted(rows[0], simplices[k][rows[k]]) for k in range(1, len(rows))]
-        local_facets = [None, None] + [
-            np.searchsorted(rows[k - 1], facets[k][rows[k]]) for k in range(2, len(rows))
-        ]
         blocks.append(
-            Block(
-                rows=rows,
-                vertices=landmarks[rows[0]],
-                values=values[rows[0]],
-                simplices=local,
-                facets=local_facets,
-                boxes=boxes,
-                chunks=np.flatnonzero(meets),
-            )
+            _block(group, landmarks, values, simplices, facets, top, boxes, np.flatnonzero(meets))
         )
+        top_rows = blocks[-1].rows[top]
+        blocks[-1].top_centres = centres[top_rows]
+        blocks[-1].top_lo, blocks[-1].top_hi = lo_s[top_rows], hi_s[top_rows]
     return blocks
+
+
+def _block(group, vertices, values, simplices, facets, top, boxes, chunks):
+    """The Block of the top simplices ``group`` of a complex, with all their faces."""
+    rows = _face_rows(group, simplices, facets, top)
+    local = [np.arange(len(rows[0]))[:, None]]
+    local += [np.searchsorted(rows[0], simplices[k][rows[k]]) for k in range(1, len(rows))]
+    local_facets = [None, None] + [
+        np.searchsorted(rows[k - 1], facets[k][rows[k]]) for k in range(2, len(rows))
+    ]
+    return Block(
+        rows=rows,
+        vertices=vertices[rows[0]],
+        values=values[rows[0]],
+        simplices=local,
+        facets=local_facets,
+        boxes=boxes,
+        chunks=chunks,
+    )
 
 
 class ChunkReader:
@@ -301,38 +327,68 @@ class ChunkReader:
         return np.asarray(self.parts[i].compute(scheduler="sync"), dtype=np.float64)
 
 
+def _in_boxes(points, boxes):
+    """Mask of the points inside the union of ``boxes`` (n_boxes, 2, dim)."""
+    lo, hi = boxes[:, 0].min(axis=0), boxes[:, 1].max(axis=0)
+    inside = np.all((points >= lo) & (points <= hi), axis=1)  # all boxes first
+    near = np.flatnonzero(inside)
+    inside[near] = False
+    for b_lo, b_hi in boxes:
+        inside[near] |= np.all((points[near] >= b_lo) & (points[near] <= b_hi), axis=1)
+    return inside
+
+
 def halo_points(reader, block):
     """The points of X in the block's halo boxes, read chunk by chunk; and the rows read."""
-    lo, hi = block.boxes[:, 0].min(axis=0), block.boxes[:, 1].max(axis=0)
-    kept, n_read = [np.zeros((0, len(lo)))], 0
+    kept, n_read = [np.zeros((0, block.boxes.shape[2]))], 0
     for i in block.chunks:
         chunk = reader.read(int(i))
         n_read += len(chunk)
-        chunk = chunk[np.all((chunk >= lo) & (chunk <= hi), axis=1)]  # all boxes first
-        inside = np.zeros(len(chunk), dtype=bool)
-        for b_lo, b_hi in block.boxes:
-            inside |= np.all((chunk >= b_lo) & (chunk <= b_hi), axis=1)
-        kept.append(chunk[inside])
+        kept.append(chunk[_in_boxes(chunk, block.boxes)])
     return np.concatenate(kept), n_read
 
 
-def block_task(reader, block, shift, tol, method, points_per_edge, device, n_threads):
-    """Bounds (or, for ``method="grid"``, grid values) of one block's simplices.
+def worker_halo_cap(dim):
+    """The most halo points a block task on this dask worker indexes at once (from the
+    worker's memory limit); None outside a worker, or for a worker without a limit."""
+    try:
+        from distributed import get_worker
 
-    Runs where the task is scheduled (a worker process, or this one): reads the halo,
-    indexes it in the centred coordinates shared by all blocks and runs the kernel.
-    """
-    check_device(device)  # Warp initialized quietly, kernels from the cache
-    halo, n_read = halo_points(reader, block)
-    tree = build_tree(halo - shift, device=device)
+        limit = get_worker().memory_manager.memory_limit
+    except (ImportError, ValueError, AttributeError):
+        return None
+    if not limit:
+        return None
+    return max(1, int(HALO_MEMORY_SHARE * limit / (INDEXED_BYTES * dim)))
+
+
+def sub_groups(block, halo, cap):
+    """The block's top simplices (local rows) in groups whose halo boxes hold at most
+    ``cap`` of the ``halo`` points (or one simplex), by halving the block along its centres;
+    and the halo boxes of each group."""
+    out = []
+
+    def visit(group):
+        boxes = _halo_boxes(block.top_centres, block.top_lo, block.top_hi, group)
+        if len(group) == 1 or np.count_nonzero(_in_boxes(halo, boxes)) <= cap:
+            out.append((group, boxes))
+            return
+        halves = []
+        _bisect(block.top_centres, group, -(-len(group) // 2), halves)
+        for half in halves:
+            visit(half)
+
+    visit(np.arange(len(block.top_centres)))
+    return out
+
+
+def _certify_points(points, block, tol, device, n_threads):
+    """Certified bounds of a block's simplices over ``points`` (centred; this call's own,
+    freed once indexed)."""
+    tree = build_tree(points, device=device)
+    del points
     sites, _ = nearest(tree, block.vertices)
-    if method == "grid":
-        inner = [block.values] + [
-            grid_interior_max(tree, block.vertices, sites, s, points_per_edge)
-            for s in block.simplices[1:]
-        ]
-        return BlockResult(block.rows, inner, inner, {}, {}, {}, len(halo), n_read)
-    lower, upper, stats = certified_bounds(
+    return certified_bounds(
         tree,
         block.vertices,
         sites,
@@ -342,15 +398,71 @@ def block_task(reader, block, shift, tol, method, points_per_edge, device, n_thr
         vertex_values=block.values,
         n_threads=n_threads,
     )
+
+
+def block_task(
+    reader, block, shift, tol, method, points_per_edge, device, n_threads, max_halo=None
+):
+    """Bounds (or, for ``method="grid"``, grid values) of one block's simplices.
+
+    Runs where the task is scheduled (a worker process, or this one): reads the halo,
+    indexes it in the centred coordinates shared by all blocks and runs the kernel. A halo
+    of more than ``max_halo`` points (default: :func:`worker_halo_cap`, from the dask
+    worker's memory limit; no limit outside a worker) is indexed in parts: the block's
+    simplices are halved (:func:`sub_groups`) until each group's halo fits, and each group
+    runs with its faces on its part (a face in several groups is bounded in each; the
+    bounds merge as blocks do).
+    """
+    check_device(device)  # Warp initialized quietly, kernels from the cache
+    halo, n_read = halo_points(reader, block)
+    n_halo = len(halo)
+    if method == "grid":
+        halo -= shift
+        tree = build_tree(halo, device=device)
+        del halo
+        sites, _ = nearest(tree, block.vertices)
+        inner = [block.values] + [
+            grid_interior_max(tree, block.vertices, sites, s, points_per_edge)
+            for s in block.simplices[1:]
+        ]
+        return BlockResult(block.rows, inner, inner, {}, {}, {}, n_halo, n_read)
+    cap = worker_halo_cap(halo.shape[1]) if max_halo is None else max_halo
+    if cap is None or n_halo <= cap or block.top_centres is None or len(block.top_centres) < 2:
+        halo -= shift  # halo is this task's own array
+        lower, upper, stats = _certify_points(halo, block, tol, device, n_threads)
+        return BlockResult(
+            block.rows,
+            lower,
+            upper,
+            stats.queries,
+            stats.max_sites,
+            stats.splits,
+            n_halo,
+            n_read,
+        )
+    top = top_dimension(block.simplices)
+    lower = [block.values.copy()] + [np.full(len(r), -np.inf) for r in block.rows[1:]]
+    upper = [block.values.copy()] + [np.full(len(r), np.inf) for r in block.rows[1:]]
+    queries, max_sites, splits = {}, {}, {}
+    groups = sub_groups(block, halo, cap)
+    for group, boxes in groups:
+        sub = _block(
+            group, block.vertices, block.values, block.simplices, block.facets, top, boxes, None
+        )
+        points = halo[_in_boxes(halo, boxes)]
+        points -= shift
+        lo, up, stats = _certify_points(points, sub, tol, device, n_threads)
+        del points
+        for k in range(1, len(sub.rows)):
+            rows = sub.rows[k]  # rows of this block
+            lower[k][rows] = np.maximum(lower[k][rows], lo[k])
+            upper[k][rows] = np.minimum(upper[k][rows], up[k])
+        for k, q in stats.queries.items():
+            queries[k] = queries.get(k, 0) + q
+            splits[k] = splits.get(k, 0) + stats.splits[k]
+            max_sites[k] = max(max_sites.get(k, 0), stats.max_sites[k])
     return BlockResult(
-        block.rows,
-        lower,
-        upper,
-        stats.queries,
-        stats.max_sites,
-        stats.splits,
-        len(halo),
-        n_read,
+        block.rows, lower, upper, queries, max_sites, splits, n_halo, n_read, len(groups)
     )
 
 
@@ -360,7 +472,7 @@ def merge(results, simplices, values, method):
     block's bounds are certified, so both stay so); and the summed counters."""
     lower = [values.copy()] + [np.full(len(s), -np.inf) for s in simplices[1:]]
     upper = [values.copy()] + [np.full(len(s), np.inf) for s in simplices[1:]]
-    queries, max_sites, splits, halo, read = {}, {}, {}, [], []
+    queries, max_sites, splits, halo, read, parts = {}, {}, {}, [], [], []
     for res in results:
         for k in range(1, len(simplices)):
             rows = res.rows[k]
@@ -372,10 +484,16 @@ def merge(results, simplices, values, method):
             max_sites[k] = max(max_sites.get(k, 0), res.max_sites[k])
         halo.append(res.halo_points)
         read.append(res.rows_read)
+        parts.append(res.sub_blocks)
     if not all(np.isfinite(lo).all() and np.isfinite(up).all() for lo, up in zip(lower, upper)):
         raise RuntimeError("a simplex was left out of every block (please report this)")
     upper = [np.maximum(up, lo) for lo, up in zip(lower, upper)]
-    work = {"blocks": len(halo), "halo_points": np.array(halo), "rows_read": np.array(read)}
+    work = {
+        "blocks": len(halo),
+        "halo_points": np.array(halo),
+        "rows_read": np.array(read),
+        "sub_blocks": np.array(parts),
+    }
     if method != "grid":
         work.update(max_sites=max_sites, splits=splits)
     return lower, upper, queries, work

@@ -19,7 +19,8 @@ import pytest
 from scipy.spatial import cKDTree
 
 from flood import flood_complex
-from flood._blocks import enclosing_balls
+import flood._blocks
+from flood._blocks import INDEXED_BYTES, enclosing_balls, worker_halo_cap
 from flood.datasets import make_swiss_cheese, make_torus, read_point_cloud
 
 #: Rounding allowed between two certified bounds computed in different coordinates.
@@ -68,6 +69,35 @@ def test_matches_single_process(name, chunk):
     assert np.all(res.work["rows_read"] >= res.work["halo_points"])
     assert set(res.timings) == {"landmarks", "cover", "delaunay", "filtration"}
     assert_matches(res, X)
+
+
+def test_blocks_over_the_memory_cap_run_in_sub_blocks(monkeypatch):
+    # a worker's memory limit caps the points a block task indexes at once; a block whose
+    # halo holds more is halved until each part fits, with the same certified bounds
+    X = CLOUDS["torus3d"]
+    dX = da.from_array(X, chunks=(5_000, -1))
+    whole = flood_complex(dX, 120, random_state=0, device="cpu", block_size=60)
+    cap = int(whole.work["halo_points"].max() // 3)
+    seen = []
+    monkeypatch.setattr(flood._blocks, "worker_halo_cap", lambda dim: seen.append(dim) or cap)
+    res = flood_complex(dX, 120, random_state=0, device="cpu", block_size=60)
+    assert seen and set(seen) == {3}
+    assert res.work["sub_blocks"].max() >= 3  # the largest halo in at least 3 parts
+    assert np.array_equal(res.work["sub_blocks"] > 1, res.work["halo_points"] > cap)
+    assert np.array_equal(res.work["halo_points"], whole.work["halo_points"])  # read once
+    assert_matches(res, X)
+
+
+def test_worker_halo_cap_follows_the_memory_limit():
+    assert worker_halo_cap(3) is None  # not in a dask worker
+    with (
+        distributed.LocalCluster(
+            n_workers=1, processes=False, dashboard_address=None, memory_limit="600MiB"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        cap = client.submit(worker_halo_cap, 3, pure=False).result()
+    assert cap == int(flood._blocks.HALO_MEMORY_SHARE * 600 * 2**20 / (INDEXED_BYTES * 3))
 
 
 def test_seeded_and_chunking_changes_only_the_landmarks():
