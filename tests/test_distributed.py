@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from flood import flood_complex
 import flood._blocks
+from flood import flood_complex
 from flood._blocks import INDEXED_BYTES, enclosing_balls, worker_halo_cap
 from flood.datasets import make_swiss_cheese, make_torus, read_point_cloud
 
