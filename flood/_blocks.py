@@ -51,9 +51,16 @@ HALO_BOXES = 16
 #: centred copy, the tree's build peak and the tree (~26 per coordinate measured with
 #: :func:`~flood.kernels.build_tree`, 3-D), with room to spare.
 INDEXED_BYTES = 40
-#: Share of a dask worker's memory limit the points indexed at once may take; a block whose
-#: halo holds more runs in sub-blocks (its halo is read once, each sub-block indexes a part).
+#: Share of a dask worker's memory limit a block task's halo (8 bytes per coordinate) and the
+#: points it indexes at once (``INDEXED_BYTES``) may take together; a block whose halo holds
+#: more runs in sub-blocks (its halo is read once, each sub-block indexes a part). The rest
+#: is the worker's own (~300 MiB with flood and Warp loaded), the chunk being read, the
+#: halo's concatenation and the allocator's slack: at 0.4 of a 2 GiB limit without the
+#: halo's own bytes, one worker of a 10^8-point run (largest halo 12.6M points) passed 95%.
 HALO_MEMORY_SHARE = 0.4
+#: A sub-block may index at least this fraction of what an empty budget would allow (a halo
+#: that takes most of the budget itself is still cut into a bounded number of parts).
+MIN_CAP_FRACTION = 0.125
 
 
 @dataclass
@@ -348,9 +355,11 @@ def halo_points(reader, block):
     return np.concatenate(kept), n_read
 
 
-def worker_halo_cap(dim):
-    """The most halo points a block task on this dask worker indexes at once (from the
-    worker's memory limit); None outside a worker, or for a worker without a limit."""
+def worker_halo_cap(dim, n_halo=0):
+    """The most points a block task on this dask worker indexes at once, holding a halo of
+    ``n_halo`` points: ``HALO_MEMORY_SHARE`` of the worker's memory limit, less the halo's
+    bytes, over ``INDEXED_BYTES`` per coordinate (at least ``MIN_CAP_FRACTION`` of the cap
+    with no halo); None outside a worker, or for a worker without a limit."""
     try:
         from distributed import get_worker
 
@@ -359,7 +368,9 @@ def worker_halo_cap(dim):
         return None
     if not limit:
         return None
-    return max(1, int(HALO_MEMORY_SHARE * limit / (INDEXED_BYTES * dim)))
+    budget = HALO_MEMORY_SHARE * limit
+    free = max(budget - 8 * dim * n_halo, MIN_CAP_FRACTION * budget)
+    return max(1, int(free / (INDEXED_BYTES * dim)))
 
 
 def sub_groups(block, halo, cap):
@@ -426,7 +437,7 @@ def block_task(
             for s in block.simplices[1:]
         ]
         return BlockResult(block.rows, inner, inner, {}, {}, {}, n_halo, n_read)
-    cap = worker_halo_cap(halo.shape[1]) if max_halo is None else max_halo
+    cap = worker_halo_cap(halo.shape[1], n_halo) if max_halo is None else max_halo
     if cap is None or n_halo <= cap or block.top_centres is None or len(block.top_centres) < 2:
         halo -= shift  # halo is this task's own array
         lower, upper, stats = _certify_points(halo, block, tol, device, n_threads)

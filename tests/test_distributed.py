@@ -79,7 +79,9 @@ def test_blocks_over_the_memory_cap_run_in_sub_blocks(monkeypatch):
     whole = flood_complex(dX, 120, random_state=0, device="cpu", block_size=60)
     cap = int(whole.work["halo_points"].max() // 3)
     seen = []
-    monkeypatch.setattr(flood._blocks, "worker_halo_cap", lambda dim: seen.append(dim) or cap)
+    monkeypatch.setattr(
+        flood._blocks, "worker_halo_cap", lambda dim, n_halo: seen.append(dim) or cap
+    )
     res = flood_complex(dX, 120, random_state=0, device="cpu", block_size=60)
     assert seen and set(seen) == {3}
     assert res.work["sub_blocks"].max() >= 3  # the largest halo in at least 3 parts
@@ -96,8 +98,15 @@ def test_worker_halo_cap_follows_the_memory_limit():
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        cap = client.submit(worker_halo_cap, 3, pure=False).result()
-    assert cap == int(flood._blocks.HALO_MEMORY_SHARE * 600 * 2**20 / (INDEXED_BYTES * 3))
+        caps = [
+            client.submit(worker_halo_cap, 3, n, pure=False).result() for n in (0, 10**6, 10**8)
+        ]
+    budget = flood._blocks.HALO_MEMORY_SHARE * 600 * 2**20
+    assert caps[0] == int(budget / (INDEXED_BYTES * 3))
+    # the halo held takes its bytes out of the budget, down to a floor
+    assert caps[1] == int((budget - 24 * 10**6) / (INDEXED_BYTES * 3))
+    floor = int(flood._blocks.MIN_CAP_FRACTION * budget / (INDEXED_BYTES * 3))
+    assert caps[2] == floor  # a halo of 2.4 GB takes the whole budget
 
 
 def test_seeded_and_chunking_changes_only_the_landmarks():
