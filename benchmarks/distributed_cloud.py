@@ -13,12 +13,13 @@ except the single-process run. Each method runs in its own spawned process:
   the reference (its time leaves FPS out: the landmarks are given).
 
 Reported per method: wall seconds and stages, peak RSS of the client process and of each
-worker (``ru_maxrss``, also before the run: a worker's baseline with flood and Warp
-loaded), the blocks (and the sub-blocks they ran in: a halo over a share of the worker's memory
-limit is indexed in parts), the largest halo a block held, the rows the block tasks read, an
-estimate of the bytes read per worker (the two chunk passes read X once each, plus the
-blocks' reads, spread over the workers), and the bottleneck distance of the diagrams to the
-single-process run divided by tol (certified: at most 2).
+worker (``ru_maxrss``, also before the run: a worker's baseline with flood and Warp loaded; a
+worker restarted over 95% of its limit is counted, its peak lost), the blocks (and the
+sub-blocks they ran in: a halo over a share of the worker's memory limit is indexed in parts),
+the largest halo a block held, the rows the block tasks read, an estimate of the bytes read
+per worker (the two chunk passes read X once each, plus the blocks' reads, spread over the
+workers), and the bottleneck distance of the diagrams to the single-process run divided by
+tol (certified: at most 2).
 
     python benchmarks/distributed_cloud.py --n-points 10000000 --chunks 1000000 --workers 2 \\
         --memory-limit 1.5GiB --csv benchmarks/results/distributed_cloud.csv
@@ -26,6 +27,7 @@ single-process run divided by tol (certified: at most 2).
 """
 
 import argparse
+import os
 import pathlib
 import sys
 import tempfile
@@ -57,6 +59,7 @@ COLUMNS = [
     "client_peak_rss_mb",
     "worker_base_rss_mb",
     "worker_peak_rss_mb",
+    "workers_restarted",
     "blocks",
     "sub_blocks",
     "max_halo_mb",
@@ -130,6 +133,7 @@ def _job_dask(path, chunks, landmarks, seed, workers, memory_limit, block_size):
         Client(cluster) as client,
     ):
         base = client.run(_warm)
+        pids = set(client.run(os.getpid).values())
         t0 = time.perf_counter()
         res = flood_complex(
             X, landmarks, random_state=seed, device="cpu", n_threads=1, block_size=block_size
@@ -137,6 +141,8 @@ def _job_dask(path, chunks, landmarks, seed, workers, memory_limit, block_size):
         out = _result(res, time.perf_counter() - t0)
         out["worker_base_rss_mb"] = max(base.values())
         out["worker_peak_rss_mb"] = max(client.run(peak_rss_mb).values())
+        # a worker over 95% of its limit is replaced: its peak is lost with it
+        out["workers_restarted"] = len(set(client.run(os.getpid).values()) - pids)
     return out
 
 
