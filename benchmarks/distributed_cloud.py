@@ -89,7 +89,7 @@ def _result(res, seconds):
         "seconds": seconds,
         **{f"{k}_s": v for k, v in res.timings.items()},
         "tol": res.tol,
-        "landmarks": res.landmarks,
+        "L": res.landmarks,
         "diagrams": [np.asarray(d) for d in res.diagrams()],
         "blocks": w.get("blocks", ""),
         "sub_blocks": int(w["sub_blocks"].sum()) if "sub_blocks" in w else "",
@@ -196,7 +196,7 @@ def measure(args, path):
             **dask_options,
         )
     }
-    L, tol = runs["cluster"]["landmarks"], runs["cluster"]["tol"]
+    L, tol = runs["cluster"]["L"], runs["cluster"]["tol"]
     if "local" in args.methods:
         runs["local"] = run_job("dask", landmarks=L, workers=0, memory_limit=None, **dask_options)
     if "single" in args.methods:
