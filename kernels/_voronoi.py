@@ -96,7 +96,7 @@ RADIUS_SHRINK = 1e-12  # query strictly inside phi_S(y*): ties with S count as "
 FREE = -1  # slot markers: a free slot, a split plane (else the slot holds a site index)
 SPLIT_PLANE = -2
 SPARE_SLOTS = 3  # slots sites leave free for the split planes of the pieces
-VERTEX_HEADROOM = 32  # vertices site cuts leave free for a split plane's cut
+VERTEX_HEADROOM = 8  # site cuts leave 1/8 of a piece's vertices free for a split plane's cut
 MAX_DEPTH = 12  # pieces on one task's stack (each split halves a piece's diameter)
 
 STATUS_DONE = 0
@@ -321,13 +321,12 @@ def add_pair(pairs: wp.array2d(dtype=wp.int32), t: int, p: int, q: int, npair: i
 
 
 @wp.func
-def holders_but(vs: wp.array3d(dtype=wp.uint64), t: int, rest: wp.uint64, w: int):
-    """Word w of the set of vertices holding every constraint in ``rest``."""
+def holders_of(vs: wp.array3d(dtype=wp.uint64), t: int, cs: vec8i, n: int, skip: int, w: int):
+    """Word w of the set of vertices holding every constraint ``cs[:n]`` but ``cs[skip]``."""
     x = ~wp.uint64(0)
-    m = rest
-    while m != wp.uint64(0):
-        x = x & vs[t, low_bit(m), w]
-        m = m & (m - wp.uint64(1))
+    for i in range(n):
+        if i != skip:
+            x = x & vs[t, int(cs[i]), w]
     return x
 
 
@@ -348,18 +347,22 @@ def edges_of_simple(
     vertices holding the other k, which holds q too. When S_j is {q, p}, (p, q) is an edge
     (no third vertex holds what they share); a larger S_j (degenerate) gets the
     combinatorial test for each member. A p holding all of q's constraints (coinciding with
-    q) lies in every S_j and is taken at the lowest j only."""
-    mq = pm[t, q, 0]  # one mask word (N_WORDS == 1)
-    lowest = mq ^ (mq & (mq - wp.uint64(1)))
-    mj = mq
-    while mj != wp.uint64(0):
-        lj = mj ^ (mj & (mj - wp.uint64(1)))
-        mj = mj & (mj - wp.uint64(1))
-        rest = mq ^ lj
+    q) lies in every S_j and is taken at the lowest j only. Any number of mask words: q's
+    constraints are listed first (k + 1 <= 7 of them)."""
+    cs = vec8i()
+    n = int(0)
+    for w in range(N_WORDS):
+        m = pm[t, q, w]
+        while m != wp.uint64(0):
+            cs[n] = wp.int32(64 * w + low_bit(m))
+            n += 1
+            m = m & (m - wp.uint64(1))
+    for j in range(n):
+        cj = int(cs[j])
         count = int(0)
         other = int(-1)
         for w in range(nw):
-            x = holders_but(vs, t, rest, w)
+            x = holders_of(vs, t, cs, n, j, w)
             count += wp.bit_count(x)
             if w == q // 64:
                 x = x & ~bit(q - 64 * w)
@@ -367,15 +370,15 @@ def edges_of_simple(
                 other = 64 * w + low_bit(x)
         if count == 2:
             p = other
-            if ((pm[t, p, 0] & lj) == wp.uint64(0) or lj == lowest) and ps[t, p] > wp.float64(0.0):
+            if (j == 0 or not has_bit(pm, t, p, cj)) and ps[t, p] > wp.float64(0.0):
                 npair = add_pair(pairs, t, p, q, npair, room)
         elif count > 2:
             for w in range(nw):
-                x = holders_but(vs, t, rest, w)
+                x = holders_of(vs, t, cs, n, j, w)
                 while x != wp.uint64(0):
                     p = 64 * w + low_bit(x)
                     x = x & (x - wp.uint64(1))
-                    first = (pm[t, p, 0] & lj) == wp.uint64(0) or lj == lowest
+                    first = j == 0 or not has_bit(pm, t, p, cj)
                     if p != q and first and ps[t, p] > wp.float64(0.0):
                         if holders_are_two(pm, vs, t, p, q, nw):
                             npair = add_pair(pairs, t, p, q, npair, room)
@@ -417,7 +420,7 @@ def find_edges(
         nq = int(0)
         for w in range(N_WORDS):
             nq += int(wp.bit_count(pm[t, q, w]))
-        if nq == k + 1 and N_WORDS == 1:
+        if nq == k + 1:
             npair = edges_of_simple(pm, ps, vs, pairs, t, q, nw, npair, room)
         else:
             for p in range(nv):
@@ -619,7 +622,7 @@ def add_site(
     point found by a query is never in S already (it is closer to
     y* than every site); a seed may be: :func:`seed_polytope` skips those."""
     a, b = site_plane(tx, xs, t, s)
-    limit = pairs.shape[1] - VERTEX_HEADROOM
+    limit = pairs.shape[1] - pairs.shape[1] // VERTEX_HEADROOM
     return cut(
         tx,
         t,
@@ -677,9 +680,9 @@ def maximizer(
         y[l] = acc
     # phi over the sites of the maximizer's constraints (its nearest ones; any subset of S
     # gives phi >= phi_S, so upper stays an upper bound), or over all of S if it has none
-    p2 = site_distance2(xs, slots, t, y, kp1, pm[t, bv, 0], tx.shape[2])
+    p2 = site_distance2(xs, slots, pm, t, bv, y, kp1, tx.shape[2])
     if p2 == wp.float64(wp.inf):
-        p2 = site_distance2(xs, slots, t, y, kp1, ~wp.uint64(0), tx.shape[2])
+        p2 = site_distance2(xs, slots, pm, t, -1, y, kp1, tx.shape[2])
     return best, y, p2
 
 
@@ -687,24 +690,31 @@ def maximizer(
 def site_distance2(
     xs: wp.array2d(dtype=wp.float64),
     slots: wp.array2d(dtype=wp.int32),
+    pm: wp.array3d(dtype=wp.uint64),
     t: int,
+    v: int,
     y: vec6,
     kp1: int,
-    mask: wp.uint64,
     dim: int,
 ):
-    """min |y - x_s|^2 over the sites s of the slots in ``mask`` (inf if none)."""
+    """min |y - x_s|^2 over the sites s of vertex v's constraints, or over every site of
+    the task if v < 0 (inf if none)."""
     p2 = wp.float64(wp.inf)
-    m = mask & ~(bit(kp1 + 1) - wp.uint64(1))  # slots above the facets and the floor
-    while m != wp.uint64(0):
-        s = int(slots[t, low_bit(m)])
-        m = m & (m - wp.uint64(1))
-        if s >= 0:
-            d2 = wp.float64(0.0)
-            for l in range(dim):
-                dl = y[l] - xs[s, l]
-                d2 += dl * dl
-            p2 = wp.min(p2, d2)
+    for w in range(N_WORDS):
+        m = ~wp.uint64(0)
+        if v >= 0:
+            m = pm[t, v, w]
+        if w == 0:
+            m = m & ~(bit(kp1 + 1) - wp.uint64(1))  # slots above the facets and the floor
+        while m != wp.uint64(0):
+            s = int(slots[t, 64 * w + low_bit(m)])
+            m = m & (m - wp.uint64(1))
+            if s >= 0:
+                d2 = wp.float64(0.0)
+                for l in range(dim):
+                    dl = y[l] - xs[s, l]
+                    d2 += dl * dl
+                p2 = wp.min(p2, d2)
     return p2
 
 
@@ -732,15 +742,6 @@ def task_ball(tx: wp.array3d(dtype=wp.float64), t: int):
         r2 = wp.max(r2, dc)
         e2 = wp.max(e2, de)
     return c, wp.sqrt(r2), e2
-
-
-@wp.func
-def seen_before(seeds: wp.array2d(dtype=wp.int32), t: int, j: int):
-    """Whether seed j repeats an earlier seed of task t (faces share corners and sites)."""
-    for i in range(j):
-        if seeds[t, i] == seeds[t, j]:
-            return True
-    return False
 
 
 @wp.func
@@ -780,7 +781,7 @@ def seed_polytope(
             if dc - rad <= reach:
                 if nv == 0:
                     nv = init_prism(tx, xs, t, s, zmin, pv, pm, vs, slots)
-                elif not seen_before(seeds, t, j):
+                else:
                     nv, code = add_site(tx, xs, t, s, nv, pv, pm, ps, negs, vs, pairs, slots, thr2)
     if nv == 0 and closest >= 0:
         nv = init_prism(tx, xs, t, closest, zmin, pv, pm, vs, slots)
@@ -1163,6 +1164,27 @@ class TaskScratch:
         self.stk_nv = wp.empty((capacity, MAX_DEPTH), dtype=wp.int32, device=device)
 
 
+def _distinct_seeds(seeds):
+    """Each row's distinct seeds (>= 0) in their first order, then -1 padding; the columns
+    trimmed to the longest row (at least one)."""
+    n, m = seeds.shape
+    if m == 0:
+        return np.full((n, 1), -1, dtype=np.int32)
+    order = np.argsort(seeds, axis=1, kind="stable")
+    s = np.take_along_axis(seeds, order, axis=1)
+    repeat = np.zeros_like(s, dtype=bool)
+    repeat[:, 1:] = s[:, 1:] == s[:, :-1]
+    drop = np.empty_like(repeat)
+    np.put_along_axis(drop, order, repeat | (s < 0), axis=1)
+    keep = ~drop
+    pos = np.argsort(drop, axis=1, kind="stable")  # kept first, in their order
+    out = np.where(
+        np.take_along_axis(keep, pos, axis=1), np.take_along_axis(seeds, pos, axis=1), -1
+    )
+    width = max(1, int(keep.sum(axis=1).max()))
+    return np.ascontiguousarray(out[:, :width], dtype=np.int32)
+
+
 def certify_tasks(
     tree,
     corners,
@@ -1188,7 +1210,7 @@ def certify_tasks(
         The simplices, ``1 <= k <= dim <= 6``, in the tree's coordinates.
     seeds : ndarray of int32, shape (n_tasks, n_seeds)
         Initial sites (points of X, -1 for none), e.g. the nearest points of the corners and
-        the sites of the faces; duplicates are skipped.
+        the sites of the faces; duplicates are dropped here (the kernel sees distinct seeds).
     lower0 : ndarray of float64, shape (n_tasks,)
         Known lower bounds (from faces, or the whole simplex of a piece).
     reach : ndarray of float64, shape (n_tasks,)
@@ -1227,7 +1249,7 @@ def certify_tasks(
         raise ValueError(
             f"corners must have shape (n, k + 1, dim) with 1 <= k <= dim <= 6; got {corners.shape}"
         )
-    seeds = np.ascontiguousarray(seeds, dtype=np.int32).reshape(n, -1)
+    seeds = _distinct_seeds(np.asarray(seeds, dtype=np.int32).reshape(n, -1))
     lower0 = np.ascontiguousarray(np.broadcast_to(lower0, (n,)), dtype=np.float64)
     reach = np.ascontiguousarray(np.broadcast_to(reach, (n,)), dtype=np.float64)
     out = {
