@@ -6,9 +6,9 @@ from above by the maximum of ``phi_S`` over the simplex (exact, restricted Voron
 and from below by d_X at the maximizers, and adds the nearest points found there until
 ``upper - lower <= tol`` or the maximum is exact. The dimensions run in order (edges, then
 triangles, ...): a simplex starts from the nearest points of its corners, the sites its
-facets ended with (``SEEDS_PER_FACE`` each: those nearest to the facet's last maximizer,
-where the coface's own maximum tends to rise from) and the largest lower bound of its facets
-(f is monotone). A simplex whose sites outgrow the kernel's fixed arrays is cut into pieces
+facets ended with (all of them, as candidates: one is cut into its polytope only where it
+beats the simplex's sites at a maximizer) and the largest lower bound of its facets (f is
+monotone). A simplex whose sites outgrow the kernel's fixed arrays is cut into pieces
 inside the kernel (see :mod:`flood.kernels._voronoi`); only a task whose stack of pieces is
 full (or that spent ``MAX_QUERIES``) comes back, with valid bounds, and is split here at the
 midpoint of its longest edge; each half starts from the sites whose cells reach it. The
@@ -28,19 +28,15 @@ from flood.kernels import certify_tasks
 from flood.kernels._pool import run_shared
 from flood.kernels._voronoi import MAX_CORNERS
 
-#: Sites a facet hands to a coface of each dimension as seeds (its sites nearest to its last
-#: maximizer): enough to start the coface near its maximum, few enough that seeding costs
-#: less than the queries it saves. Measured on 100k/1M tori and swiss cheeses against the
-#: first 8 sites in slot order (benchmarks/RESULTS.md): 100k cheese tetrahedra 16.6 -> 10.9
-#: queries, 100k torus filtration -15 to -20 % CPU; 1M clouds about the same. At most
-#: ``K_NEAREST``: the kernel reports that many (``near``).
-SEEDS_PER_FACE = {2: 4}
-SEEDS_PER_FACE_DEFAULT = 6
-#: Points of each k-nearest query that join S, per simplex dimension (more: fewer queries,
-#: but every site is one cut of a polytope whose size grows with |S|; measured on 100k-1M
-#: tori and swiss cheeses, benchmarks/RESULTS.md).
-N_ADD = {1: 8}
+#: Points of each k-nearest query that join S at once, per simplex dimension (each is one
+#: cut of a polytope whose size grows with |S|), and how many more of the ``K_NEAREST``
+#: found are kept as candidates: before its next query a task adds the candidate nearest to
+#: its maximizer that beats S there, without a query, so candidates that never matter cost
+#: no cut. Measured on 100k-1M tori and swiss cheeses (benchmarks/RESULTS.md, sixth step).
+N_ADD = {1: 16}
 N_ADD_DEFAULT = 1
+N_KEEP = {1: 0}
+N_KEEP_DEFAULT = 7
 #: Vertices of a piece's polytope before it is split, per simplex dimension: the lifted
 #: polytope of a k-simplex lives in R^(k+1) and has more vertices per site as k grows.
 MAX_VERTICES = {4: 1024, 5: 1024, 6: 2048}
@@ -85,10 +81,13 @@ def _bisect(corners, edge, sites, side):
     )
 
 
-def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress):
+def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress, first_round=True):
     """certify_tasks over batches shared by ``n_threads`` threads (launches release the GIL)."""
     k = corners.shape[1] - 1
     n_add = N_ADD.get(k, N_ADD_DEFAULT)
+    n_keep = N_KEEP.get(k, N_KEEP_DEFAULT)
+    # a simplex cuts its corners' nearest points at once, a piece of a split every seed
+    n_eager = k + 1 if first_round else None
     max_vertices = MAX_VERTICES.get(k, MAX_VERTICES_DEFAULT)
     n = len(corners)
     device = str(tree.device)
@@ -108,6 +107,8 @@ def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress):
             reach[a:e],
             tol,
             n_add=n_add,
+            n_keep=n_keep,
+            n_eager=n_eager,
             max_vertices=max_vertices,
             progress=progress,
         )
@@ -118,19 +119,21 @@ def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress):
 
 def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, progress):
     """Bounds for the k-simplices given by ``corners``; returns (lower, upper, the sites
-    nearest to each simplex's last maximizer, queries, max |S|, splits, depth reached)."""
+    each simplex ended with (-1 padded), queries, max |S|, splits, depth reached)."""
     n = len(corners)
     lower, upper = lower0.copy(), np.zeros(n)
     sid = np.arange(n)
     reach = np.full(n, np.inf)
-    root_near, queries, max_sites, splits, depth = None, 0, 0, 0, 0
+    root_sites, queries, max_sites, splits, depth = None, 0, 0, 0, 0
     total = 0  # tasks of all rounds so far: the simplices, then the pieces split from them
     while len(sid):
         total += len(sid)
         report = None if progress is None else (lambda m, t=total: progress(m, t))
-        out = _run(tree, corners, seeds, lower[sid], reach, tol, n_threads, report)
-        if root_near is None:  # the sites nearest to each simplex's last maximizer
-            root_near = out["near"]
+        out = _run(
+            tree, corners, seeds, lower[sid], reach, tol, n_threads, report, root_sites is None
+        )
+        if root_sites is None:  # the sites each simplex ended with (-1: free or a plane)
+            root_sites = np.where(out["sites"] >= 0, out["sites"], -1)
         queries += int(out["queries"].sum())
         splits += int(out["splits"].sum())
         max_sites = max(max_sites, int((out["sites"] >= 0).sum(axis=1).max()))
@@ -147,7 +150,7 @@ def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, pr
         reach = out["upper"][keep][parent]
         sid = sid[keep][parent]
         depth += 1
-    return lower, np.maximum(upper, lower), root_near, queries, max_sites, splits, depth
+    return lower, np.maximum(upper, lower), root_sites, queries, max_sites, splits, depth
 
 
 def _seeds(sites, simplex, face_rows, face_sites):
@@ -212,12 +215,11 @@ def certified_bounds(
     stats = CertifyStats()
     face_sites = sites[:, None]
     for k in range(1, len(simplices)):
-        n_seeds = SEEDS_PER_FACE.get(k + 1, SEEDS_PER_FACE_DEFAULT)
         s_k = simplices[k]
         if not len(s_k):
             lower.append(np.zeros(0))
             upper.append(np.zeros(0))
-            face_sites = np.zeros((0, n_seeds), dtype=np.int32)
+            face_sites = np.zeros((0, 1), dtype=np.int32)
             continue
         if k == 1:
             lower0 = values[s_k].max(axis=1)
@@ -226,12 +228,11 @@ def certified_bounds(
             lower0 = lower[k - 1][facets[k]].max(axis=1)
             seeds = _seeds(sites, s_k, facets[k], face_sites)
         report = None if progress is None else (lambda m, t, k=k: progress(k, m, t))
-        lo, up, near, queries, max_sites, splits, depth = _bound_dimension(
+        lo, up, face_sites, queries, max_sites, splits, depth = _bound_dimension(
             tree, vertices[s_k], seeds, lower0, tol, n_threads, max_depth, report
         )
         lower.append(lo)
         upper.append(up)
-        face_sites = np.ascontiguousarray(near[:, :n_seeds])
         stats.queries[k] = queries
         stats.max_sites[k] = max_sites
         stats.splits[k] = splits

@@ -202,7 +202,7 @@ def tree_nearest(
     return best
 
 
-K_NEAREST = 8  # points returned by one k-nearest query (the S-loop adds the first n_add)
+K_NEAREST = 16  # points returned by one k-nearest query (the S-loop adds the first n_add)
 vec8d = wp.types.vector(length=K_NEAREST, dtype=wp.float64)
 vec8i = wp.types.vector(length=K_NEAREST, dtype=wp.int32)
 

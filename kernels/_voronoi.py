@@ -7,10 +7,13 @@ S of points of X (its *sites*). For every S ⊆ X,
 
 so ``max over C of phi_S`` bounds the Flood value ``f(C) = max over C of d_X`` from above, and
 d_X at any point of C bounds it from below. One thread runs the loop for its task: find the
-maximizer y* of phi_S over C, query the ``K_NEAREST`` points of X nearest to y* among those
-closer than phi_S(y*), add them all to S, repeat; stop when ``upper - lower <= tol``, or when no
-point of X is closer to y* than S is (then d_X(y*) = phi_S(y*) = max phi_S: the value is exact).
-S only grows, X is finite: the loop ends.
+maximizer y* of phi_S over C; if a *candidate* (a seed not cut yet, or a point an earlier
+query found but did not add) is closer to y* than S is, add the nearest such one (no query);
+else query the points of X nearest to y* among those closer than phi_S(y*), add the first
+``n_add`` to S and keep the next ``n_keep`` as candidates; repeat; stop when
+``upper - lower <= tol``, or when no point of X is closer to y* than S is (then
+d_X(y*) = phi_S(y*) = max phi_S: the value is exact). Candidates are points of X, so adding
+one keeps phi_S >= d_X; each is tried once. S only grows, X is finite: the loop ends.
 
 Pieces. When a site does not fit the task's fixed arrays (``N_BITS`` constraint bits,
 ``MAX_POLY_VERTICES`` vertices), the thread halves its current piece by the plane that
@@ -97,6 +100,7 @@ FREE = -1  # slot markers: a free slot, a split plane (else the slot holds a sit
 SPLIT_PLANE = -2
 SPARE_SLOTS = 3  # slots sites leave free for the split planes of the pieces
 VERTEX_HEADROOM = 8  # site cuts leave 1/8 of a piece's vertices free for a split plane's cut
+EXTRA_CANDIDATES = 32  # points found by queries but not added, kept as candidates (a ring)
 MAX_DEPTH = 12  # pieces on one task's stack (each split halves a piece's diameter)
 
 STATUS_DONE = 0
@@ -750,6 +754,7 @@ def seed_polytope(
     xs: wp.array2d(dtype=wp.float64),
     seeds: wp.array2d(dtype=wp.int32),
     reach: wp.float64,
+    n_eager: int,
     t: int,
     zmin: wp.float64,
     thr2: wp.float64,
@@ -761,8 +766,10 @@ def seed_polytope(
     pairs: wp.array2d(dtype=wp.int32),
     slots: wp.array2d(dtype=wp.int32),
 ):
-    """P for the task's seeds that can be nearest somewhere in C (within ``reach`` of its
-    ball); seeds that overflow are dropped. Returns the size (0: no seed at all)."""
+    """P for the task's first ``n_eager`` seeds that can be nearest somewhere in C (within
+    ``reach`` of its ball); seeds that overflow are dropped. The later seeds within reach
+    stay in ``seeds`` as candidates (:func:`best_candidate`), the others become -1. Returns
+    the size (0: no seed at all)."""
     c, rad, e2 = task_ball(tx, t)
     nv = int(0)
     closest = int(-1)
@@ -778,7 +785,10 @@ def seed_polytope(
             if dc < closest_d:
                 closest_d = dc
                 closest = s
-            if dc - rad <= reach:
+            if dc - rad > reach:
+                seeds[t, j] = wp.int32(-1)
+            elif j < n_eager or nv == 0:
+                seeds[t, j] = wp.int32(-1)
                 if nv == 0:
                     nv = init_prism(tx, xs, t, s, zmin, pv, pm, vs, slots)
                 else:
@@ -786,6 +796,37 @@ def seed_polytope(
     if nv == 0 and closest >= 0:
         nv = init_prism(tx, xs, t, closest, zmin, pv, pm, vs, slots)
     return nv
+
+
+@wp.func
+def best_candidate(
+    xs: wp.array2d(dtype=wp.float64),
+    seeds: wp.array2d(dtype=wp.int32),
+    extra: wp.array2d(dtype=wp.int32),
+    t: int,
+    y: vec6,
+    r2: wp.float64,
+):
+    """The candidate (a seed not cut yet, or a point a query found but did not add) nearest
+    to y among those closer than ``sqrt(r2)``: (point, its column: seeds' columns first,
+    then ``extra``'s), or (-1, -1). Candidates are points of X: adding one keeps phi_S an
+    upper bound, and costs no query."""
+    best = int(-1)
+    col = int(-1)
+    bd = r2
+    for j in range(seeds.shape[1] + extra.shape[1]):
+        s = int(-1)
+        if j < seeds.shape[1]:
+            s = int(seeds[t, j])
+        else:
+            s = int(extra[t, j - seeds.shape[1]])
+        if s >= 0:
+            d2 = point_dist2(xs, s, y)
+            if d2 < bd:
+                bd = d2
+                best = s
+                col = j
+    return best, col
 
 
 @wp.func
@@ -989,6 +1030,9 @@ def certify_kernel(
     tol: wp.float64,
     max_queries: int,
     n_add: int,
+    n_eager: int,
+    n_keep: int,
+    extra: wp.array2d(dtype=wp.int32),
     pv: wp.array3d(dtype=wp.float64),
     pm: wp.array3d(dtype=wp.uint64),
     ps: wp.array2d(dtype=wp.float64),
@@ -1019,9 +1063,13 @@ def certify_kernel(
     zmin = wp.float64(-2.0) * e2 - wp.float64(1e-300)
     lower = lower0[t]
     thr = lower + tol
+    for j in range(extra.shape[1]):
+        extra[t, j] = wp.int32(-1)
+    n_extra = int(0)
     nv = seed_polytope(
-        tx, points, seeds, reach[t], t, zmin, thr * thr, pv, pm, ps, negs, vs, pairs, slots
-    )
+        tx, points, seeds, reach[t], n_eager, t, zmin, thr * thr, pv, pm, ps, negs, vs, pairs,
+        slots,
+    )  # fmt: skip
     if nv == 0:  # no seed: the nearest point of X to the centroid
         s0 = tree_nearest(points, lo, hi, first_leaf, c, -1)
         nv = init_prism(tx, points, t, s0, zmin, pv, pm, vs, slots)
@@ -1042,67 +1090,70 @@ def certify_kernel(
         ybest = y
         finished = bool(upper <= lower + tol)
         if not finished:
-            if queries >= max_queries:
-                status = STATUS_SPLIT
-                break
             r2 = p2 * (wp.float64(1.0) - wp.float64(RADIUS_SHRINK))
-            count, dd, ii = tree_knn(
-                points, lo, hi, first_leaf, y, r2, wp.max(1, wp.min(n_add, K_NEAREST))
-            )
-            queries += 1
-            if count == 0:  # nothing of X is closer to y* than S: the maximum is exact
-                lower = wp.max(lower, wp.sqrt(r2))
-                finished = True
+            overflow = bool(False)
+            cand, col = best_candidate(points, seeds, extra, t, y, r2)
+            if cand >= 0:  # a known point of X beats S at y*: add it, no query
+                nv, code = add_site(
+                    tx, points, t, cand, nv, pv, pm, ps, negs, vs, pairs, slots, thr * thr
+                )
+                if code >= 2:
+                    overflow = True
+                elif col < seeds.shape[1]:
+                    seeds[t, col] = wp.int32(-1)
+                else:
+                    extra[t, col - seeds.shape[1]] = wp.int32(-1)
             else:
-                lower = wp.max(lower, wp.sqrt(dd[0]))
-                thr = lower + tol
-                overflow = bool(False)
-                for i in range(K_NEAREST):
-                    if i < count and i < n_add and not overflow:
-                        nv, code = add_site(
-                            tx,
-                            points,
-                            t,
-                            int(ii[i]),
-                            nv,
-                            pv,
-                            pm,
-                            ps,
-                            negs,
-                            vs,
-                            pairs,
-                            slots,
-                            thr * thr,
-                        )
-                        if code >= 2:
-                            overflow = True
-                if overflow:  # halve the piece: keep one half, stack the other
-                    ok, a, b = split_plane(tx, pv, pm, t, nv)
-                    if not ok or depth >= MAX_DEPTH:
-                        status = STATUS_SPLIT
-                        break
-                    push_piece(
-                        pv,
-                        pm,
-                        slots,
-                        t,
-                        nv,
-                        depth,
-                        -a,
-                        -b,
-                        upper,
-                        stk_pv,
-                        stk_pm,
-                        stk_slots,
-                        stk_meta,
-                        stk_nv,
-                    )
-                    depth += 1
-                    n_split += 1
-                    nv, code = cut_plane(tx, t, a, b, nv, pv, pm, ps, negs, vs, pairs, slots)
-                    if code != 1:
-                        status = STATUS_SPLIT
-                        break
+                if queries >= max_queries:
+                    status = STATUS_SPLIT
+                    break
+                kq = wp.max(1, wp.min(n_add + n_keep, K_NEAREST))
+                count, dd, ii = tree_knn(points, lo, hi, first_leaf, y, r2, kq)
+                queries += 1
+                if count == 0:  # nothing of X is closer to y* than S: the maximum is exact
+                    lower = wp.max(lower, wp.sqrt(r2))
+                    finished = True
+                else:
+                    lower = wp.max(lower, wp.sqrt(dd[0]))
+                    thr = lower + tol
+                    for i in range(K_NEAREST):
+                        if i < count and i < n_add and not overflow:
+                            nv, code = add_site(
+                                tx, points, t, int(ii[i]), nv, pv, pm, ps, negs, vs, pairs,
+                                slots, thr * thr,
+                            )  # fmt: skip
+                            if code >= 2:
+                                overflow = True
+                        elif i < count and extra.shape[1] > 0:  # the rest: candidates
+                            extra[t, n_extra % extra.shape[1]] = ii[i]
+                            n_extra += 1
+            if overflow:  # halve the piece: keep one half, stack the other
+                ok, a, b = split_plane(tx, pv, pm, t, nv)
+                if not ok or depth >= MAX_DEPTH:
+                    status = STATUS_SPLIT
+                    break
+                push_piece(
+                    pv,
+                    pm,
+                    slots,
+                    t,
+                    nv,
+                    depth,
+                    -a,
+                    -b,
+                    upper,
+                    stk_pv,
+                    stk_pm,
+                    stk_slots,
+                    stk_meta,
+                    stk_nv,
+                )
+                depth += 1
+                n_split += 1
+                nv, code = cut_plane(tx, t, a, b, nv, pv, pm, ps, negs, vs, pairs, slots)
+                if code != 1:
+                    status = STATUS_SPLIT
+                    break
         if finished:
             upper_done = wp.max(upper_done, upper)
             if depth == 0:
@@ -1162,6 +1213,7 @@ class TaskScratch:
         self.stk_slots = wp.empty((capacity, MAX_DEPTH, N_BITS), dtype=wp.int32, device=device)
         self.stk_meta = wp.empty((capacity, MAX_DEPTH, 8), dtype=wp.float64, device=device)
         self.stk_nv = wp.empty((capacity, MAX_DEPTH), dtype=wp.int32, device=device)
+        self.extra = wp.empty((capacity, EXTRA_CANDIDATES), dtype=wp.int32, device=device)
 
 
 def _distinct_seeds(seeds):
@@ -1195,6 +1247,8 @@ def certify_tasks(
     *,
     max_queries=MAX_QUERIES,
     n_add=K_NEAREST,
+    n_keep=0,
+    n_eager=None,
     max_vertices=MAX_POLY_VERTICES,
     scratch=None,
     batch_size=4096,
@@ -1220,6 +1274,13 @@ def certify_tasks(
         Stop when ``upper - lower <= tol`` (0: exact up to rounding).
     n_add : int
         How many of the ``K_NEAREST`` points found by a query join S (the nearest first).
+    n_keep : int
+        How many more of them are kept as candidates: before each query, the candidate
+        nearest to the maximizer y* that beats S there joins S instead (no query, and no cut
+        for candidates that never matter).
+    n_eager : int, optional
+        Seeds (after deduplication, in order) cut into the polytope at the start; the later
+        ones are candidates. Default: all.
     max_queries : int
         Queries per task before it stops and asks to be split (0: bound the seeds only).
     max_vertices : int
@@ -1296,6 +1357,9 @@ def certify_tasks(
                 float(tol),
                 int(max_queries),
                 int(n_add),
+                int(seeds.shape[1] if n_eager is None else n_eager),
+                int(n_keep),
+                scratch.extra,
                 scratch.pv,
                 scratch.pm,
                 scratch.ps,
