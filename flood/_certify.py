@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from flood.kernels import certify_tasks
+from flood.kernels import certify_tasks, nearest_k
 from flood.kernels._pool import run_shared
 from flood.kernels._voronoi import MAX_CORNERS
 
@@ -223,17 +223,24 @@ def certified_bounds(
             continue
         if k == 1:
             lower0 = values[s_k].max(axis=1)
-            seeds = _seeds(sites, s_k, None, None)
+            # candidates: the K_NEAREST points of each corner (one query per landmark,
+            # counted with the edges' queries)
+            near, _ = nearest_k(tree, vertices, np.inf)
+            seeds = np.concatenate(
+                [_seeds(sites, s_k, None, None), near[s_k].reshape(len(s_k), -1)], axis=1
+            )
+            landmark_queries = len(vertices)
         else:
             lower0 = lower[k - 1][facets[k]].max(axis=1)
             seeds = _seeds(sites, s_k, facets[k], face_sites)
+            landmark_queries = 0
         report = None if progress is None else (lambda m, t, k=k: progress(k, m, t))
         lo, up, face_sites, queries, max_sites, splits, depth = _bound_dimension(
             tree, vertices[s_k], seeds, lower0, tol, n_threads, max_depth, report
         )
         lower.append(lo)
         upper.append(up)
-        stats.queries[k] = queries
+        stats.queries[k] = queries + landmark_queries
         stats.max_sites[k] = max_sites
         stats.splits[k] = splits
         gap = float((up - lo).max())
