@@ -29,13 +29,15 @@ from flood.kernels._pool import run_shared
 from flood.kernels._voronoi import MAX_CORNERS
 
 #: Points of each k-nearest query that join S at once, per simplex dimension (each is one
-#: cut of a polytope whose size grows with |S|), and how many more of the ``K_NEAREST``
-#: found are kept as candidates: before its next query a task adds the candidate nearest to
-#: its maximizer that beats S there, without a query, so candidates that never matter cost
-#: no cut. Measured on 100k-1M tori and swiss cheeses (benchmarks/RESULTS.md, sixth step).
-N_ADD = {1: 16}
+#: cut of a polytope whose size grows with |S|), and how many more are kept as candidates:
+#: before its next query a task adds the candidate nearest to its maximizer that beats S
+#: there, without a query, so candidates that never matter cost no cut. With ``n_add = 1``
+#: the query is a nearest-point search and the kept points are the nearest others it
+#: visited (free); else it is an exact k-nearest search. Measured on 100k-1M tori and
+#: swiss cheeses (benchmarks/RESULTS.md, sixth step).
+N_ADD = {1: 8}
 N_ADD_DEFAULT = 1
-N_KEEP = {1: 0}
+N_KEEP = {1: 8}
 N_KEEP_DEFAULT = 7
 #: Vertices of a piece's polytope before it is split, per simplex dimension: the lifted
 #: polytope of a k-simplex lives in R^(k+1) and has more vertices per site as k grows.
@@ -223,7 +225,7 @@ def certified_bounds(
             continue
         if k == 1:
             lower0 = values[s_k].max(axis=1)
-            # candidates: the K_NEAREST points of each corner (one query per landmark,
+            # candidates: the K_NEAREST (16) points of each corner (one query per landmark,
             # counted with the edges' queries)
             near, _ = nearest_k(tree, vertices, np.inf)
             seeds = np.concatenate(

@@ -236,9 +236,13 @@ def tree_knn(
     q: vec6,
     r2: wp.float64,
     kmax: int,
+    first_only: bool,
 ):
     """The (at most) ``kmax <= K_NEAREST`` points nearest to ``q`` with squared distance
     ``< r2`` (a smaller ``kmax`` prunes sooner: ``kmax = 1`` is a radius-bounded nearest).
+    With ``first_only`` the search prunes at the nearest point found so far, as a nearest
+    search does: entry 0 is still the nearest point (or none is within ``r2``), the others
+    are only the nearest of the points it happened to visit (free by-products).
 
     Returns ``(count, d2, index)``: squared distances ascending, tree-order indices.
     """
@@ -263,6 +267,10 @@ def tree_knn(
                         dd, ii, count = knn_insert(dd, ii, count, kmax, e2, p)
                         if count == kmax:
                             bound = dd[kmax - 1]
+                        if first_only:
+                            bound = dd[0]
+                    elif first_only and e2 < r2 and (count < kmax or e2 < dd[kmax - 1]):
+                        dd, ii, count = knn_insert(dd, ii, count, kmax, e2, p)
                 d2 = wp.float64(wp.inf)
             else:
                 node, d2, far, far2 = children_by_distance(lo, hi, node, q)
@@ -286,6 +294,7 @@ def knn_kernel(
     first_leaf: int,
     queries: wp.array2d(dtype=wp.float64),
     radius2: wp.array(dtype=wp.float64),
+    first_only: bool,
     index: wp.array2d(dtype=wp.int32),
     distance2: wp.array2d(dtype=wp.float64),
 ):
@@ -293,7 +302,7 @@ def knn_kernel(
     q = vec6()
     for j in range(queries.shape[1]):
         q[j] = queries[qi, j]
-    count, dd, ii = tree_knn(points, lo, hi, first_leaf, q, radius2[qi], K_NEAREST)
+    count, dd, ii = tree_knn(points, lo, hi, first_leaf, q, radius2[qi], K_NEAREST, first_only)
     for j in range(K_NEAREST):
         if j < count:
             index[qi, j] = ii[j]
@@ -511,7 +520,7 @@ def nearest_reference(points, queries):
     return index, np.sqrt(d2[np.arange(len(queries)), index])
 
 
-def nearest_k(tree, queries, radius):
+def nearest_k(tree, queries, radius, first_only=False):
     """The ``K_NEAREST`` nearest points of X to each query, among those closer than ``radius``.
 
     Parameters
@@ -520,6 +529,9 @@ def nearest_k(tree, queries, radius):
     queries : ndarray of shape (n_queries, dim)
     radius : ndarray of shape (n_queries,) or float
         Only points at distance ``< radius`` are returned (``inf`` for plain k nearest).
+    first_only : bool
+        Search as for the nearest point only: column 0 is exact, the others are the nearest
+        of the points the search visited (within ``radius``), not the k nearest.
 
     Returns
     -------
@@ -545,6 +557,7 @@ def nearest_k(tree, queries, radius):
                 tree.first_leaf,
                 wp.array(queries, dtype=wp.float64, device=device),
                 wp.array(r2, dtype=wp.float64, device=device),
+                bool(first_only),
             ],
             outputs=[index, dist2],
             device=device,

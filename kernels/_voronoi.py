@@ -390,6 +390,68 @@ def edges_of_simple(
 
 
 @wp.func
+def holders_but(vs: wp.array3d(dtype=wp.uint64), t: int, rest: wp.uint64, w: int):
+    """Word w of the set of vertices holding every constraint in ``rest``."""
+    x = ~wp.uint64(0)
+    m = rest
+    while m != wp.uint64(0):
+        x = x & vs[t, low_bit(m), w]
+        m = m & (m - wp.uint64(1))
+    return x
+
+
+@wp.func
+def edges_of_simple_1w(
+    pm: wp.array3d(dtype=wp.uint64),
+    ps: wp.array2d(dtype=wp.float64),
+    vs: wp.array3d(dtype=wp.uint64),
+    pairs: wp.array2d(dtype=wp.int32),
+    t: int,
+    q: int,
+    nw: int,
+    npair: int,
+    room: int,
+):
+    """:func:`edges_of_simple` for one mask word (N_WORDS == 1), on the mask bits. A
+    neighbour holds all of q's constraints but (at most) one, j: it lies in S_j, the set of
+    vertices holding the other k, which holds q too. When S_j is {q, p}, (p, q) is an edge
+    (no third vertex holds what they share); a larger S_j (degenerate) gets the
+    combinatorial test for each member. A p holding all of q's constraints (coinciding with
+    q) lies in every S_j and is taken at the lowest j only."""
+    mq = pm[t, q, 0]  # one mask word (N_WORDS == 1)
+    lowest = mq ^ (mq & (mq - wp.uint64(1)))
+    mj = mq
+    while mj != wp.uint64(0):
+        lj = mj ^ (mj & (mj - wp.uint64(1)))
+        mj = mj & (mj - wp.uint64(1))
+        rest = mq ^ lj
+        count = int(0)
+        other = int(-1)
+        for w in range(nw):
+            x = holders_but(vs, t, rest, w)
+            count += wp.bit_count(x)
+            if w == q // 64:
+                x = x & ~bit(q - 64 * w)
+            if x != wp.uint64(0):
+                other = 64 * w + low_bit(x)
+        if count == 2:
+            p = other
+            if ((pm[t, p, 0] & lj) == wp.uint64(0) or lj == lowest) and ps[t, p] > wp.float64(0.0):
+                npair = add_pair(pairs, t, p, q, npair, room)
+        elif count > 2:
+            for w in range(nw):
+                x = holders_but(vs, t, rest, w)
+                while x != wp.uint64(0):
+                    p = 64 * w + low_bit(x)
+                    x = x & (x - wp.uint64(1))
+                    first = (pm[t, p, 0] & lj) == wp.uint64(0) or lj == lowest
+                    if p != q and first and ps[t, p] > wp.float64(0.0):
+                        if holders_are_two(pm, vs, t, p, q, nw):
+                            npair = add_pair(pairs, t, p, q, npair, room)
+    return npair
+
+
+@wp.func
 def shares_at_least(pm: wp.array3d(dtype=wp.uint64), t: int, p: int, q: int, k: int):
     """Whether vertices p and q share at least k constraints."""
     c = int(0)
@@ -424,7 +486,9 @@ def find_edges(
         nq = int(0)
         for w in range(N_WORDS):
             nq += int(wp.bit_count(pm[t, q, w]))
-        if nq == k + 1:
+        if nq == k + 1 and N_WORDS == 1:
+            npair = edges_of_simple_1w(pm, ps, vs, pairs, t, q, nw, npair, room)
+        elif nq == k + 1:
             npair = edges_of_simple(pm, ps, vs, pairs, t, q, nw, npair, room)
         else:
             for p in range(nv):
@@ -802,31 +866,59 @@ def seed_polytope(
 def best_candidate(
     xs: wp.array2d(dtype=wp.float64),
     seeds: wp.array2d(dtype=wp.int32),
+    n_seeds: int,
     extra: wp.array2d(dtype=wp.int32),
     t: int,
     y: vec6,
     r2: wp.float64,
 ):
-    """The candidate (a seed not cut yet, or a point a query found but did not add) nearest
-    to y among those closer than ``sqrt(r2)``: (point, its column: seeds' columns first,
-    then ``extra``'s), or (-1, -1). Candidates are points of X: adding one keeps phi_S an
-    upper bound, and costs no query."""
+    """The candidate (one of the first ``n_seeds`` seeds not cut yet, or a point a query
+    found but did not add) nearest to y among those closer than ``sqrt(r2)``: (point, its
+    column: seeds' columns first, then ``extra``'s), or (-1, -1). Candidates are points of
+    X: adding one keeps phi_S an upper bound, and costs no query."""
     best = int(-1)
     col = int(-1)
     bd = r2
-    for j in range(seeds.shape[1] + extra.shape[1]):
-        s = int(-1)
-        if j < seeds.shape[1]:
-            s = int(seeds[t, j])
-        else:
-            s = int(extra[t, j - seeds.shape[1]])
+    for j in range(n_seeds):
+        s = int(seeds[t, j])
         if s >= 0:
             d2 = point_dist2(xs, s, y)
             if d2 < bd:
                 bd = d2
                 best = s
                 col = j
+    for j in range(extra.shape[1]):
+        s = int(extra[t, j])
+        if s >= 0:
+            d2 = point_dist2(xs, s, y)
+            if d2 < bd:
+                bd = d2
+                best = s
+                col = seeds.shape[1] + j
     return best, col
+
+
+@wp.func
+def keep_candidates(
+    xs: wp.array2d(dtype=wp.float64),
+    seeds: wp.array2d(dtype=wp.int32),
+    t: int,
+    c: vec6,
+    rad: wp.float64,
+    upper: wp.float64,
+):
+    """Move the seed candidates that can still beat S somewhere in C (closer than ``upper``
+    >= max phi_S to the task's ball) to the front of the row; returns how many."""
+    n = int(0)
+    for j in range(seeds.shape[1]):
+        s = int(seeds[t, j])
+        if s >= 0:
+            if wp.sqrt(point_dist2(xs, s, c)) - rad < upper:
+                seeds[t, n] = wp.int32(s)
+                n += 1
+    for j in range(n, seeds.shape[1]):
+        seeds[t, j] = wp.int32(-1)
+    return n
 
 
 @wp.func
@@ -1081,6 +1173,7 @@ def certify_kernel(
     n_split = int(0)
     margin2 = wp.float64(-1.0)
     ybest = vec6()
+    n_cand = int(-1)
     while True:
         fmax, y, p2 = maximizer(tx, points, pv, pm, slots, t, nv)
         u2 = wp.max(fmax, p2)
@@ -1092,7 +1185,9 @@ def certify_kernel(
         if not finished:
             r2 = p2 * (wp.float64(1.0) - wp.float64(RADIUS_SHRINK))
             overflow = bool(False)
-            cand, col = best_candidate(points, seeds, extra, t, y, r2)
+            if n_cand < 0:  # once: drop the seeds that cannot matter, the rest to the front
+                n_cand = keep_candidates(points, seeds, t, c, rad, upper)
+            cand, col = best_candidate(points, seeds, n_cand, extra, t, y, r2)
             if cand >= 0:  # a known point of X beats S at y*: add it, no query
                 nv, code = add_site(
                     tx, points, t, cand, nv, pv, pm, ps, negs, vs, pairs, slots, thr * thr
@@ -1108,7 +1203,7 @@ def certify_kernel(
                     status = STATUS_SPLIT
                     break
                 kq = wp.max(1, wp.min(n_add + n_keep, K_NEAREST))
-                count, dd, ii = tree_knn(points, lo, hi, first_leaf, y, r2, kq)
+                count, dd, ii = tree_knn(points, lo, hi, first_leaf, y, r2, kq, n_add == 1)
                 queries += 1
                 if count == 0:  # nothing of X is closer to y* than S: the maximum is exact
                     lower = wp.max(lower, wp.sqrt(r2))

@@ -63,6 +63,34 @@ def test_nearest_k_matches_brute_force(device):
         assert not np.isinf(dist[:20]).any()  # unbounded radius: every slot filled
 
 
+def test_nearest_k_first_only_is_exact_first_and_valid_after(device):
+    """A nearest search that also reports the other points it visited: column 0 is the
+    exact nearest within the radius; the rest are distinct points within the radius,
+    ascending (what the S-loop keeps as candidates)."""
+    rng = np.random.default_rng(5)
+    for dim in (2, 3, 6):
+        X = rng.normal(size=(3000, dim))
+        Q = rng.normal(size=(300, dim)) * 1.5
+        radius = rng.uniform(0.1, 1.5, len(Q))
+        tree = build_tree(X, device=device)
+        idx, dist = nearest_k(tree, Q, radius, first_only=True)
+        ref_idx, ref_dist = nearest_k_reference(X, Q, radius)
+        np.testing.assert_allclose(dist[:, 0], ref_dist[:, 0], atol=1e-12)
+        got = np.where(idx >= 0, tree.order[np.maximum(idx, 0)], -1)
+        d_got = np.linalg.norm(X[np.maximum(got, 0)] - Q[:, None], axis=2)
+        found = got >= 0
+        np.testing.assert_allclose(d_got[found], dist[found], atol=1e-12)
+        assert (dist[found] < np.broadcast_to(radius[:, None], dist.shape)[found]).all()
+        d = np.where(found, dist, np.inf)
+        assert (d[:, 1:] >= d[:, :-1]).all()
+        assert all(len(set(r[r >= 0])) == (r >= 0).sum() for r in got)
+        # a full k-nearest search visits more: never fewer points reported
+        full, _ = nearest_k(tree, Q, radius)
+        assert ((full >= 0).sum(axis=1) >= found.sum(axis=1)).all()
+        several = (full >= 0).sum(axis=1) > 1
+        assert (found.sum(axis=1)[several] > 1).mean() > 0.5  # it reports visited points
+
+
 @pytest.mark.parametrize("n, dim", [(1, 2), (9, 3), (5000, 3), (3000, 2), (2000, 6)])
 def test_max_nearest_distance_matches_brute_force(device, n, dim):
     rng = np.random.default_rng(n + dim)
