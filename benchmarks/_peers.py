@@ -153,6 +153,31 @@ def kdtree_build_seconds(X, repeats=3):
     return float(np.median(times))
 
 
+def _burn(n):
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+
+def two_core_ratio(n=3_000_000):
+    """Wall time of a pure-Python loop in two processes at once over its time in one (min of
+    two tries each): 1.0 when both cores are free, up to 2.0 when only one is. flood runs two
+    threads and its peers one, so a benchmark table records this beside its ratios."""
+    ctx = multiprocessing.get_context("spawn")
+    one, two = [], []
+    with ctx.Pool(2) as pool:
+        pool.map(_burn, [1000, 1000])  # workers started
+        for _ in range(2):
+            t0 = time.perf_counter()
+            pool.apply(_burn, (n,))
+            one.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            pool.map(_burn, [n, n], chunksize=1)
+            two.append(time.perf_counter() - t0)
+    return min(two) / min(one)
+
+
 # ----------------------------------------------------------------------------------------
 # Jobs run in a fresh (spawned) process, so that a slow peer can be killed on a timeout and
 # every method gets its own peak RSS. Each job regenerates its cloud from (name, n, seed).

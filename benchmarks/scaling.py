@@ -9,6 +9,9 @@ one name patched at run time: ``flooder.core.tl_dtypes_dict``, unbound without t
 Alpha: ``gudhi.AlphaComplex(points=X).create_simplex_tree(output_squared_values=False)``
 and ``compute_persistence()``, both timed, on all of X. The last column divides flood's
 filtration stage by the build time of ``scipy.spatial.cKDTree(X)`` (target <= 3).
+The header of each table records a two-core check (``_peers.two_core_ratio``: a Python loop
+in two processes at once over one; 1.00 when both cores are free): flood runs two threads,
+Alpha and the cKDTree build one, so their ratio moves with it.
 
 Prints a markdown table, writes a CSV and a log-log plot (time against N per method)::
 
@@ -31,7 +34,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _peers import CLOUDS, run_job  # noqa: E402
+from _peers import CLOUDS, run_job, two_core_ratio  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 STAGES = ("index", "landmarks", "delaunay", "filtration", "persistence")
@@ -242,7 +245,8 @@ def run_compare(args):
     med = _median_rows(rows)
     print(
         f"\nflood commit {git_commit()}; landmarks {args.landmarks}; H0-H2; CPU; "
-        f"median of {args.repeats}; times in s\n"
+        f"median of {args.repeats}; times in s; two-core check {two_core_ratio():.2f} "
+        f"(two processes / one; 1.00 = two free cores)\n"
     )
     cols = [
         "cloud",
@@ -352,7 +356,8 @@ def run_scaling(args):
     slope = float(np.polyfit(np.log(n), np.log(t), 1)[0]) if len(n) > 1 else float("nan")
     print(
         f"\nflood commit {git_commit()}; cloud {cloud}; landmarks {args.landmarks}; "
-        f"H0-H2; CPU; times in s\n"
+        f"H0-H2; CPU; times in s; two-core check {two_core_ratio():.2f} "
+        f"(two processes / one; 1.00 = two free cores)\n"
     )
     cols = [
         "n_points",

@@ -85,6 +85,9 @@ def test_scaling_mode(tmp_path):
     assert all(float(r["flood_peak_rss_mb"]) > 0 for r in read)
     slope = float(stdout.split("fitted log-log slope of time against N:")[1].split()[0])
     assert math.isfinite(slope)
+    # the table's header records how free the second core was (two processes / one)
+    ratio = float(stdout.split("two-core check")[1].split()[0])
+    assert 0.5 < ratio < 4.0
 
 
 def test_accuracy_quick(tmp_path):
