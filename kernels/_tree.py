@@ -203,12 +203,12 @@ def tree_nearest(
 
 
 K_NEAREST = 16  # points returned by one k-nearest query (the S-loop adds the first n_add)
-vec8d = wp.types.vector(length=K_NEAREST, dtype=wp.float64)
-vec8i = wp.types.vector(length=K_NEAREST, dtype=wp.int32)
+veckd = wp.types.vector(length=K_NEAREST, dtype=wp.float64)
+vecki = wp.types.vector(length=K_NEAREST, dtype=wp.int32)
 
 
 @wp.func
-def knn_insert(dd: vec8d, ii: vec8i, count: int, kmax: int, d2: wp.float64, p: int):
+def knn_insert(dd: veckd, ii: vecki, count: int, kmax: int, d2: wp.float64, p: int):
     """Insert (d2, p) into the sorted list of the ``count`` best (at most ``kmax``); returns
     the new list. A full list loses its last entry whatever ``d2`` is: call it only with
     ``d2`` below that entry (:func:`tree_knn` prunes at it)."""
@@ -248,8 +248,8 @@ def tree_knn(
     """
     n = points.shape[0]
     count = int(0)
-    dd = vec8d()
-    ii = vec8i()
+    dd = veckd()
+    ii = vecki()
     bound = r2
     stack_node = vec_stack_i()
     stack_d2 = vec_stack_d()

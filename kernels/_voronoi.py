@@ -79,8 +79,8 @@ from flood.kernels._tree import (
     tree_knn,
     tree_nearest,
     vec6,
-    vec8d,
-    vec8i,
+    veckd,
+    vecki,
 )
 
 wp.set_module_options({"enable_backward": False})
@@ -325,12 +325,13 @@ def add_pair(pairs: wp.array2d(dtype=wp.int32), t: int, p: int, q: int, npair: i
 
 
 @wp.func
-def holders_of(vs: wp.array3d(dtype=wp.uint64), t: int, cs: vec8i, n: int, skip: int, w: int):
-    """Word w of the set of vertices holding every constraint ``cs[:n]`` but ``cs[skip]``."""
+def holders_but(vs: wp.array3d(dtype=wp.uint64), t: int, rest: wp.uint64, w: int):
+    """Word w of the set of vertices holding every constraint in ``rest``."""
     x = ~wp.uint64(0)
-    for i in range(n):
-        if i != skip:
-            x = x & vs[t, int(cs[i]), w]
+    m = rest
+    while m != wp.uint64(0):
+        x = x & vs[t, low_bit(m), w]
+        m = m & (m - wp.uint64(1))
     return x
 
 
@@ -347,72 +348,6 @@ def edges_of_simple(
     room: int,
 ):
     """Edges from the removed vertex q with exactly k + 1 constraints to kept vertices. A
-    neighbour holds all of q's constraints but (at most) one, j: it lies in S_j, the set of
-    vertices holding the other k, which holds q too. When S_j is {q, p}, (p, q) is an edge
-    (no third vertex holds what they share); a larger S_j (degenerate) gets the
-    combinatorial test for each member. A p holding all of q's constraints (coinciding with
-    q) lies in every S_j and is taken at the lowest j only. Any number of mask words: q's
-    constraints are listed first (k + 1 <= 7 of them)."""
-    cs = vec8i()
-    n = int(0)
-    for w in range(N_WORDS):
-        m = pm[t, q, w]
-        while m != wp.uint64(0):
-            cs[n] = wp.int32(64 * w + low_bit(m))
-            n += 1
-            m = m & (m - wp.uint64(1))
-    for j in range(n):
-        cj = int(cs[j])
-        count = int(0)
-        other = int(-1)
-        for w in range(nw):
-            x = holders_of(vs, t, cs, n, j, w)
-            count += wp.bit_count(x)
-            if w == q // 64:
-                x = x & ~bit(q - 64 * w)
-            if x != wp.uint64(0):
-                other = 64 * w + low_bit(x)
-        if count == 2:
-            p = other
-            if (j == 0 or not has_bit(pm, t, p, cj)) and ps[t, p] > wp.float64(0.0):
-                npair = add_pair(pairs, t, p, q, npair, room)
-        elif count > 2:
-            for w in range(nw):
-                x = holders_of(vs, t, cs, n, j, w)
-                while x != wp.uint64(0):
-                    p = 64 * w + low_bit(x)
-                    x = x & (x - wp.uint64(1))
-                    first = j == 0 or not has_bit(pm, t, p, cj)
-                    if p != q and first and ps[t, p] > wp.float64(0.0):
-                        if holders_are_two(pm, vs, t, p, q, nw):
-                            npair = add_pair(pairs, t, p, q, npair, room)
-    return npair
-
-
-@wp.func
-def holders_but(vs: wp.array3d(dtype=wp.uint64), t: int, rest: wp.uint64, w: int):
-    """Word w of the set of vertices holding every constraint in ``rest``."""
-    x = ~wp.uint64(0)
-    m = rest
-    while m != wp.uint64(0):
-        x = x & vs[t, low_bit(m), w]
-        m = m & (m - wp.uint64(1))
-    return x
-
-
-@wp.func
-def edges_of_simple_1w(
-    pm: wp.array3d(dtype=wp.uint64),
-    ps: wp.array2d(dtype=wp.float64),
-    vs: wp.array3d(dtype=wp.uint64),
-    pairs: wp.array2d(dtype=wp.int32),
-    t: int,
-    q: int,
-    nw: int,
-    npair: int,
-    room: int,
-):
-    """:func:`edges_of_simple` for one mask word (N_WORDS == 1), on the mask bits. A
     neighbour holds all of q's constraints but (at most) one, j: it lies in S_j, the set of
     vertices holding the other k, which holds q too. When S_j is {q, p}, (p, q) is an edge
     (no third vertex holds what they share); a larger S_j (degenerate) gets the
@@ -486,9 +421,7 @@ def find_edges(
         nq = int(0)
         for w in range(N_WORDS):
             nq += int(wp.bit_count(pm[t, q, w]))
-        if nq == k + 1 and N_WORDS == 1:
-            npair = edges_of_simple_1w(pm, ps, vs, pairs, t, q, nw, npair, room)
-        elif nq == k + 1:
+        if nq == k + 1 and N_WORDS == 1:  # the fast search reads one mask word
             npair = edges_of_simple(pm, ps, vs, pairs, t, q, nw, npair, room)
         else:
             for p in range(nv):
@@ -688,7 +621,8 @@ def add_site(
 ):
     """:func:`cut` by the plane of site s, leaving room for the pieces' split planes. A
     point found by a query is never in S already (it is closer to
-    y* than every site); a seed may be: :func:`seed_polytope` skips those."""
+    y* than every site); a seed or candidate may be: its plane then removes no vertex, and
+    the cut is skipped (code 0)."""
     a, b = site_plane(tx, xs, t, s)
     limit = pairs.shape[1] - pairs.shape[1] // VERTEX_HEADROOM
     return cut(
@@ -931,8 +865,8 @@ def nearest_sites(
 ):
     """The ``K_NEAREST`` active sites nearest to y, nearest first (-1 padded): the seeds a
     task hands to its cofaces."""
-    dd = vec8d()
-    ii = vec8i()
+    dd = veckd()
+    ii = vecki()
     count = int(0)
     for j in range(N_BITS):
         s = int(slots[t, j])
