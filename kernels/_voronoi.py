@@ -74,13 +74,10 @@ import warp as wp
 
 from flood.kernels._tree import (
     K_NEAREST,
-    knn_insert,
     point_dist2,
     tree_knn,
     tree_nearest,
     vec6,
-    veckd,
-    vecki,
 )
 
 wp.set_module_options({"enable_backward": False})
@@ -88,9 +85,11 @@ wp.set_module_options({"enable_backward": False})
 MAX_CORNERS = 7  # simplices of dimension <= 6
 N_WORDS = 1  # 64-bit words per vertex mask
 N_BITS = 64 * N_WORDS  # constraint bits per vertex mask: k+1 facets, the floor, site slots
+FREE_ROW = N_BITS  # the row of the vertex sets ``vs`` that holds the free-slot mask (one word)
 MAX_POLY_VERTICES = 256  # vertices of one task's lifted polytope (fixed per-task arrays)
-COL_F = 7  # column of the lifted value F = |E u|^2 + z in the vertex array
-N_COLS = 8  # u (<= 6), z, F
+COL_Z = 6  # column of z in the vertex array (u in columns 0..5, zero beyond k)
+COL_F = 7  # column of the lifted value F = |E u|^2 + z
+N_COLS = 8  # u (6, zero-padded), z, F
 MAX_QUERIES = 200  # k-nearest queries per task before it is handed back to be split
 REL_TAU = 1e-12  # a vertex counts as on a plane within this fraction of the terms' size
 REL_MARGIN = 1e-11  # slack on phi^2, relative to the task's squared scale (see docstring)
@@ -101,6 +100,8 @@ SPLIT_PLANE = -2
 SPARE_SLOTS = 3  # slots sites leave free for the split planes of the pieces
 VERTEX_HEADROOM = 8  # site cuts leave 1/8 of a piece's vertices free for a split plane's cut
 EXTRA_CANDIDATES = 32  # points found by queries but not added, kept as candidates (a ring)
+PAIR_SHIFT = 12  # an edge (p, q) is stored as p * PAIR_BASE + q (vertices < 4096)
+PAIR_BASE = 1 << PAIR_SHIFT
 MAX_DEPTH = 12  # pieces on one task's stack (each split halves a piece's diameter)
 
 STATUS_DONE = 0
@@ -154,7 +155,7 @@ def lifted_value(
         for j in range(1, kp1):
             e += pv[t, v, j - 1] * (tx[t, j, l] - tx[t, 0, l])
         s += e * e
-    return s + pv[t, v, kp1 - 1]
+    return s + pv[t, v, COL_Z]
 
 
 @wp.func
@@ -171,7 +172,6 @@ def init_prism(
 ):
     """P for S = {s}: the prism over Δ between z_min and the plane of s. Returns its size."""
     kp1 = tx.shape[1]
-    k = kp1 - 1
     a, b = site_plane(tx, xs, t, s)
     slot = kp1 + 1
     slots[t, slot] = wp.int32(s)
@@ -183,21 +183,22 @@ def init_prism(
             top = b + a[j - 1]
         for h in range(2):
             v = 2 * j + h
-            for c in range(k):
+            for c in range(6):
                 pv[t, v, c] = wp.float64(0.0)
             if j > 0:
                 pv[t, v, j - 1] = wp.float64(1.0)
             for w in range(1, N_WORDS):
                 pm[t, v, w] = wp.uint64(0)
             if h == 0:
-                pv[t, v, k] = zmin
+                pv[t, v, COL_Z] = zmin
                 pm[t, v, 0] = base | bit(kp1)
             else:
-                pv[t, v, k] = top
+                pv[t, v, COL_Z] = top
                 pm[t, v, 0] = base
                 set_bit(pm, t, v, slot)
             pv[t, v, COL_F] = lifted_value(tx, pv, t, v)
     rebuild_vsets(pm, vs, t, 2 * kp1)
+    reset_free(vs, slots, t, kp1)
     return 2 * kp1
 
 
@@ -224,12 +225,12 @@ def classify(
     nband = int(0)
     top = negs.shape[1] - 1
     mag0 = wp.abs(b)
-    for c in range(k):
+    for c in range(6):
         mag0 += wp.abs(a[c])
     for v in range(nv):
-        z = zc * pv[t, v, k]
+        z = zc * pv[t, v, COL_Z]
         s = b - z
-        for c in range(k):
+        for c in range(6):  # a and u are zero beyond k: a fixed, unrolled loop
             s += a[c] * pv[t, v, c]
         if wp.abs(s) <= wp.float64(REL_TAU) * (mag0 + wp.abs(z)):
             s = wp.float64(0.0)
@@ -320,7 +321,7 @@ def add_pair(pairs: wp.array2d(dtype=wp.int32), t: int, p: int, q: int, npair: i
         return npair
     if npair >= room:
         return -1
-    pairs[t, npair] = wp.int32(p * pairs.shape[1] + q)
+    pairs[t, npair] = wp.int32(p * PAIR_BASE + q)
     return npair + 1
 
 
@@ -494,21 +495,39 @@ def free_slots(
             s = 64 * w + j
             if s > kp1 and slots[t, s] != FREE and (used & bit(j)) == wp.uint64(0):
                 slots[t, s] = wp.int32(FREE)
+                set_free(vs, t, s, True)
                 for x in range(vs.shape[2]):
                     vs[t, s, x] = wp.uint64(0)
 
 
 @wp.func
-def free_slot(slots: wp.array2d(dtype=wp.int32), t: int, kp1: int):
-    """(the first free slot or -1, the number of free slots)."""
-    slot = int(-1)
-    n_free = int(0)
+def free_slot(vs: wp.array3d(dtype=wp.uint64), t: int):
+    """(the first free slot or -1, the number of free slots), from the free-slot mask."""
+    m = vs[t, FREE_ROW, 0]
+    if m == wp.uint64(0):
+        return int(-1), int(0)
+    return int(low_bit(m)), int(wp.bit_count(m))
+
+
+@wp.func
+def set_free(vs: wp.array3d(dtype=wp.uint64), t: int, slot: int, free: bool):
+    """Mark a site slot free or taken in the free-slot mask."""
+    if free:
+        vs[t, FREE_ROW, 0] = vs[t, FREE_ROW, 0] | bit(slot)
+    else:
+        vs[t, FREE_ROW, 0] = vs[t, FREE_ROW, 0] & ~bit(slot)
+
+
+@wp.func
+def reset_free(
+    vs: wp.array3d(dtype=wp.uint64), slots: wp.array2d(dtype=wp.int32), t: int, kp1: int
+):
+    """The free-slot mask from the slots (after they were set wholesale)."""
+    m = wp.uint64(0)
     for j in range(kp1 + 1, N_BITS):
         if slots[t, j] == FREE:
-            n_free += 1
-            if slot < 0:
-                slot = j
-    return slot, n_free
+            m = m | bit(j)
+    vs[t, FREE_ROW, 0] = m
 
 
 @wp.func
@@ -543,35 +562,35 @@ def cut(
     nneg, nhigh, nband = classify(pv, ps, negs, t, nv, k, a, b, zc, thr2)
     if nhigh == 0:
         return nv, 0
-    slot, n_free = free_slot(slots, t, kp1)
+    slot, n_free = free_slot(vs, t)
     if n_free <= spare_slots:
         free_slots(pm, vs, slots, t, nv, kp1)  # redundant constraints are freed only when needed
-        slot, n_free = free_slot(slots, t, kp1)
+        slot, n_free = free_slot(vs, t)
     if n_free <= spare_slots:
         return nv, 2
     npair = find_edges(pm, ps, negs, vs, pairs, t, nv, nneg, k, max_vertices)
     if npair < 0:
         return nv, 3
-    cap = pairs.shape[1]
     slots[t, slot] = wp.int32(label)
+    set_free(vs, t, slot, False)
     for i in range(nband):
         v = int(negs[t, negs.shape[1] - 1 - i])
         set_bit(pm, t, v, slot)
         vset_add(vs, t, slot, v)
     for i in range(npair):
         code = int(pairs[t, i])
-        p = code // cap
-        q = code - p * cap
+        p = code >> PAIR_SHIFT
+        q = code & (PAIR_BASE - 1)
         lam = ps[t, p] / (ps[t, p] - ps[t, q])
         v = nv + i
         z = b
-        for c in range(k):
+        for c in range(6):  # zeros beyond k stay zero
             uc = pv[t, p, c] + lam * (pv[t, q, c] - pv[t, p, c])
             pv[t, v, c] = uc
             z += a[c] * uc
         if zc == wp.float64(0.0):
-            z = pv[t, p, k] + lam * (pv[t, q, k] - pv[t, p, k])
-        pv[t, v, k] = z  # on a site's plane: snapped onto it
+            z = pv[t, p, COL_Z] + lam * (pv[t, q, COL_Z] - pv[t, p, COL_Z])
+        pv[t, v, COL_Z] = z  # on a site's plane: snapped onto it
         for w in range(N_WORDS):
             pm[t, v, w] = pm[t, p, w] & pm[t, q, w]
         set_bit(pm, t, v, slot)
@@ -802,6 +821,7 @@ def best_candidate(
     seeds: wp.array2d(dtype=wp.int32),
     n_seeds: int,
     extra: wp.array2d(dtype=wp.int32),
+    n_extra: int,
     t: int,
     y: vec6,
     r2: wp.float64,
@@ -821,7 +841,7 @@ def best_candidate(
                 bd = d2
                 best = s
                 col = j
-    for j in range(extra.shape[1]):
+    for j in range(wp.min(n_extra, extra.shape[1])):  # the ring fills from column 0
         s = int(extra[t, j])
         if s >= 0:
             d2 = point_dist2(xs, s, y)
@@ -853,29 +873,6 @@ def keep_candidates(
     for j in range(n, seeds.shape[1]):
         seeds[t, j] = wp.int32(-1)
     return n
-
-
-@wp.func
-def nearest_sites(
-    points: wp.array2d(dtype=wp.float64),
-    slots: wp.array2d(dtype=wp.int32),
-    t: int,
-    y: vec6,
-    near_out: wp.array2d(dtype=wp.int32),
-):
-    """The ``K_NEAREST`` active sites nearest to y, nearest first (-1 padded): the seeds a
-    task hands to its cofaces."""
-    dd = veckd()
-    ii = vecki()
-    count = int(0)
-    for j in range(N_BITS):
-        s = int(slots[t, j])
-        if s >= 0:
-            d2 = point_dist2(points, s, y)
-            if count < K_NEAREST or d2 < dd[K_NEAREST - 1]:  # knn_insert drops the last
-                dd, ii, count = knn_insert(dd, ii, count, K_NEAREST, d2, s)
-    for i in range(K_NEAREST):
-        near_out[t, i] = wp.where(i < count, ii[i], wp.int32(-1))
 
 
 @wp.func
@@ -1021,6 +1018,7 @@ def pop_piece(
     slots: wp.array2d(dtype=wp.int32),
     t: int,
     level: int,
+    kp1: int,
     stk_pv: wp.array4d(dtype=wp.float64),
     stk_pm: wp.array4d(dtype=wp.uint64),
     stk_slots: wp.array3d(dtype=wp.int32),
@@ -1037,6 +1035,7 @@ def pop_piece(
     for j in range(N_BITS):
         slots[t, j] = stk_slots[t, level, j]
     rebuild_vsets(pm, vs, t, nv)
+    reset_free(vs, slots, t, kp1)
     a = vec6()
     for c in range(6):
         a[c] = stk_meta[t, level, c]
@@ -1077,7 +1076,6 @@ def certify_kernel(
     queries_out: wp.array(dtype=wp.int32),
     splits_out: wp.array(dtype=wp.int32),
     ystar_out: wp.array2d(dtype=wp.float64),
-    near_out: wp.array2d(dtype=wp.int32),
     edge_out: wp.array(dtype=wp.int32),
     side_out: wp.array2d(dtype=wp.int32),
 ):
@@ -1121,7 +1119,7 @@ def certify_kernel(
             overflow = bool(False)
             if n_cand < 0:  # once: drop the seeds that cannot matter, the rest to the front
                 n_cand = keep_candidates(points, seeds, t, c, rad, upper)
-            cand, col = best_candidate(points, seeds, n_cand, extra, t, y, r2)
+            cand, col = best_candidate(points, seeds, n_cand, extra, n_extra, t, y, r2)
             if cand >= 0:  # a known point of X beats S at y*: add it, no query
                 nv, code = add_site(
                     tx, points, t, cand, nv, pv, pm, ps, negs, vs, pairs, slots, thr * thr
@@ -1189,8 +1187,9 @@ def certify_kernel(
                 break
             depth -= 1
             nv, a, b = pop_piece(
-                pv, pm, vs, slots, t, depth, stk_pv, stk_pm, stk_slots, stk_meta, stk_nv
-            )
+                pv, pm, vs, slots, t, depth, tx.shape[1], stk_pv, stk_pm, stk_slots, stk_meta,
+                stk_nv,
+            )  # fmt: skip
             nv, code = cut_plane(tx, t, a, b, nv, pv, pm, ps, negs, vs, pairs, slots)
             if code != 1:
                 status = STATUS_SPLIT
@@ -1208,7 +1207,6 @@ def certify_kernel(
     splits_out[t] = wp.int32(n_split)
     for l in range(dim):
         ystar_out[t, l] = ybest[l]
-    nearest_sites(points, slots, t, ybest, near_out)
     if status == STATUS_SPLIT:
         split_sides(tx, pv, pm, slots, t, nv, edge_out, side_out)
 
@@ -1233,7 +1231,8 @@ class TaskScratch:
         self.negs = wp.empty((capacity, max_vertices), dtype=wp.int32, device=device)
         # per constraint slot, the set of vertices holding it (max_vertices bits)
         words = -(-max_vertices // 64)
-        self.vs = wp.empty((capacity, N_BITS, words), dtype=wp.uint64, device=device)
+        # row FREE_ROW (word 0): the mask of free site slots
+        self.vs = wp.empty((capacity, N_BITS + 1, words), dtype=wp.uint64, device=device)
         self.pairs = wp.empty((capacity, max_vertices), dtype=wp.int32, device=device)
         self.slots = wp.empty((capacity, N_BITS), dtype=wp.int32, device=device)
         shape = (capacity, MAX_DEPTH, max_vertices)
@@ -1327,8 +1326,7 @@ def certify_tasks(
         ``queries`` (k-nearest queries per task), ``splits`` (pieces split inside the
         task), ``sites`` (n_tasks, N_BITS) int32: the sites active on the task when it
         stopped (-1 free, -2 a split plane), ``ystar`` (n_tasks, dim): the
-        last maximizer of phi_S, ``near`` (n_tasks, K_NEAREST): the active sites nearest to
-        it, nearest first (-1 padded); for tasks to split, ``edge`` (n_tasks,): the longest edge
+        last maximizer of phi_S; for tasks to split, ``edge`` (n_tasks,): the longest edge
         ``(a, b)`` as ``a * 7 + b``, and ``side`` (n_tasks, N_BITS): per site slot, bit 0 if its
         cell reaches the half at corner a, bit 1 the half at corner b.
     """
@@ -1350,11 +1348,12 @@ def certify_tasks(
         "splits": np.empty(n, dtype=np.int32),
         "sites": np.empty((n, N_BITS), dtype=np.int32),
         "ystar": np.empty((n, dim)),
-        "near": np.empty((n, K_NEAREST), dtype=np.int32),
         "edge": np.full(n, -1, dtype=np.int32),
         "side": np.zeros((n, N_BITS), dtype=np.int32),
     }
     batch_size = max(1, min(batch_size, n)) if scratch is None else scratch.capacity
+    if not 1 <= max_vertices <= PAIR_BASE:
+        raise ValueError(f"max_vertices must be in [1, {PAIR_BASE}]; got {max_vertices}")
     if scratch is None and n:
         scratch = TaskScratch(batch_size, device, max_vertices)
     for a in range(0, n, batch_size):
@@ -1367,7 +1366,6 @@ def certify_tasks(
             wp.empty(m, dtype=wp.int32, device=device),
             wp.empty(m, dtype=wp.int32, device=device),
             wp.empty((m, dim), dtype=wp.float64, device=device),
-            wp.empty((m, K_NEAREST), dtype=wp.int32, device=device),
             wp.full(m, -1, dtype=wp.int32, device=device),
             wp.zeros((m, N_BITS), dtype=wp.int32, device=device),
         ]
@@ -1406,7 +1404,7 @@ def certify_tasks(
             device=device,
         )
         for key, arr in zip(
-            ("lower", "upper", "status", "queries", "splits", "ystar", "near", "edge", "side"),
+            ("lower", "upper", "status", "queries", "splits", "ystar", "edge", "side"),
             outs,
         ):
             out[key][a:e] = arr.numpy()
