@@ -80,6 +80,9 @@ from flood.kernels._tree import (
     vec6,
 )
 
+vec7i = wp.types.vector(length=7, dtype=wp.int32)  # per corner of a simplex (MAX_CORNERS)
+vec7u = wp.types.vector(length=7, dtype=wp.uint64)
+
 wp.set_module_options({"enable_backward": False})
 
 MAX_CORNERS = 7  # simplices of dimension <= 6
@@ -126,34 +129,38 @@ def set_bit(pm: wp.array3d(dtype=wp.uint64), t: int, v: int, i: int):
 
 
 @wp.func
-def site_plane(tx: wp.array3d(dtype=wp.float64), xs: wp.array2d(dtype=wp.float64), t: int, s: int):
-    """a_j = 2 (w_j - w_0) . (w_0 - x_s), b = |w_0 - x_s|^2: the site's plane over u."""
-    kp1 = tx.shape[1]
-    dim = tx.shape[2]
+def site_plane(
+    tx: wp.array3d(dtype=wp.float64),
+    te: wp.array3d(dtype=wp.float64),
+    xs: wp.array2d(dtype=wp.float64),
+    t: int,
+    s: int,
+):
+    """a_j = 2 (w_j - w_0) . (w_0 - x_s), b = |w_0 - x_s|^2: the site's plane over u (a is
+    zero beyond k, as ``te`` is)."""
     a = vec6()
     b = wp.float64(0.0)
-    for l in range(dim):
+    for l in range(tx.shape[2]):
         d0 = tx[t, 0, l] - xs[s, l]
         b += d0 * d0
-    for j in range(1, kp1):
-        acc = wp.float64(0.0)
-        for l in range(dim):
-            acc += (tx[t, j, l] - tx[t, 0, l]) * (tx[t, 0, l] - xs[s, l])
-        a[j - 1] = wp.float64(2.0) * acc
+        for c in range(6):
+            a[c] = a[c] + te[t, l, c] * d0
+    for c in range(6):
+        a[c] = wp.float64(2.0) * a[c]
     return a, b
 
 
 @wp.func
 def lifted_value(
-    tx: wp.array3d(dtype=wp.float64), pv: wp.array3d(dtype=wp.float64), t: int, v: int
+    te: wp.array3d(dtype=wp.float64), pv: wp.array3d(dtype=wp.float64), t: int, v: int
 ):
-    """F = |E u|^2 + z at vertex v: phi_S^2 at an upper vertex."""
-    kp1 = tx.shape[1]
+    """F = |E u|^2 + z at vertex v: phi_S^2 at an upper vertex. ``te[t, l, c]`` is
+    coordinate l of the edge vector w_(c+1) - w_0 (zero for c >= k)."""
     s = wp.float64(0.0)
-    for l in range(tx.shape[2]):
+    for l in range(te.shape[1]):
         e = wp.float64(0.0)
-        for j in range(1, kp1):
-            e += pv[t, v, j - 1] * (tx[t, j, l] - tx[t, 0, l])
+        for c in range(6):  # u is zero beyond k: a fixed, unrolled loop
+            e += pv[t, v, c] * te[t, l, c]
         s += e * e
     return s + pv[t, v, COL_Z]
 
@@ -161,6 +168,7 @@ def lifted_value(
 @wp.func
 def init_prism(
     tx: wp.array3d(dtype=wp.float64),
+    te: wp.array3d(dtype=wp.float64),
     xs: wp.array2d(dtype=wp.float64),
     t: int,
     s: int,
@@ -172,7 +180,7 @@ def init_prism(
 ):
     """P for S = {s}: the prism over Δ between z_min and the plane of s. Returns its size."""
     kp1 = tx.shape[1]
-    a, b = site_plane(tx, xs, t, s)
+    a, b = site_plane(tx, te, xs, t, s)
     slot = kp1 + 1
     slots[t, slot] = wp.int32(s)
     facets = bit(kp1) - wp.uint64(1)  # facet and floor bits all lie in word 0
@@ -196,7 +204,7 @@ def init_prism(
                 pv[t, v, COL_Z] = top
                 pm[t, v, 0] = base
                 set_bit(pm, t, v, slot)
-            pv[t, v, COL_F] = lifted_value(tx, pv, t, v)
+            pv[t, v, COL_F] = lifted_value(te, pv, t, v)
     rebuild_vsets(pm, vs, t, 2 * kp1)
     reset_free(vs, slots, t, kp1)
     return 2 * kp1
@@ -219,10 +227,13 @@ def classify(
     band ``REL_TAU * (|b| + |zc z| + sum |a_c|)``, which bounds the terms' magnitude as
     ``0 <= u_c <= 1`` (a wider band than the terms' own sum: a vertex is removed only further
     out). The removed vertices go to ``negs[t, :nneg]``, the ones in the band to the end of
-    ``negs`` (``negs[t, -1 - i]``). Returns (nneg, how many of them have F > thr2, nband)."""
+    ``negs`` (``negs[t, -1 - i]``). Returns (nneg, how many of them have F > thr2, nband,
+    the kept vertex with the largest F (the first of equals), that F)."""
     nneg = int(0)
     nhigh = int(0)
     nband = int(0)
+    best = int(-1)
+    best_f = wp.float64(-wp.inf)
     top = negs.shape[1] - 1
     mag0 = wp.abs(b)
     for c in range(6):
@@ -236,13 +247,17 @@ def classify(
             s = wp.float64(0.0)
             negs[t, top - nband] = wp.int32(v)
             nband += 1
-        elif s < wp.float64(0.0):
+        f = pv[t, v, COL_F]
+        if s < wp.float64(0.0):
             negs[t, nneg] = wp.int32(v)
             nneg += 1
-            if pv[t, v, COL_F] > thr2:
+            if f > thr2:
                 nhigh += 1
+        elif f > best_f:
+            best_f = f
+            best = v
         ps[t, v] = s
-    return nneg, nhigh, nband
+    return nneg, nhigh, nband, best, best_f
 
 
 @wp.func
@@ -452,17 +467,21 @@ def settle(
     nv: int,
     nneg: int,
     npair: int,
+    track: int,
 ):
     """Drop the removed vertices (``negs[t, :nneg]``, ascending) and keep the ``npair`` new
     ones (rows ``nv ...``): the last new vertices fill the holes, and holes left over take
     the last old vertices (from the highest hole down: the tail never holds a hole). Updates
-    the vertex sets; returns the size."""
+    the vertex sets; returns the size and where vertex ``track`` (a kept one) went."""
     for i in range(nneg):
         index_vertex(pm, vs, t, int(negs[t, i]), False)
     nfill = wp.min(nneg, npair)
     for i in range(nfill):
-        copy_vertex(pv, pm, t, nv + npair - 1 - i, int(negs[t, i]))
+        src = nv + npair - 1 - i
+        copy_vertex(pv, pm, t, src, int(negs[t, i]))
         index_vertex(pm, vs, t, int(negs[t, i]), True)
+        if src == track:
+            track = int(negs[t, i])
     for r in range(nv, nv + npair - nfill):
         index_vertex(pm, vs, t, r, True)
     n = nv + npair - nfill
@@ -473,7 +492,9 @@ def settle(
             index_vertex(pm, vs, t, n, False)
             copy_vertex(pv, pm, t, n, h)
             index_vertex(pm, vs, t, h, True)
-    return n
+            if n == track:
+                track = h
+    return n, track
 
 
 @wp.func
@@ -533,6 +554,7 @@ def reset_free(
 @wp.func
 def cut(
     tx: wp.array3d(dtype=wp.float64),
+    te: wp.array3d(dtype=wp.float64),
     t: int,
     a: vec6,
     b: wp.float64,
@@ -555,22 +577,23 @@ def cut(
     above thr2 then; a later query finds the site again if it matters). ``label`` goes into
     the constraint's slot (a site index, or SPLIT_PLANE). The cut is refused while fewer
     than ``spare_slots`` slots would stay free or P would pass ``max_vertices``.
-    Returns (size, code): code 0 skipped, 1 cut, 2 no free slot, 3 too many vertices; on
-    codes 0, 2 and 3 P is unchanged."""
+    Returns (size, code, top): code 0 skipped, 1 cut, 2 no free slot, 3 too many vertices;
+    on codes 0, 2 and 3 P is unchanged (and top is -1), on code 1 top is the vertex with the
+    largest F (for :func:`maximizer`)."""
     kp1 = tx.shape[1]
     k = kp1 - 1
-    nneg, nhigh, nband = classify(pv, ps, negs, t, nv, k, a, b, zc, thr2)
+    nneg, nhigh, nband, top, top_f = classify(pv, ps, negs, t, nv, k, a, b, zc, thr2)
     if nhigh == 0:
-        return nv, 0
+        return nv, 0, -1
     slot, n_free = free_slot(vs, t)
     if n_free <= spare_slots:
         free_slots(pm, vs, slots, t, nv, kp1)  # redundant constraints are freed only when needed
         slot, n_free = free_slot(vs, t)
     if n_free <= spare_slots:
-        return nv, 2
+        return nv, 2, -1
     npair = find_edges(pm, ps, negs, vs, pairs, t, nv, nneg, k, max_vertices)
     if npair < 0:
-        return nv, 3
+        return nv, 3, -1
     slots[t, slot] = wp.int32(label)
     set_free(vs, t, slot, False)
     for i in range(nband):
@@ -594,14 +617,19 @@ def cut(
         for w in range(N_WORDS):
             pm[t, v, w] = pm[t, p, w] & pm[t, q, w]
         set_bit(pm, t, v, slot)
-        pv[t, v, COL_F] = lifted_value(tx, pv, t, v)
-    n = settle(pv, pm, negs, vs, t, nv, nneg, npair)
-    return n, 1
+        f = lifted_value(te, pv, t, v)
+        pv[t, v, COL_F] = f
+        if f > top_f:
+            top_f = f
+            top = v
+    n, top = settle(pv, pm, negs, vs, t, nv, nneg, npair, top)
+    return n, 1, top
 
 
 @wp.func
 def cut_plane(
     tx: wp.array3d(dtype=wp.float64),
+    te: wp.array3d(dtype=wp.float64),
     t: int,
     a: vec6,
     b: wp.float64,
@@ -617,7 +645,7 @@ def cut_plane(
     """:func:`cut` by the split plane ``b + a . u >= 0``: always (no threshold), with every
     slot and vertex available."""
     return cut(
-        tx, t, a, b, wp.float64(0.0), SPLIT_PLANE, nv, pv, pm, ps, negs, vs, pairs, slots,
+        tx, te, t, a, b, wp.float64(0.0), SPLIT_PLANE, nv, pv, pm, ps, negs, vs, pairs, slots,
         wp.float64(-wp.inf), 0, pairs.shape[1],
     )  # fmt: skip
 
@@ -625,6 +653,7 @@ def cut_plane(
 @wp.func
 def add_site(
     tx: wp.array3d(dtype=wp.float64),
+    te: wp.array3d(dtype=wp.float64),
     xs: wp.array2d(dtype=wp.float64),
     t: int,
     s: int,
@@ -642,10 +671,11 @@ def add_site(
     point found by a query is never in S already (it is closer to
     y* than every site); a seed or candidate may be: its plane then removes no vertex, and
     the cut is skipped (code 0)."""
-    a, b = site_plane(tx, xs, t, s)
+    a, b = site_plane(tx, te, xs, t, s)
     limit = pairs.shape[1] - pairs.shape[1] // VERTEX_HEADROOM
     return cut(
         tx,
+        te,
         t,
         a,
         b,
@@ -666,6 +696,18 @@ def add_site(
 
 
 @wp.func
+def top_vertex(pv: wp.array3d(dtype=wp.float64), t: int, nv: int):
+    """The vertex with the largest F (the first of equals)."""
+    best = wp.float64(-wp.inf)
+    bv = int(0)
+    for v in range(nv):
+        if pv[t, v, COL_F] > best:
+            best = pv[t, v, COL_F]
+            bv = v
+    return bv
+
+
+@wp.func
 def maximizer(
     tx: wp.array3d(dtype=wp.float64),
     xs: wp.array2d(dtype=wp.float64),
@@ -673,17 +715,13 @@ def maximizer(
     pm: wp.array3d(dtype=wp.uint64),
     slots: wp.array2d(dtype=wp.int32),
     t: int,
-    nv: int,
+    bv: int,
 ):
-    """(max F over the vertices, y* in C, p2 >= phi_S(y*)^2 recomputed from the sites)."""
+    """(max F over the vertices, y* in C, p2 >= phi_S(y*)^2 recomputed from the sites), from
+    the vertex ``bv`` with the largest F (:func:`top_vertex`, or as a cut reports it)."""
     kp1 = tx.shape[1]
     k = kp1 - 1
-    best = wp.float64(-wp.inf)
-    bv = int(0)
-    for v in range(nv):
-        if pv[t, v, COL_F] > best:
-            best = pv[t, v, COL_F]
-            bv = v
+    best = pv[t, bv, COL_F]
     # barycentric coordinates clamped into the simplex: y* is a point of C
     total = wp.float64(0.0)
     u = vec6()
@@ -768,6 +806,7 @@ def task_ball(tx: wp.array3d(dtype=wp.float64), t: int):
 @wp.func
 def seed_polytope(
     tx: wp.array3d(dtype=wp.float64),
+    te: wp.array3d(dtype=wp.float64),
     xs: wp.array2d(dtype=wp.float64),
     seeds: wp.array2d(dtype=wp.int32),
     reach: wp.float64,
@@ -807,11 +846,13 @@ def seed_polytope(
             elif j < n_eager or nv == 0:
                 seeds[t, j] = wp.int32(-1)
                 if nv == 0:
-                    nv = init_prism(tx, xs, t, s, zmin, pv, pm, vs, slots)
+                    nv = init_prism(tx, te, xs, t, s, zmin, pv, pm, vs, slots)
                 else:
-                    nv, code = add_site(tx, xs, t, s, nv, pv, pm, ps, negs, vs, pairs, slots, thr2)
+                    nv, code, top = add_site(
+                        tx, te, xs, t, s, nv, pv, pm, ps, negs, vs, pairs, slots, thr2
+                    )
     if nv == 0 and closest >= 0:
-        nv = init_prism(tx, xs, t, closest, zmin, pv, pm, vs, slots)
+        nv = init_prism(tx, te, xs, t, closest, zmin, pv, pm, vs, slots)
     return nv
 
 
@@ -1049,6 +1090,7 @@ def certify_kernel(
     hi: wp.array2d(dtype=wp.float64),
     first_leaf: int,
     tx: wp.array3d(dtype=wp.float64),
+    te: wp.array3d(dtype=wp.float64),
     seeds: wp.array2d(dtype=wp.int32),
     lower0: wp.array(dtype=wp.float64),
     reach: wp.array(dtype=wp.float64),
@@ -1091,12 +1133,13 @@ def certify_kernel(
         extra[t, j] = wp.int32(-1)
     n_extra = int(0)
     nv = seed_polytope(
-        tx, points, seeds, reach[t], n_eager, t, zmin, thr * thr, pv, pm, ps, negs, vs, pairs,
+        tx, te, points, seeds, reach[t], n_eager, t, zmin, thr * thr, pv, pm, ps, negs, vs, pairs,
         slots,
     )  # fmt: skip
     if nv == 0:  # no seed: the nearest point of X to the centroid
         s0 = tree_nearest(points, lo, hi, first_leaf, c, -1)
-        nv = init_prism(tx, points, t, s0, zmin, pv, pm, vs, slots)
+        nv = init_prism(tx, te, points, t, s0, zmin, pv, pm, vs, slots)
+    top = top_vertex(pv, t, nv)  # then each cut reports it
     upper = wp.float64(wp.inf)
     upper_done = wp.float64(0.0)  # max over the finished pieces
     status = int(STATUS_DONE)
@@ -1107,7 +1150,7 @@ def certify_kernel(
     ybest = vec6()
     n_cand = int(-1)
     while True:
-        fmax, y, p2 = maximizer(tx, points, pv, pm, slots, t, nv)
+        fmax, y, p2 = maximizer(tx, points, pv, pm, slots, t, top)
         u2 = wp.max(fmax, p2)
         if margin2 < wp.float64(0.0):
             margin2 = wp.float64(REL_MARGIN) * (e2 + u2)
@@ -1121,9 +1164,11 @@ def certify_kernel(
                 n_cand = keep_candidates(points, seeds, t, c, rad, upper)
             cand, col = best_candidate(points, seeds, n_cand, extra, n_extra, t, y, r2)
             if cand >= 0:  # a known point of X beats S at y*: add it, no query
-                nv, code = add_site(
-                    tx, points, t, cand, nv, pv, pm, ps, negs, vs, pairs, slots, thr * thr
+                nv, code, cut_top = add_site(
+                    tx, te, points, t, cand, nv, pv, pm, ps, negs, vs, pairs, slots, thr * thr
                 )
+                if code == 1:
+                    top = cut_top
                 if code >= 2:
                     overflow = True
                 elif col < seeds.shape[1]:
@@ -1145,10 +1190,12 @@ def certify_kernel(
                     thr = lower + tol
                     for i in range(K_NEAREST):
                         if i < count and i < n_add and not overflow:
-                            nv, code = add_site(
-                                tx, points, t, int(ii[i]), nv, pv, pm, ps, negs, vs, pairs,
+                            nv, code, cut_top = add_site(
+                                tx, te, points, t, int(ii[i]), nv, pv, pm, ps, negs, vs, pairs,
                                 slots, thr * thr,
                             )  # fmt: skip
+                            if code == 1:
+                                top = cut_top
                             if code >= 2:
                                 overflow = True
                         elif i < count and extra.shape[1] > 0:  # the rest: candidates
@@ -1177,7 +1224,7 @@ def certify_kernel(
                 )
                 depth += 1
                 n_split += 1
-                nv, code = cut_plane(tx, t, a, b, nv, pv, pm, ps, negs, vs, pairs, slots)
+                nv, code, top = cut_plane(tx, te, t, a, b, nv, pv, pm, ps, negs, vs, pairs, slots)
                 if code != 1:
                     status = STATUS_SPLIT
                     break
@@ -1190,7 +1237,7 @@ def certify_kernel(
                 pv, pm, vs, slots, t, depth, tx.shape[1], stk_pv, stk_pm, stk_slots, stk_meta,
                 stk_nv,
             )  # fmt: skip
-            nv, code = cut_plane(tx, t, a, b, nv, pv, pm, ps, negs, vs, pairs, slots)
+            nv, code, top = cut_plane(tx, te, t, a, b, nv, pv, pm, ps, negs, vs, pairs, slots)
             if code != 1:
                 status = STATUS_SPLIT
                 upper = stk_meta[t, depth, 7]
@@ -1338,6 +1385,9 @@ def certify_tasks(
             f"corners must have shape (n, k + 1, dim) with 1 <= k <= dim <= 6; got {corners.shape}"
         )
     seeds = _distinct_seeds(np.asarray(seeds, dtype=np.int32).reshape(n, -1))
+    # edges[t, l, c]: coordinate l of w_(c+1) - w_0, zero for c >= k (the kernel's E)
+    edges = np.zeros((n, dim, 6))
+    edges[:, :, : kp1 - 1] = (corners[:, 1:] - corners[:, :1]).transpose(0, 2, 1)
     lower0 = np.ascontiguousarray(np.broadcast_to(lower0, (n,)), dtype=np.float64)
     reach = np.ascontiguousarray(np.broadcast_to(reach, (n,)), dtype=np.float64)
     out = {
@@ -1378,6 +1428,7 @@ def certify_tasks(
                 tree.hi,
                 tree.first_leaf,
                 _wp(corners[a:e], wp.float64, device),
+                _wp(edges[a:e], wp.float64, device),
                 _wp(seeds[a:e], wp.int32, device),
                 _wp(lower0[a:e], wp.float64, device),
                 _wp(reach[a:e], wp.float64, device),
