@@ -129,3 +129,44 @@ def test_stages_quick():
         "covering radius vs cKDTree query",
     ]
     assert all(r[3] > 0 and r[4] > 0 for r in rows)
+
+
+def _perf_works():
+    try:
+        proc = subprocess.run(
+            ["perf", "record", "-q", "-o", "/dev/null", "--", "true"],
+            capture_output=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
+def test_profile_kernel_maps_samples_to_warp_functions():
+    """The profiler finds the JIT-loaded kernel and charges its samples to @wp.func names."""
+    import pytest
+
+    if not _perf_works():
+        pytest.skip("needs Linux perf with user-space sampling")
+    out = _run(
+        "profile_kernel",
+        ["--n", "20000", "--landmarks", "200", "--repeats", "2", "--frequency", "4000"],
+    )
+    share = {}
+    for line in out.split("self time per function")[1].split("hottest lines")[0].splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == "%":
+            share[parts[2]] = float(parts[0])
+    assert "classify_0" in share, out[-2000:]  # the polytope cut's inner loop is always hot
+    assert 50 < sum(share.values()) <= 100.05
+
+
+def test_profile_kernel_rejects_bad_options():
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "profile_kernel.py"), "--repeats", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "--repeats must be >= 1; got 0" in proc.stderr
