@@ -157,6 +157,14 @@ def lifted_value(
     """F = |E u|^2 + z at vertex v: phi_S^2 at an upper vertex. ``te[t, l, c]`` is
     coordinate l of the edge vector w_(c+1) - w_0 (zero for c >= k)."""
     s = wp.float64(0.0)
+    if te.shape[1] == 3:  # the common case, unrolled
+        u0 = pv[t, v, 0]
+        u1 = pv[t, v, 1]
+        u2 = pv[t, v, 2]
+        for l in range(3):
+            e = u0 * te[t, l, 0] + u1 * te[t, l, 1] + u2 * te[t, l, 2]
+            s += e * e
+        return s + pv[t, v, COL_Z]
     for l in range(te.shape[1]):
         e = wp.float64(0.0)
         for c in range(6):  # u is zero beyond k: a fixed, unrolled loop
@@ -1291,25 +1299,34 @@ class TaskScratch:
         self.extra = wp.empty((capacity, EXTRA_CANDIDATES), dtype=wp.int32, device=device)
 
 
-def _distinct_seeds(seeds):
-    """Each row's distinct seeds (>= 0) in their first order, then -1 padding; the columns
-    trimmed to the longest row (at least one)."""
+def _distinct_seeds(seeds, lead=0):
+    """Each row's distinct seeds (>= 0): the first ``lead`` columns in their order (a repeat
+    of an earlier one becomes -1), then the other distinct seeds not among them, in
+    descending order, then -1 padding; the columns trimmed to the longest row (at least one).
+    Two row sorts, no per-row argsort: the order of the later seeds only breaks ties between
+    equally near candidates."""
+    seeds = np.maximum(seeds, -1).astype(np.int32)  # a copy, every negative as -1
     n, m = seeds.shape
-    if m == 0:
-        return np.full((n, 1), -1, dtype=np.int32)
-    order = np.argsort(seeds, axis=1, kind="stable")
-    s = np.take_along_axis(seeds, order, axis=1)
-    repeat = np.zeros_like(s, dtype=bool)
-    repeat[:, 1:] = s[:, 1:] == s[:, :-1]
-    drop = np.empty_like(repeat)
-    np.put_along_axis(drop, order, repeat | (s < 0), axis=1)
-    keep = ~drop
-    pos = np.argsort(drop, axis=1, kind="stable")  # kept first, in their order
-    out = np.where(
-        np.take_along_axis(keep, pos, axis=1), np.take_along_axis(seeds, pos, axis=1), -1
-    )
-    width = max(1, int(keep.sum(axis=1).max()))
-    return np.ascontiguousarray(out[:, :width], dtype=np.int32)
+    lead = min(lead, m)
+    head = seeds[:, :lead]
+    for j in range(1, lead):
+        repeat = (head[:, j : j + 1] == head[:, :j]).any(axis=1)
+        head[repeat, j] = -1
+    rest = np.sort(seeds[:, lead:], axis=1)
+    if rest.shape[1] > 1:
+        repeat = rest[:, 1:] == rest[:, :-1]
+        rest[:, 1:][repeat] = -1
+    if lead and rest.shape[1]:
+        seen = np.zeros(rest.shape, dtype=bool)
+        for j in range(lead):
+            seen |= rest == head[:, j : j + 1]
+        rest[seen & (rest >= 0)] = -1
+    rest = np.sort(rest, axis=1)[:, ::-1]
+    width = int((rest >= 0).sum(axis=1).max(initial=0))
+    out = np.concatenate([head, rest[:, :width]], axis=1)
+    if out.shape[1] == 0:
+        out = np.full((n, 1), -1, dtype=np.int32)
+    return np.ascontiguousarray(out, dtype=np.int32)
 
 
 def certify_tasks(
@@ -1384,7 +1401,8 @@ def certify_tasks(
         raise ValueError(
             f"corners must have shape (n, k + 1, dim) with 1 <= k <= dim <= 6; got {corners.shape}"
         )
-    seeds = _distinct_seeds(np.asarray(seeds, dtype=np.int32).reshape(n, -1))
+    lead = 0 if n_eager is None else int(n_eager)  # the eager seeds keep their order
+    seeds = _distinct_seeds(np.asarray(seeds, dtype=np.int32).reshape(n, -1), lead)
     # edges[t, l, c]: coordinate l of w_(c+1) - w_0, zero for c >= k (the kernel's E)
     edges = np.zeros((n, dim, 6))
     edges[:, :, : kp1 - 1] = (corners[:, 1:] - corners[:, :1]).transpose(0, 2, 1)

@@ -104,18 +104,27 @@ def test_run_shared_callers_do_not_wait_for_each_others_queued_helpers():
     assert not alive and b_result == [[-1, -2, -3]]
 
 
-def test_distinct_seeds_keeps_first_occurrences_in_order():
+@pytest.mark.parametrize("lead", [0, 1, 3])
+def test_distinct_seeds_keeps_the_lead_in_order_and_each_seed_once(lead):
     from flood.kernels._voronoi import _distinct_seeds
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(lead)
     for width in range(0, 9):
-        seeds = rng.integers(-1, 6, size=(30, width)).astype(np.int32)
-        out = _distinct_seeds(seeds)
-        assert out.shape[1] >= 1
+        seeds = rng.integers(-2, 6, size=(30, width)).astype(np.int32)
+        out = _distinct_seeds(seeds, lead)
+        assert out.dtype == np.int32
+        longest = 0
         for row, got in zip(seeds, out):
-            want = list(dict.fromkeys(int(s) for s in row if s >= 0))
-            assert got[: len(want)].tolist() == want
-            assert (got[len(want) :] == -1).all()
+            head = list(dict.fromkeys(int(s) for s in row[:lead] if s >= 0))
+            # the lead: first occurrences in order, a repeat (or a negative) as -1
+            got_head = [int(s) for s in got[: min(lead, width)] if s >= 0]
+            assert got_head == head
+            rest = got[min(lead, width) :]
+            valid = [int(s) for s in rest if s >= 0]
+            assert valid == sorted(set(int(s) for s in row if s >= 0) - set(head), reverse=True)
+            assert (rest[len(valid) :] == -1).all()
+            longest = max(longest, len(valid))
+        assert out.shape[1] == max(1, min(lead, width) + longest)  # trimmed to the longest row
 
 
 @pytest.mark.parametrize("k", [2, 3])
