@@ -58,8 +58,11 @@ def child(args, meta_path):
     name = execs[0].get_kernel_mangled_name(_voronoi.certify_kernel) + "_cpu_forward"
     lookup = wp._src.context.runtime.llvm.wp_lookup
     address = lookup(execs[0].handle.encode(), name.encode())
+    # the object file this process loaded (another build of the same source, without line
+    # tables, has the same symbol names)
+    binary = getattr(execs[0], "binary_path", None) or "-"
     with open(meta_path, "w") as f:
-        f.write(f"{name} {address} {wp.config.kernel_cache_dir}\n")
+        f.write(f"{name} {address} {wp.config.kernel_cache_dir} {binary}\n")
     t0 = time.process_time()
     for _ in range(args.repeats):
         run(*a, **kw)
@@ -96,16 +99,21 @@ def frames_of(obj, section, offsets):
 
 
 def report(perf_data, meta_path, top):
-    name, address, cache = open(meta_path).read().split()
+    name, address, cache, binary = open(meta_path).read().split()
     address = int(address)
     obj = section = None
-    for candidate in glob.glob(os.path.join(cache, "wp_flood.kernels._voronoi*", "*.o")):
+    candidates = [binary] if os.path.isfile(binary) else []
+    if not candidates:  # the newest cached object with line tables that holds the kernel
+        found = glob.glob(os.path.join(cache, "wp_flood.kernels._voronoi*", "*.o"))
+        candidates = sorted(found, key=os.path.getmtime, reverse=True)
+    for candidate in candidates:
         found = symbol_in(candidate, name)
-        if found:
+        headers = subprocess.run(["objdump", "-h", candidate], capture_output=True, text=True)
+        if found and ".debug_line" in headers.stdout:
             obj, (section, offset) = candidate, found
             break
     if obj is None:
-        sys.exit(f"no cached object file holds {name}")
+        sys.exit(f"no cached object file with line tables holds {name}")
     base = address - offset
     script = subprocess.run(
         ["perf", "script", "-i", perf_data, "-F", "ip,dso"], capture_output=True, text=True

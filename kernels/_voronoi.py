@@ -51,7 +51,9 @@ constraints has its neighbours in the sets S_j = the vertices holding all of q's
 but j; S_j = {q, p} makes (q, p) an edge at once, and a larger S_j (a degenerate face) or a
 q with more constraints gets the combinatorial test above, its "third vertex" found by the
 AND of the common constraints' sets. A cut costs O(V) word operations for the classification
-and O(removed vertices) for the rest.
+and O(removed vertices) for the rest; it also reports the vertex with the largest F (the
+kept ones are compared while classified, the new ones as made, and the one vertex is
+followed through the compaction), so finding the maximizer costs no pass over P.
 
 Why the upper bound survives rounding. (1) A vertex is removed only when it violates the new
 constraint by more than ``REL_TAU`` times a bound on the magnitude of the terms of that
