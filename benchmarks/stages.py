@@ -5,7 +5,9 @@ For each cloud: the build of flood's tree (``flood.kernels.build_tree``) against
 behind a random rotation) against ``fpsample.bucket_fps_kdline_sampling`` called directly
 with the same ``h``; the exact covering radius (``flood._landmarks.covering_radius`` on the
 tree, two threads) against ``cKDTree(L).query(X, workers=2)``. Median of ``--repeats``
-wall times; the ratio column is flood / floor (target <= 1.5)::
+wall times; the ratio column is flood / floor (target <= 1.5). The header records a
+two-core check (``_peers.two_core_ratio``), as flood's tree build and covering radius run two
+threads::
 
     python benchmarks/stages.py --clouds cheese,torus --sizes 1000000 --landmarks 1000
     python benchmarks/stages.py --quick
@@ -19,7 +21,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _peers import make_cloud  # noqa: E402
+from _peers import make_cloud, two_core_ratio  # noqa: E402
 
 
 def _median_time(fn, repeats):
@@ -75,7 +77,10 @@ def main(argv=None):
     for cloud in args.clouds.split(","):
         for n in (int(float(s)) for s in args.sizes.split(",")):
             rows += measure(cloud, n, args.landmarks, args.repeats)
-    print(f"\nlandmarks {args.landmarks}; median of {args.repeats}; seconds\n")
+    print(
+        f"\nlandmarks {args.landmarks}; median of {args.repeats}; seconds; two-core check "
+        f"{two_core_ratio():.2f} (two processes / one; 1.00 = two free cores)\n"
+    )
     print("| cloud | N | stage | flood | floor | flood / floor |")
     print("|---|---|---|---|---|---|")
     for cloud, n, stage, a, b in rows:

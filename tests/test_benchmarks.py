@@ -120,9 +120,11 @@ def test_accuracy_quick(tmp_path):
     assert all(float(r["bottleneck"]) >= 0 for r in rows[:3])
 
 
-def test_stages_quick():
+def test_stages_quick(capsys):
     """The stage benchmark runs, checks the covering radius against cKDTree, and reports."""
     rows = _load("stages").main(["--quick"])
+    header = capsys.readouterr().out.split("two-core check")[1]
+    assert 0.5 < float(header.split()[0]) < 4  # two processes' time over one's
     assert [r[2] for r in rows] == [
         "tree build vs cKDTree(X)",
         "FPS vs fpsample",
