@@ -82,9 +82,6 @@ from flood.kernels._tree import (
     vec6,
 )
 
-vec7i = wp.types.vector(length=7, dtype=wp.int32)  # per corner of a simplex (MAX_CORNERS)
-vec7u = wp.types.vector(length=7, dtype=wp.uint64)
-
 wp.set_module_options({"enable_backward": False})
 
 MAX_CORNERS = 7  # simplices of dimension <= 6
@@ -1305,8 +1302,8 @@ def _distinct_seeds(seeds, lead=0):
     """Each row's distinct seeds (>= 0): the first ``lead`` columns in their order (a repeat
     of an earlier one becomes -1), then the other distinct seeds not among them, in
     descending order, then -1 padding; the columns trimmed to the longest row (at least one).
-    Two row sorts, no per-row argsort: the order of the later seeds only breaks ties between
-    equally near candidates."""
+    Two row sorts, no per-row argsort. The order of the later seeds is the order a piece cuts
+    them in, and among candidates it only breaks ties: any order keeps the bounds valid."""
     seeds = np.maximum(seeds, -1).astype(np.int32)  # a copy, every negative as -1
     n, m = seeds.shape
     lead = min(lead, m)
