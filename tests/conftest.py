@@ -1,4 +1,4 @@
-"""Shared fixtures: the Warp devices to test on, and a quiet, repo-local kernel cache."""
+"""Shared fixtures: the Warp devices to test on, a quiet, repo-local kernel cache, toy clouds."""
 
 import os
 import pathlib
@@ -8,6 +8,7 @@ os.environ.setdefault(
 )
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
@@ -34,3 +35,25 @@ DEVICES = _devices()
 def device(request):
     """Each Warp device present: ``cpu`` always, ``cuda:0`` when a GPU is there."""
     return request.param
+
+
+def spheres_and_cubes(n_per_class, n_points, seed):
+    """Sphere surfaces vs cube surfaces at random scales and offsets, ragged sizes."""
+    rng = np.random.default_rng(seed)
+    X, y = [], []
+    for _ in range(n_per_class):
+        sphere = rng.normal(size=(n_points + rng.integers(-10, 10), 3))
+        sphere /= np.linalg.norm(sphere, axis=1, keepdims=True)
+        cube = rng.uniform(-1, 1, size=(n_points + rng.integers(-10, 10), 3))
+        face = rng.integers(0, 3, len(cube))
+        cube[np.arange(len(cube)), face] = rng.choice([-1.0, 1.0], len(cube))
+        for cloud, label in ((sphere, "sphere"), (cube, "cube")):
+            X.append(cloud * rng.uniform(0.5, 2.0) + rng.normal(size=3))
+            y.append(label)
+    return X, np.array(y)
+
+
+@pytest.fixture(scope="session")
+def toy():
+    """80 training clouds, 40 test clouds (test_sparse_nn.py sized its thresholds on these)."""
+    return spheres_and_cubes(40, 100, 0), spheres_and_cubes(20, 100, 1)

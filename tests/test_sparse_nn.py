@@ -27,28 +27,6 @@ def _one_torch_thread():
     torch.set_num_threads(threads)
 
 
-def spheres_and_cubes(n_per_class, n_points, seed):
-    """Sphere surfaces vs cube surfaces at random scales and offsets, ragged sizes."""
-    rng = np.random.default_rng(seed)
-    X, y = [], []
-    for _ in range(n_per_class):
-        sphere = rng.normal(size=(n_points + rng.integers(-10, 10), 3))
-        sphere /= np.linalg.norm(sphere, axis=1, keepdims=True)
-        cube = rng.uniform(-1, 1, size=(n_points + rng.integers(-10, 10), 3))
-        face = rng.integers(0, 3, len(cube))
-        cube[np.arange(len(cube)), face] = rng.choice([-1.0, 1.0], len(cube))
-        for cloud, label in ((sphere, "sphere"), (cube, "cube")):
-            X.append(cloud * rng.uniform(0.5, 2.0) + rng.normal(size=3))
-            y.append(label)
-    return X, np.array(y)
-
-
-@pytest.fixture(scope="module")
-def toy():
-    """80 training clouds, 40 test clouds (the learning thresholds below were sized on these)."""
-    return spheres_and_cubes(40, 100, 0), spheres_and_cubes(20, 100, 1)
-
-
 # Test accuracy that shows learning (chance: 0.5). Over 10 seeds (model and data) the lowest
 # scores were 0.95 (PointNet, every pruning) and 0.925 (DGCNN, kNN net): a margin of >= 3 of
 # the 40 test clouds. With 20 training clouds per class, 12 epochs and width 8 the kNN net

@@ -48,6 +48,7 @@ from flood.sparse_nn._schedules import (
     IterativeMagnitudePruner,
     cubic_sparsity,
 )
+from flood.sparse_nn._soups import average_state_dicts, train_soup
 
 __all__ = [
     "CubicSparsitySchedule",
@@ -64,6 +65,7 @@ __all__ = [
     "SparsityReport",
     "TNet",
     "apply_nm_sparsity",
+    "average_state_dicts",
     "cubic_sparsity",
     "current_mask",
     "current_weight",
@@ -80,4 +82,5 @@ __all__ = [
     "set_mask",
     "sparsity_report",
     "to_semi_structured",
+    "train_soup",
 ]

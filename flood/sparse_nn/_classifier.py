@@ -11,11 +11,24 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from flood.sparse_nn._data import check_clouds, normalize_clouds, stratified_split
+from flood.sparse_nn._data import (
+    POOL_FACTOR,
+    augment_clouds,
+    check_clouds,
+    normalize_clouds,
+    stratified_split,
+)
 from flood.sparse_nn._models import DGCNN, KNNNet, PointNet
 from flood.sparse_nn._nm import to_semi_structured
 from flood.sparse_nn._report import sparsity_report
-from flood.sparse_nn._training import PRUNING_PARAMS, predict_logits, train_pruned
+from flood.sparse_nn._soups import train_soup
+from flood.sparse_nn._training import (
+    LR_SCHEDULES,
+    PRUNING_PARAMS,
+    RunConfig,
+    predict_logits,
+    train_pruned,
+)
 
 __all__ = ["SparsePointCloudClassifier"]
 
@@ -24,9 +37,10 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
     """Classify point clouds with a pruned PointNet, DGCNN or k-NN network.
 
     Every cloud is resampled to ``n_points`` points (with replacement if it has fewer),
-    centred and scaled into the unit ball, then fed to the network; training uses Adam,
-    class-weighted ("balanced") cross-entropy and keeps the weights of the best validation
-    epoch among those at the target sparsity. Everything random (initialisation, masks,
+    centred and scaled into the unit ball, then fed to the network; training uses Adam with a
+    constant or cosine learning rate, class-weighted ("balanced") cross-entropy, optional
+    augmentation and early stopping, and keeps the weights of the best validation epoch among
+    those at the target sparsity. Everything random (initialisation, masks,
     resampling, split, batch order) derives from ``random_state`` through local generators:
     on the CPU the same ``random_state`` gives the same model and predictions, and torch's
     global random state is never touched.
@@ -36,7 +50,8 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
     architecture : {"pointnet", "dgcnn", "knn"}, default="pointnet"
         :class:`~flood.sparse_nn.PointNet`, :class:`~flood.sparse_nn.DGCNN` or
         :class:`~flood.sparse_nn.KNNNet`.
-    pruning : {None, "magnitude", "gradual", "random", "erk", "nm", "imp"}, default=None
+    pruning : {None, "magnitude", "gradual", "random", "erk", "nm", "imp", "soup"}, \
+default=None
         ``"magnitude"``: one-shot magnitude pruning at epoch ``prune_epoch`` (default
         ``epochs // 2``), then fine-tuning. ``"gradual"``: Zhu & Gupta's cubic schedule from
         ``begin`` to ``end`` (fractions of training, default 0.1 and 0.6). ``"random"`` /
@@ -44,7 +59,10 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
         N:M sparsity with ``n = m * (1 - sparsity)``, ``m`` default 4, trained by SR-STE.
         ``"imp"``: iterative magnitude pruning in ``rounds`` rounds (default 3) with rewinding
         to the weights after ``rewind_epoch`` epochs (default 1); it trains ``rounds + 1``
-        times ``epochs`` epochs.
+        times ``epochs`` epochs. ``"soup"``: sparse model soups (Zimmer et al. 2024): a dense
+        run, then ``rounds`` cycles (default 3) that each prune by magnitude, retrain
+        ``ingredients`` copies (default 3) sharing that mask and average them
+        (:func:`~flood.sparse_nn._soups.train_soup`); ``1 + rounds * ingredients`` runs.
     sparsity : float in [0, 1), default=0.5
         Target fraction of zero weights over the Linear/Conv layers; ignored without pruning.
     n_points : int, default=1024
@@ -60,7 +78,16 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
     batch_size : int, default=32
         Clouds per optimizer step.
     learning_rate : float, default=1e-3
-        Adam learning rate.
+        Adam learning rate (at the start of each run).
+    lr_schedule : {"cosine", "constant"}, default="cosine"
+        ``"cosine"``: annealed to 0 over each run's ``epochs`` (stepped per epoch).
+    patience : int or None, default=None
+        Stop a run once this many epochs in a row (among those at the target sparsity) have
+        not improved the validation score; None trains every epoch. Needs a validation split.
+    augment : bool, default=False
+        Keep ``4 * n_points`` points per training cloud and feed each epoch a fresh random
+        ``n_points`` of them, rotated about z, scaled and jittered
+        (:func:`~flood.sparse_nn._data.augment_clouds`).
     weight_decay : float, default=0.0
         Adam (L2) weight decay.
     validation_fraction : float in [0, 1), default=0.1
@@ -89,7 +116,8 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
         The trained (pruned) network, in eval mode.
     history_ : list of dict
         Per epoch: epoch, round, loss, accuracy, val_loss, val_accuracy (NaN without a
-        validation split), sparsity and time (seconds).
+        validation split), sparsity, time (seconds) and soup (True on the rows of averaged
+        models of ``pruning="soup"``, evaluated after each cycle).
     best_epoch_ : int
         Index into ``history_`` of the kept weights.
     sparsity_report_ : SparsityReport
@@ -123,6 +151,9 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
+        "patience": [None, Interval(Integral, 1, None, closed="left")],
+        "augment": ["boolean"],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "pruning_params": [None, dict],
@@ -145,6 +176,9 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
         epochs=20,
         batch_size=32,
         learning_rate=1e-3,
+        lr_schedule="cosine",
+        patience=None,
+        augment=False,
         weight_decay=0.0,
         validation_fraction=0.1,
         pruning_params=None,
@@ -163,6 +197,9 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.patience = patience
+        self.augment = augment
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.pruning_params = pruning_params
@@ -199,6 +236,14 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
                 raise self._fail("pruning_params", rule, given)
         if self.pruning == "gradual" and not 0 <= options["begin"] < options["end"] <= 1:
             raise self._fail("pruning_params", "needs 0 <= 'begin' < 'end' <= 1", given)
+        if self.pruning == "soup":
+            for key in ("rounds", "ingredients"):
+                if not (isinstance(options[key], Integral) and options[key] >= 1):
+                    raise self._fail("pruning_params", f"needs an int {key!r} >= 1", given)
+        if self.patience is not None and self.validation_fraction == 0:
+            raise self._fail(
+                "patience", "needs a validation split (validation_fraction > 0)", self.patience
+            )
         if self.pruning == "imp":
             if options["rewind_epoch"] is None:
                 options["rewind_epoch"] = min(1, self.epochs - 1)
@@ -232,6 +277,10 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
                     "semi_structured", "needs pruning='nm' with 2:4 sparsity", self.semi_structured
                 )
         return options
+
+    def _pool_size(self) -> int:
+        """Points kept per cloud: a pool to resample from with augmentation."""
+        return self.n_points * (POOL_FACTOR if self.augment else 1)
 
     def _build_model(self, n_classes: int, generator: torch.Generator) -> torch.nn.Module:
         if self.architecture == "pointnet":
@@ -275,7 +324,7 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         seeds = [int(s) for s in rng.randint(0, 2**31 - 1, size=4)]
         self._predict_seed = seeds[3]
-        points = normalize_clouds(clouds, self.n_points, np.random.default_rng(seeds[0]))
+        points = normalize_clouds(clouds, self._pool_size(), np.random.default_rng(seeds[0]))
         train, val = stratified_split(
             encoded, self.validation_fraction, np.random.default_rng(seeds[1])
         )
@@ -288,23 +337,34 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
         y_t = torch.from_numpy(encoded.astype(np.int64)).to(device)
         counts = np.bincount(encoded[train], minlength=len(self.classes_))
         weight = len(train) / (len(self.classes_) * np.maximum(counts, 1))
-        rounds = options.get("rounds", 0) if self.pruning == "imp" else 0
-        with tqdm(total=self.epochs * (rounds + 1), disable=not self.verbose) as progress:
-            self.history_, self.best_epoch_ = train_pruned(
-                model,
-                (X_t[train], y_t[train]),
-                (X_t[val], y_t[val]) if len(val) else None,
-                pruning=self.pruning,
-                sparsity=self.sparsity,
-                options=options,
+        runs = 1 + {"imp": options.get("rounds", 0)}.get(self.pruning, 0)
+        if self.pruning == "soup":
+            runs = 1 + options["rounds"] * options["ingredients"]
+        n = self.n_points
+        with tqdm(total=self.epochs * runs, disable=not self.verbose) as progress:
+            cfg = RunConfig(
+                X_t[train],
+                y_t[train],
+                (X_t[val][:, :n], y_t[val]) if len(val) else None,
                 epochs=self.epochs,
                 batch_size=self.batch_size,
                 learning_rate=self.learning_rate,
                 weight_decay=self.weight_decay,
                 class_weight=torch.tensor(weight, dtype=torch.float32, device=device),
                 generator=generator,
+                augment=(lambda b, g: augment_clouds(b, n, g)) if self.augment else None,
+                view=X_t[train][:, :n],
+                lr_schedule=self.lr_schedule,
+                patience=self.patience,
                 progress=progress,
             )
+            if self.pruning == "soup":
+                fitted = train_soup(model, cfg, sparsity=self.sparsity, options=options)
+            else:
+                fitted = train_pruned(
+                    model, cfg, pruning=self.pruning, sparsity=self.sparsity, options=options
+                )
+            self.history_, self.best_epoch_ = fitted
         model.eval()
         self.semi_structured_layers_ = to_semi_structured(model) if self.semi_structured else []
         self.model_ = model
@@ -326,8 +386,8 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "model_")
         points = normalize_clouds(
-            check_clouds(X), self.n_points, np.random.default_rng(self._predict_seed)
-        )
+            check_clouds(X), self._pool_size(), np.random.default_rng(self._predict_seed)
+        )[:, : self.n_points]
         logits = predict_logits(
             self.model_, torch.from_numpy(points).to(self.device), self.batch_size
         )

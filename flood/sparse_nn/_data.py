@@ -1,10 +1,22 @@
 """Point-cloud batches for the networks: validation, resampling, normalisation, splits."""
 
+import math
+
 import numpy as np
+import torch
 
 from flood._validation import check_clouds as _check_clouds
 
-__all__ = ["check_clouds", "normalize_clouds", "stratified_split"]
+__all__ = ["POOL_FACTOR", "augment_clouds", "check_clouds", "normalize_clouds", "stratified_split"]
+
+#: With augmentation, each cloud keeps this many times ``n_points`` points (fewer if it has
+#: fewer), and every epoch draws a fresh random ``n_points`` of them.
+POOL_FACTOR = 4
+#: PointNet's jitter: Gaussian noise of this standard deviation, clipped at JITTER_CLIP, in
+#: the unit-ball coordinates the networks see.
+JITTER, JITTER_CLIP = 0.01, 0.05
+#: Isotropic random scaling range (PointNet++ / DGCNN practice).
+SCALE_RANGE = (0.8, 1.25)
 
 
 def check_clouds(X, name: str = "X") -> list[np.ndarray]:
@@ -105,3 +117,51 @@ def stratified_split(
         validation.append(members[:n_val])
         train.append(members[n_val:])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(validation))
+
+
+def augment_clouds(
+    batch: torch.Tensor, n_points: int, generator: torch.Generator | None
+) -> torch.Tensor:
+    """A random ``n_points`` of each cloud's pool, rotated about z, scaled and jittered.
+
+    Every cloud of the batch gets its own random subset (without replacement), rotation
+    angle about the z axis, isotropic scale in :data:`SCALE_RANGE` and per-point Gaussian
+    jitter (:data:`JITTER`, clipped at :data:`JITTER_CLIP`).
+
+    Parameters
+    ----------
+    batch : torch.Tensor of shape (batch, pool, 3)
+        Normalised clouds, ``pool >= n_points``.
+    n_points : int
+        Points per augmented cloud.
+    generator : torch.Generator or None
+        CPU source of the randomness (None: torch's global one).
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, n_points, 3)
+
+    Examples
+    --------
+    >>> import torch
+    >>> out = augment_clouds(torch.zeros(2, 8, 3), 5, torch.Generator().manual_seed(0))
+    >>> out.shape, bool(out.abs().max() <= 0.05)
+    (torch.Size([2, 5, 3]), True)
+    """
+    size, pool, _ = batch.shape
+    if pool > n_points:
+        index = torch.rand(size, pool, generator=generator).argsort(dim=1)[:, :n_points]
+        index = index.to(batch.device).unsqueeze(-1).expand(-1, -1, 3)
+        batch = torch.gather(batch, 1, index)
+    angle = torch.rand(size, generator=generator) * (2 * math.pi)
+    cos, sin, zero, one = angle.cos(), angle.sin(), torch.zeros(size), torch.ones(size)
+    rotation = torch.stack([cos, -sin, zero, sin, cos, zero, zero, zero, one], dim=1).reshape(
+        size, 3, 3
+    )
+    low, high = SCALE_RANGE
+    scale = low + (high - low) * torch.rand(size, 1, 1, generator=generator)
+    noise = (torch.randn(size, n_points, 3, generator=generator) * JITTER).clamp(
+        -JITTER_CLIP, JITTER_CLIP
+    )
+    transform = (rotation.transpose(1, 2) * scale).to(batch)
+    return batch @ transform + noise.to(batch)

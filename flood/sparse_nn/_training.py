@@ -1,12 +1,17 @@
 """The training loop behind :class:`~flood.sparse_nn.SparsePointCloudClassifier`.
 
-One function, :func:`train_pruned`, trains a network with Adam and class-weighted cross-entropy
-while applying one pruning method, records a per-epoch history and restores the weights of the
-best validation epoch among those that already have the target sparsity.
+One function, :func:`train_pruned`, trains a network with Adam (constant or cosine learning
+rate), class-weighted cross-entropy and optional augmentation while applying one pruning
+method, records a per-epoch history, stops a run early when the validation score has not
+improved for ``patience`` epochs and restores the weights of the best validation epoch among
+those that already have the target sparsity. Sparse model soups live in
+:mod:`flood.sparse_nn._soups`; they reuse :func:`fit_run`.
 """
 
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -22,7 +27,17 @@ from flood.sparse_nn._schedules import (
     IterativeMagnitudePruner,
 )
 
-__all__ = ["PRUNING_PARAMS", "predict_logits", "recalibrate_batchnorm", "train_pruned"]
+__all__ = [
+    "LR_SCHEDULES",
+    "PRUNING_PARAMS",
+    "RunConfig",
+    "evaluate",
+    "fit_run",
+    "predict_logits",
+    "recalibrate_batchnorm",
+    "state_copy",
+    "train_pruned",
+]
 
 #: Keys accepted in ``pruning_params`` per pruning method, with their defaults
 #: (None: derived from ``epochs``).
@@ -34,7 +49,12 @@ PRUNING_PARAMS: dict[str | None, dict] = {
     "erk": {},
     "nm": {"m": 4, "srste_lambda": 2e-4},
     "imp": {"scope": "global", "rounds": 3, "rewind_epoch": None},
+    "soup": {"scope": "global", "rounds": 3, "ingredients": 3},
 }
+
+#: Learning-rate schedules of one training run: constant, or cosine annealing to 0 over the
+#: run's ``epochs`` (stepped once per epoch).
+LR_SCHEDULES = ("constant", "cosine")
 
 
 def _batches(n: int, batch_size: int, generator, shuffle: bool = True) -> list[torch.Tensor]:
@@ -51,19 +71,52 @@ def _n_batches(n: int, batch_size: int) -> int:
     return count - 1 if count > 1 and n % batch_size == 1 else count
 
 
-def _train_epoch(model, optimizer, X, y, weight, batch_size, generator) -> tuple[float, float]:
+@dataclass
+class RunConfig:
+    """What every training run of one fit shares (data, loss, optimizer settings, hooks).
+
+    ``X`` holds the training clouds as stored (a pool of points per cloud when ``augment``
+    resamples); ``view`` is what BatchNorm recalibration and soups' training-set evaluation
+    see (``X`` itself when None). ``augment(batch, generator)`` maps a batch of stored clouds
+    to the network's input. ``validation`` is (clouds, labels) or None.
+    """
+
+    X: torch.Tensor
+    y: torch.Tensor
+    validation: tuple[torch.Tensor, torch.Tensor] | None
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    class_weight: torch.Tensor
+    generator: torch.Generator
+    augment: Callable | None = None
+    view: torch.Tensor | None = None
+    lr_schedule: str = "constant"
+    patience: int | None = None
+    progress: object = None
+
+    def __post_init__(self):
+        if self.view is None:
+            self.view = self.X
+
+
+def _train_epoch(model, optimizer, cfg: RunConfig) -> tuple[float, float]:
     model.train()
     total, correct = 0.0, 0
-    for index in _batches(len(X), batch_size, generator):
-        index = index.to(X.device)
+    for index in _batches(len(cfg.X), cfg.batch_size, cfg.generator):
+        index = index.to(cfg.X.device)
+        batch = cfg.X[index]
+        if cfg.augment is not None:
+            batch = cfg.augment(batch, cfg.generator)
         optimizer.zero_grad(set_to_none=True)
-        logits = model(X[index])
-        loss = F.cross_entropy(logits, y[index], weight=weight)
+        logits = model(batch)
+        loss = F.cross_entropy(logits, cfg.y[index], weight=cfg.class_weight)
         loss.backward()
         optimizer.step()
         total += loss.item() * len(index)
-        correct += int((logits.argmax(dim=1) == y[index]).sum())
-    return total / len(X), correct / len(X)
+        correct += int((logits.argmax(dim=1) == cfg.y[index]).sum())
+    return total / len(cfg.X), correct / len(cfg.X)
 
 
 def predict_logits(model: nn.Module, X: torch.Tensor, batch_size: int) -> torch.Tensor:
@@ -77,8 +130,8 @@ def recalibrate_batchnorm(model: nn.Module, X: torch.Tensor, batch_size: int) ->
     """Recompute BatchNorm running statistics as exact averages over ``X`` (no gradients).
 
     Running averages with momentum lag far behind weights that change fast (few steps per
-    epoch, pruning events), which makes eval-mode outputs poor; one pass over the training
-    clouds fixes them.
+    epoch, pruning events, averaged weights), which makes eval-mode outputs poor; one pass
+    over the training clouds fixes them.
     """
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     momenta = [norm.momentum for norm in norms]
@@ -94,7 +147,8 @@ def recalibrate_batchnorm(model: nn.Module, X: torch.Tensor, batch_size: int) ->
     model.eval()
 
 
-def _evaluate(model, X, y, weight, batch_size) -> tuple[float, float]:
+def evaluate(model, X, y, weight, batch_size) -> tuple[float, float]:
+    """(mean weighted cross-entropy, accuracy) of ``model`` in eval mode on ``(X, y)``."""
     logits = predict_logits(model, X, batch_size)
     loss = float(F.cross_entropy(logits, y, weight=weight))
     return loss, float((logits.argmax(dim=1) == y).float().mean())
@@ -110,21 +164,93 @@ def _schedule(sparsity, options, epochs, n_batches) -> CubicSparsitySchedule:
     )
 
 
+def state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached copy of ``model.state_dict()``."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def fit_run(
+    model: nn.Module,
+    cfg: RunConfig,
+    history: list[dict],
+    *,
+    round_: int = 0,
+    before_epoch: Callable[[int], None] | None = None,
+    after_epoch: Callable[[int], None] | None = None,
+    eligible: Callable[[int], bool] | None = None,
+    attach: Callable[[torch.optim.Optimizer], None] | None = None,
+) -> tuple | None:
+    """One training run with a fresh Adam optimizer; appends one history row per epoch.
+
+    Returns ``(score, state, epoch)`` of the best eligible epoch (``eligible(epoch)``; all by
+    default), scored by (validation accuracy, -validation loss) or, without validation, by
+    recency; None if no epoch was eligible. With ``cfg.patience``, the run stops once that
+    many eligible epochs in a row have not beaten the best.
+    """
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
+    )
+    scheduler = None
+    if cfg.lr_schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
+    if attach is not None:
+        attach(optimizer)
+    best, stale = None, 0
+    for epoch in range(cfg.epochs):
+        if before_epoch is not None:
+            before_epoch(epoch)
+        start = time.perf_counter()
+        loss, accuracy = _train_epoch(model, optimizer, cfg)
+        seconds = time.perf_counter() - start
+        if scheduler is not None:
+            scheduler.step()
+        if after_epoch is not None:
+            after_epoch(epoch)
+        row = {
+            "epoch": len(history),
+            "round": round_,
+            "loss": loss,
+            "accuracy": accuracy,
+            "val_loss": np.nan,
+            "val_accuracy": np.nan,
+            "sparsity": sparsity_report(model).sparsity,
+            "time": seconds,
+            "soup": False,
+        }
+        if cfg.validation is not None:
+            recalibrate_batchnorm(model, cfg.view, cfg.batch_size)
+            row["val_loss"], row["val_accuracy"] = evaluate(
+                model, *cfg.validation, cfg.class_weight, cfg.batch_size
+            )
+        history.append(row)
+        if cfg.progress is not None:
+            cfg.progress.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}", refresh=False)
+            cfg.progress.update(1)
+        if eligible is not None and not eligible(epoch):
+            continue
+        score = (
+            (row["val_accuracy"], -row["val_loss"])
+            if cfg.validation is not None
+            else (row["epoch"],)
+        )
+        if best is None or score > best[0]:
+            best, stale = (score, state_copy(model), row["epoch"]), 0
+        else:
+            stale += 1
+        if cfg.patience is not None and stale >= cfg.patience:
+            if cfg.progress is not None:
+                cfg.progress.update(cfg.epochs - 1 - epoch)
+            break
+    return best
+
+
 def train_pruned(
     model: nn.Module,
-    train: tuple[torch.Tensor, torch.Tensor],
-    validation: tuple[torch.Tensor, torch.Tensor] | None,
+    cfg: RunConfig,
     *,
     pruning: str | None,
     sparsity: float,
     options: dict,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    weight_decay: float,
-    class_weight: torch.Tensor,
-    generator: torch.Generator,
-    progress=None,
 ) -> tuple[list[dict], int]:
     """Train ``model`` in place under one pruning method; restore the best eligible epoch.
 
@@ -132,102 +258,82 @@ def train_pruned(
     ----------
     model : torch.nn.Module
         Network mapping (batch, n_points, 3) to (batch, n_classes), on the data's device.
-    train, validation : (torch.Tensor of shape (n, n_points, 3), torch.Tensor of shape (n,))
-        Clouds and encoded labels; ``validation`` may be None (the last epoch is kept).
+    cfg : RunConfig
+        Training data (clouds and encoded labels), validation data (or None: the last epoch
+        is kept), optimizer settings, augmentation, schedule, patience and progress bar.
     pruning : {None, "magnitude", "gradual", "random", "erk", "nm", "imp"}
         Method; ``options`` holds its :data:`PRUNING_PARAMS` with defaults filled in.
+        ``"imp"`` trains ``rounds + 1`` runs. (``"soup"`` is
+        :func:`~flood.sparse_nn._soups.train_soup`.)
     sparsity : float
         Target fraction of zero prunable weights (for ``"nm"``: ``1 - n / m``).
-    epochs, batch_size, learning_rate, weight_decay
-        Adam training; ``"imp"`` trains ``rounds + 1`` times ``epochs`` epochs.
-    class_weight : torch.Tensor of shape (n_classes,)
-        Cross-entropy class weights.
-    generator : torch.Generator
-        Source of random masks and batch order.
-    progress : tqdm.tqdm, optional
-        Advanced once per epoch.
 
     Returns
     -------
     history : list of dict
-        Per epoch: epoch, round, loss, accuracy, val_loss, val_accuracy, sparsity, time.
+        Per epoch: epoch, round, loss, accuracy, val_loss, val_accuracy, sparsity, time and
+        soup (False: soups add rows for their averaged models).
     best_epoch : int
         Index into ``history`` of the restored weights.
     """
-    X, y = train
-    n_batches = _n_batches(len(X), batch_size)
+    history: list[dict] = []
     if pruning in ("random", "erk"):
         distribution = "uniform" if pruning == "random" else "erk"
-        random_prune(model, sparsity, distribution=distribution, generator=generator)
+        random_prune(model, sparsity, distribution=distribution, generator=cfg.generator)
     elif pruning == "nm":
         n = round(options["m"] * (1.0 - sparsity))
         apply_nm_sparsity(model, n, options["m"], srste_lambda=options["srste_lambda"])
-    imp = IterativeMagnitudePruner(model, scope=options["scope"]) if pruning == "imp" else None
-    rounds = options["rounds"] if imp is not None else 0
-    history: list[dict] = []
-    best: tuple[tuple, dict, int] | None = None
-    for round_ in range(rounds + 1):
-        optimizer = torch.optim.Adam(
-            model.parameters(), lr=learning_rate, weight_decay=weight_decay
-        )
-        pruner = None
-        if pruning == "gradual":
-            schedule = _schedule(sparsity, options, epochs, n_batches)
-            pruner = GradualMagnitudePruner(model, schedule, scope=options["scope"])
-            pruner.attach(optimizer)
-        if imp is not None and round_ == 0 and options["rewind_epoch"] == 0:
-            imp.save_rewind_point()
-        for epoch in range(epochs):
-            if pruning == "magnitude" and epoch == options["prune_epoch"]:
+    if pruning == "imp":
+        best = _train_imp(model, cfg, history, sparsity, options)
+    elif pruning == "gradual":
+        schedule = _schedule(sparsity, options, cfg.epochs, _n_batches(len(cfg.X), cfg.batch_size))
+        holder = []
+
+        def attach(optimizer):
+            holder.append(GradualMagnitudePruner(model, schedule, scope=options["scope"]))
+            holder[0].attach(optimizer)
+
+        best = fit_run(model, cfg, history, attach=attach, eligible=lambda _: holder[0].finished)
+    elif pruning == "magnitude":
+        epoch0 = options["prune_epoch"]
+
+        def before(epoch):
+            if epoch == epoch0:
                 magnitude_prune(model, sparsity, scope=options["scope"])
-            start = time.perf_counter()
-            loss, accuracy = _train_epoch(
-                model, optimizer, X, y, class_weight, batch_size, generator
-            )
-            seconds = time.perf_counter() - start
-            if imp is not None and round_ == 0 and epoch + 1 == options["rewind_epoch"]:
-                imp.save_rewind_point()
-            row = {
-                "epoch": len(history),
-                "round": round_,
-                "loss": loss,
-                "accuracy": accuracy,
-                "val_loss": np.nan,
-                "val_accuracy": np.nan,
-                "sparsity": sparsity_report(model).sparsity,
-                "time": seconds,
-            }
-            if validation is not None:
-                recalibrate_batchnorm(model, X, batch_size)
-                row["val_loss"], row["val_accuracy"] = _evaluate(
-                    model, *validation, class_weight, batch_size
-                )
-            history.append(row)
-            eligible = round_ == rounds and (
-                (pruning == "magnitude" and epoch >= options["prune_epoch"])
-                or (pruning == "gradual" and pruner.finished)
-                or pruning not in ("magnitude", "gradual")
-            )
-            if eligible:
-                score = (
-                    (row["val_accuracy"], -row["val_loss"])
-                    if validation is not None
-                    else (row["epoch"],)
-                )
-                if best is None or score > best[0]:
-                    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                    best = (score, state, row["epoch"])
-            if progress is not None:
-                progress.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}", refresh=False)
-                progress.update(1)
-        if imp is not None and round_ < rounds:
-            imp.prune_round(1.0 - (1.0 - sparsity) ** ((round_ + 1) / rounds))
-            imp.rewind()
-    if best is None:  # gradual pruning that never finished (too few steps): finish it now
+
+        best = fit_run(model, cfg, history, before_epoch=before, eligible=lambda e: e >= epoch0)
+    else:
+        best = fit_run(model, cfg, history)
+    if best is None:  # pruning that never finished (too few steps, or stopped early): finish
         magnitude_prune(model, sparsity, scope=options["scope"])
         best = ((), None, len(history) - 1)
     if best[1] is not None:
         model.load_state_dict(best[1])
-    if validation is None or best[1] is None:
-        recalibrate_batchnorm(model, X, batch_size)
+    if cfg.validation is None or best[1] is None:
+        recalibrate_batchnorm(model, cfg.view, cfg.batch_size)
     return history, best[2]
+
+
+def _train_imp(model, cfg, history, sparsity, options):
+    """Iterative magnitude pruning with rewinding: ``rounds + 1`` runs; the last one's best."""
+    imp = IterativeMagnitudePruner(model, scope=options["scope"])
+    rounds, rewind = options["rounds"], options["rewind_epoch"]
+    if rewind == 0:
+        imp.save_rewind_point()
+    best = None
+    for round_ in range(rounds + 1):
+
+        def after(epoch, round_=round_):
+            if round_ == 0 and epoch + 1 == rewind:
+                imp.save_rewind_point()
+
+        def eligible(epoch, round_=round_):  # never stop before the rewind point is saved
+            return round_ > 0 or epoch + 1 >= rewind
+
+        best = fit_run(model, cfg, history, round_=round_, after_epoch=after, eligible=eligible)
+        if round_ < rounds:
+            if cfg.patience is not None and best is not None:
+                model.load_state_dict(best[1])  # stopped early: prune the round's best
+            imp.prune_round(1.0 - (1.0 - sparsity) ** ((round_ + 1) / rounds))
+            imp.rewind()
+    return best
