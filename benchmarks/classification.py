@@ -1,33 +1,41 @@
 """Learning with Flood PH against subsampled Alpha PH and (pruned) point-cloud networks.
 
-The Flood-complex paper's learning experiment, scaled to a CPU: two tasks,
+The Flood-complex paper's learning experiment on a CPU: two tasks,
 
 - **swiss cheese**: cubes [0, 5]^3 with 10 or 20 spherical voids (radii 0.1-0.5), classify;
 - **rocks**: rock surfaces (blob vs fractal), classify, and regress their surface area,
 
-with repeated stratified 70/30 splits (mean +- std over ``--repeats``). Methods:
+with ``--repeats`` stratified 70/30 splits (mean +- std). Methods:
 
-- **Flood PH**: certified Flood diagrams (H0-H2) at a few landmark counts, then Atol
-  (k-means centres, exponential contrast) + persistence statistics per dimension
-  (:class:`flood.PersistenceFeatures`), standardised, into ``LogisticRegressionCV`` (or
-  ``RidgeCV`` for the area). Diagrams use all points of each cloud.
-- **Alpha PH**: ``gudhi.AlphaComplex`` (radius units) on a random subsample of each cloud, the
-  paper's PH baseline, through the same features and model.
-- **Networks**: :class:`flood.sparse_nn.SparsePointCloudClassifier`, PointNet and DGCNN dense,
-  PointNet pruned to 0.5/0.8/0.9/0.95 with gradual magnitude, random and ERK pruning (and DGCNN
-  with gradual magnitude pruning when ``--dgcnn-pruned``). Classification only.
+- **Flood PH**: certified Flood diagrams (H0-H2) of the full clouds at a few landmark counts,
+  then Atol (k-means centres) + persistence statistics per dimension
+  (:class:`flood.PersistenceFeatures`), standardised, into ``LogisticRegressionCV`` (its C
+  chosen by 3-fold CV on the training part; ``RidgeCV`` for the area).
+- **Alpha PH**: ``gudhi.AlphaComplex`` on random subsamples of each cloud (several sizes),
+  through the same features and model.
+- **Networks** (:class:`flood.sparse_nn.SparsePointCloudClassifier`): PointNet and DGCNN on
+  ``--nn-points`` points per cloud, trained with augmentation (a fresh random subset of a 4x
+  pool every epoch, rotation about z, scaling, jitter), a cosine learning rate, early stopping
+  on a stratified 15 % validation part of the training clouds, and the weights of the best
+  validation epoch. The learning rate is chosen per split from a small grid by validation
+  accuracy (then loss) only; the pruned PointNets reuse the dense PointNet's choice. Every
+  pruning method of ``flood.sparse_nn`` (one-shot magnitude, gradual magnitude, random
+  uniform, random ERK, N:M with m=16, IMP with rewinding, sparse model soups) at each
+  ``--sparsities`` value.
 
-Diagrams do not depend on the split (each cloud's are computed once, with one seed per cloud);
-every learned step (feature centres, scaler, model, network) is fitted on the training part
-of each split only. ``time_s`` is honest wall time on this machine: for PH, the diagrams of
-all clouds plus the mean fit-and-predict time of one split; for networks, the mean
-fit-and-predict time of one split. Everything runs on one thread (``--threads``)::
+Diagrams do not depend on the split (each cloud's are computed once from its own seed); every
+learned step (feature centres, scaler, C, network, learning rate) is fitted on the training
+part of each split only. Times are CPU seconds of one thread per cloud of a split: for PH,
+the diagrams of one cloud plus the split's fit and prediction divided by its clouds; for
+networks, training (all grid points) and prediction divided by the clouds. Work runs in
+``--jobs`` processes of one thread each::
 
-    python benchmarks/classification.py            # default, ~15 min on 2 shared CPU cores
-    python benchmarks/classification.py --quick    # smoke run, seconds
-    python benchmarks/classification.py --full     # the paper's sizes (GPU-scale; days on CPU)
+    python benchmarks/classification.py            # default: ~35 min on 2 cores
+    python benchmarks/classification.py --quick    # smoke run, a minute
+    python benchmarks/classification.py --full     # the paper's sizes (many hours on 2 cores)
 
-Writes ``classification.md``, ``classification.csv`` and three PNG plots to ``--out``.
+Writes ``classification.md``, ``classification.csv``, ``curves.csv`` and four PNG plots to
+``--out``.
 """
 
 import argparse
@@ -42,50 +50,53 @@ import time
 os.environ.setdefault(
     "WARP_CACHE_PATH", str(pathlib.Path(__file__).resolve().parents[1] / "build" / "warp-cache")
 )
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
+from _classification_report import COLUMNS, PRUNING, fmt_row, markdown, plots  # noqa: E402
 
-#: Sizes per mode; ``default`` fits a shared 2-core CPU in about 15 minutes.
+#: Sizes per mode. ``soup``: (rounds, ingredients); ``*_grid``: learning rates tried.
 MODES = {
     "quick": dict(
-        n_clouds=16, n_points=2_000, landmarks=(30,), alpha_points=(300,), repeats=2,
-        epochs=2, nn_points=128, width=8, sparsities=(0.8,), rock_resolution=16,
+        n_clouds=20, n_points=2_000, landmarks=(30,), alpha_points=(300,), repeats=2,
+        max_epochs=4, patience=2, dgcnn_max_epochs=3, dgcnn_patience=2, nn_points=128,
+        width=8, dgcnn_width=8, dgcnn_k=8, lr_grid=(3e-3,), dgcnn_lr_grid=(3e-3,),
+        sparsities=(0.8,), imp_rounds=1, soup=(1, 2), rock_resolution=16,
     ),
     "default": dict(
-        n_clouds=40, n_points=20_000, landmarks=(50, 150), alpha_points=(1_000, 2_000),
-        repeats=3, epochs=10, nn_points=256, width=16, sparsities=(0.5, 0.8, 0.9, 0.95),
+        n_clouds=60, n_points=100_000, landmarks=(500, 2_000), alpha_points=(1_000, 2_000, 5_000),
+        repeats=5, max_epochs=40, patience=8, dgcnn_max_epochs=25, dgcnn_patience=6,
+        nn_points=1_024, width=16, dgcnn_width=16, dgcnn_k=10, lr_grid=(1e-3, 3e-3),
+        dgcnn_lr_grid=(1e-3,), sparsities=(0.5, 0.9), imp_rounds=2, soup=(2, 2),
         rock_resolution=32,
     ),
     "full": dict(
-        n_clouds=1_000, n_points=1_000_000, landmarks=(2_000,), alpha_points=(2_000,),
-        repeats=3, epochs=200, nn_points=2_048, width=64, sparsities=(0.5, 0.8, 0.9, 0.95),
-        rock_resolution=48,
+        n_clouds=200, n_points=1_000_000, landmarks=(2_000,),
+        alpha_points=(1_000, 2_000, 5_000, 10_000), repeats=5, max_epochs=200, patience=20,
+        dgcnn_max_epochs=100, dgcnn_patience=15, nn_points=1_024, width=32, dgcnn_width=32,
+        dgcnn_k=20, lr_grid=(1e-3, 3e-3), dgcnn_lr_grid=(1e-3, 3e-3),
+        sparsities=(0.5, 0.8, 0.9, 0.95), imp_rounds=3, soup=(3, 3), rock_resolution=48,
     ),
 }  # fmt: skip
-PRUNING = {"gradual": "gradual magnitude", "random": "random (uniform)", "erk": "random (ERK)"}
-COLUMNS = [
-    "task", "family", "method", "setting", "points_used", "sparsity", "achieved_sparsity",
-    "metric", "mean", "std", "mae_mean", "mae_std", "time_s", "n_train", "n_test",
-]  # fmt: skip
+#: Share of each split's training clouds held out for early stopping and the grid choice.
+VALIDATION_FRACTION = 0.15
+#: N:M group size: widths 16 and up are multiples of it; sparsity 1 - n/16 nearest the target.
+NM_GROUP = 16
+#: Pool of points per cloud handed to the networks, in multiples of ``nn_points`` (the
+#: classifier keeps 4x of them and draws ``nn_points`` per epoch).
+NN_POOL = 8
 
 
 # --------------------------------------------------------------------------- data and PH
-def _clouds(task, n_clouds, n_points, resolution, seed):
-    """Yield (cloud, label, area) one at a time (the full sizes do not fit in memory)."""
+def _make_cloud(task, label, n_points, resolution, seed):
     from flood.datasets import make_rock, make_swiss_cheese
 
-    rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.arange(n_clouds) % 2)
-    seeds = rng.integers(0, 2**32, size=n_clouds)
-    for label, s in zip(labels, seeds, strict=True):
-        if task == "swiss_cheese":
-            cloud = make_swiss_cheese(n_points, n_voids=(10, 20)[label], random_state=s)
-            yield cloud, int(label), float("nan")
-        else:
-            rock = make_rock(
-                n_points, kind=("blob", "fractal")[label], resolution=resolution, random_state=s
-            )
-            yield rock.points, int(label), float(rock["area"])
+    if task == "swiss_cheese":
+        return make_swiss_cheese(n_points, n_voids=(10, 20)[label], random_state=seed), np.nan
+    rock = make_rock(
+        n_points, kind=("blob", "fractal")[label], resolution=resolution, random_state=seed
+    )
+    return rock.points, float(rock["area"])
 
 
 def _alpha_diagrams(points):
@@ -99,45 +110,72 @@ def _alpha_diagrams(points):
     ]
 
 
-def compute_inputs(task, cfg, seed, tol, threads):
-    """Diagrams (Flood per landmark count, Alpha per subsample size) and network inputs."""
-    from tqdm.auto import tqdm
-
+def cloud_job(task, label, seed, cfg, tol):
+    """One cloud: its Flood and Alpha diagrams, CPU seconds of each, and the network's pool."""
+    _one_thread()
     from flood import flood_complex
 
-    flood = {L: [] for L in cfg["landmarks"]}
-    alpha = {m: [] for m in cfg["alpha_points"]}
-    seconds = {("flood", L): 0.0 for L in flood} | {("alpha", m): 0.0 for m in alpha}
-    nn_inputs, y, area = [], [], []
+    cloud, area = _make_cloud(task, label, cfg["n_points"], cfg["rock_resolution"], seed)
     rng = np.random.default_rng(seed + 1)
-    stream = _clouds(task, cfg["n_clouds"], cfg["n_points"], cfg["rock_resolution"], seed)
-    for cloud, label, a in tqdm(stream, total=cfg["n_clouds"], desc=task, leave=False):
-        y.append(label)
-        area.append(a)
-        abs_tol = None
-        if tol is not None:
-            abs_tol = tol * float(np.linalg.norm(cloud.max(axis=0) - cloud.min(axis=0)))
-        cloud_seed = int(rng.integers(2**31 - 1))
-        for L in flood:
-            start = time.perf_counter()
-            result = flood_complex(
-                cloud, L, tol=abs_tol, device="cpu", random_state=cloud_seed, n_threads=threads
-            )
-            flood[L].append(result.diagrams((0, 1, 2)))
-            seconds["flood", L] += time.perf_counter() - start
-        for m in alpha:
-            start = time.perf_counter()
-            sub = cloud[rng.choice(len(cloud), size=min(m, len(cloud)), replace=False)]
-            alpha[m].append(_alpha_diagrams(sub))
-            seconds["alpha", m] += time.perf_counter() - start
-        keep = min(len(cloud), 4 * cfg["nn_points"])  # the network resamples nn_points of these
-        nn_inputs.append(cloud[rng.choice(len(cloud), size=keep, replace=False)])
+    abs_tol = None
+    if tol is not None:
+        abs_tol = tol * float(np.linalg.norm(cloud.max(axis=0) - cloud.min(axis=0)))
+    out = dict(label=label, area=area, flood={}, alpha={}, cpu={})
+    for L in cfg["landmarks"]:
+        start = time.process_time()
+        result = flood_complex(
+            cloud, L, tol=abs_tol, device="cpu", random_state=seed % 2**31, n_threads=1
+        )
+        out["flood"][L] = result.diagrams((0, 1, 2))
+        out["cpu"]["flood", L] = time.process_time() - start
+    for m in cfg["alpha_points"]:
+        start = time.process_time()
+        sub = cloud[rng.choice(len(cloud), size=min(m, len(cloud)), replace=False)]
+        out["alpha"][m] = _alpha_diagrams(sub)
+        out["cpu"]["alpha", m] = time.process_time() - start
+    keep = min(len(cloud), NN_POOL * cfg["nn_points"])
+    out["nn"] = cloud[rng.choice(len(cloud), size=keep, replace=False)].astype(np.float32)
+    return out
+
+
+def _one_thread():
+    import torch
+
+    torch.set_num_threads(1)
+    import warp as wp
+
+    wp.config.quiet = True
+
+
+def compute_inputs(task, cfg, args, parallel):
+    """Every cloud's diagrams and network pool (clouds are made in the workers from seeds)."""
+    from joblib import delayed
+
+    rng = np.random.default_rng(args.seed)
+    labels = rng.permutation(np.arange(cfg["n_clouds"]) % 2)
+    seeds = rng.integers(0, 2**32, size=cfg["n_clouds"])
+    jobs = (
+        delayed(cloud_job)(task, int(lab), int(s), cfg, args.tol)
+        for lab, s in zip(labels, seeds, strict=True)
+    )
+    clouds = list(_progress(parallel(jobs), cfg["n_clouds"], f"{task} diagrams"))
     return dict(
-        flood=flood, alpha=alpha, seconds=seconds, nn=nn_inputs, y=np.array(y), area=np.array(area)
+        flood={L: [c["flood"][L] for c in clouds] for L in cfg["landmarks"]},
+        alpha={m: [c["alpha"][m] for c in clouds] for m in cfg["alpha_points"]},
+        cpu={k: float(np.mean([c["cpu"][k] for c in clouds])) for k in clouds[0]["cpu"]},
+        nn=np.stack([c["nn"] for c in clouds]),
+        y=np.array([c["label"] for c in clouds]),
+        area=np.array([c["area"] for c in clouds]),
     )
 
 
-# --------------------------------------------------------------------------- models
+def _progress(iterable, total, desc):
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, leave=False)
+
+
+# --------------------------------------------------------------------------- PH models
 def _ph_model(regression, seed):
     from sklearn.linear_model import LogisticRegressionCV, RidgeCV
     from sklearn.pipeline import make_pipeline, make_union
@@ -167,173 +205,182 @@ def _splits(y, repeats, seed, stratify):
 def _score_ph(diagrams, y, splits, regression, seed):
     from sklearn.metrics import mean_absolute_error
 
-    scores, maes, times = [], [], []
+    scores, maes, seconds = [], [], []
     for train, test in splits:
-        start = time.perf_counter()
+        start = time.process_time()
         model = _ph_model(regression, seed).fit([diagrams[i] for i in train], y[train])
         X_test = [diagrams[i] for i in test]
         scores.append(model.score(X_test, y[test]))
         if regression:
             maes.append(mean_absolute_error(y[test], model.predict(X_test)))
-        times.append(time.perf_counter() - start)
-    return scores, maes, float(np.mean(times))
+        seconds.append((time.process_time() - start) / (len(train) + len(test)))
+    return scores, maes, float(np.mean(seconds))
 
 
-def _score_nn(clouds, y, splits, params):
+# --------------------------------------------------------------------------- networks
+def _nm_sparsity(target):
+    n = min(NM_GROUP - 1, max(1, round(NM_GROUP * (1.0 - target))))
+    return 1.0 - n / NM_GROUP
+
+
+def network_params(cfg, arch, pruning, sparsity, lr):
+    """SparsePointCloudClassifier parameters of one plan."""
+    dgcnn = arch == "dgcnn"
+    epochs = cfg["dgcnn_max_epochs" if dgcnn else "max_epochs"]
+    params = dict(
+        architecture=arch, n_points=cfg["nn_points"],
+        width=cfg["dgcnn_width" if dgcnn else "width"], n_neighbors=cfg["dgcnn_k"],
+        epochs=epochs, batch_size=16, learning_rate=lr,
+        lr_schedule="cosine", patience=cfg["dgcnn_patience" if dgcnn else "patience"],
+        augment=True, validation_fraction=VALIDATION_FRACTION, pruning=pruning,
+        sparsity=sparsity if pruning else 0.5,
+    )  # fmt: skip
+    options = {
+        "magnitude": {"prune_epoch": epochs // 4},
+        "gradual": {"begin": 0.05, "end": 0.3},
+        "nm": {"m": NM_GROUP},
+        "imp": {"rounds": cfg["imp_rounds"]},
+        "soup": {"rounds": cfg["soup"][0], "ingredients": cfg["soup"][1]},
+    }
+    if pruning == "nm":
+        params["sparsity"] = _nm_sparsity(sparsity)
+    if pruning in options:
+        params["pruning_params"] = options[pruning]
+    return params
+
+
+def network_job(clouds, y, train, test, params, seed):
+    """Fit one network on one split; test accuracy, the kept epoch's scores, curves, CPU s."""
+    _one_thread()
     from flood.sparse_nn import SparsePointCloudClassifier
 
-    scores, achieved, times = [], [], []
-    for k, (train, test) in enumerate(splits):
-        start = time.perf_counter()
-        clf = SparsePointCloudClassifier(random_state=k, **params)
-        clf.fit([clouds[i] for i in train], y[train])
-        scores.append(clf.score([clouds[i] for i in test], y[test]))
-        achieved.append(clf.sparsity_report_.sparsity)
-        times.append(time.perf_counter() - start)
-    return scores, float(np.mean(achieved)), float(np.mean(times))
+    start = time.process_time()
+    clf = SparsePointCloudClassifier(random_state=seed, **params).fit(clouds[train], y[train])
+    fitted = time.process_time()
+    accuracy = clf.score(clouds[test], y[test])
+    kept = clf.history_[clf.best_epoch_]
+    return dict(
+        test=accuracy, train=kept["accuracy"], val=kept["val_accuracy"],
+        val_loss=kept["val_loss"], epochs=len(clf.history_), best_epoch=clf.best_epoch_,
+        curve=[(r["accuracy"], r["val_accuracy"]) for r in clf.history_ if not r["soup"]],
+        achieved=clf.sparsity_report_.sparsity, fit_cpu=fitted - start,
+        predict_cpu=time.process_time() - fitted,
+    )  # fmt: skip
 
 
-def _row(task, family, method, setting, points, scores, time_s, n, metric="accuracy", **extra):
+def run_networks(task, cfg, inputs, splits, parallel):
+    """Dense grids first (choice per split on validation), then every pruned PointNet."""
+    from joblib import delayed
+
+    clouds, y = inputs["nn"], inputs["y"]
+
+    def run(pairs):  # (plan, split index) pairs; plan = (arch, pruning, sparsity, lr)
+        jobs = [
+            delayed(network_job)(clouds, y, *splits[k], network_params(cfg, *plan), k)
+            for plan, k in pairs
+        ]
+        return dict(zip(pairs, _progress(parallel(jobs), len(jobs), f"{task} networks")))
+
+    grids = {
+        "pointnet": [("pointnet", None, 0.0, lr) for lr in cfg["lr_grid"]],
+        "dgcnn": [("dgcnn", None, 0.0, lr) for lr in cfg["dgcnn_lr_grid"]],
+    }
+    folds = range(len(splits))
+    dense = run([(p, k) for p in grids["dgcnn"] + grids["pointnet"] for k in folds])
+    results, chosen = {}, []
+    for arch, plans in grids.items():
+        picks = []
+        for k in folds:
+            plan = max(plans, key=lambda p, k=k: (dense[p, k]["val"], -dense[p, k]["val_loss"]))
+            grid_cpu = sum(dense[p, k]["fit_cpu"] for p in plans)
+            picks.append(dict(dense[plan, k], lr=plan[3], grid_cpu=grid_cpu))
+        results[arch, None, 0.0] = picks
+        if arch == "pointnet":
+            chosen = [p["lr"] for p in picks]
+    pruned = [
+        (("pointnet", pruning, s, chosen[k]), k)
+        for pruning in PRUNING
+        for s in cfg["sparsities"]
+        for k in folds
+    ]
+    done = run(pruned)
+    for pruning in PRUNING:
+        for s in cfg["sparsities"]:
+            results["pointnet", pruning, s] = [
+                dict(done[("pointnet", pruning, s, chosen[k]), k], lr=chosen[k]) for k in folds
+            ]
+    return results
+
+
+# --------------------------------------------------------------------------- rows
+def _row(task, family, method, setting, points, scores, seconds, n, metric="accuracy", **extra):
     row = dict.fromkeys(COLUMNS, "")
     row.update(
         task=task, family=family, method=method, setting=setting, points_used=points,
         metric=metric, mean=float(np.mean(scores)), std=float(np.std(scores)),
-        time_s=round(time_s, 2), n_train=n[0], n_test=n[1], **extra,
+        cpu_s_per_cloud=round(seconds, 4), n_train=n[0], n_test=n[1], **extra,
     )  # fmt: skip
     return row
 
 
-def run_task(task, cfg, args, log):
-    inputs = compute_inputs(task, cfg, args.seed, args.tol, args.threads)
-    y, rows = inputs["y"], []
-    splits = _splits(y, cfg["repeats"], args.seed, stratify=True)
-    n = (len(splits[0][0]), len(splits[0][1]))
-    targets = [("accuracy", y, False)]
+def ph_rows(task, cfg, inputs, splits, seed):
+    rows, n = [], (len(splits[0][0]), len(splits[0][1]))
+    targets = [("accuracy", inputs["y"], False, splits)]
     if task == "rocks":
-        targets.append(("R2 (area)", inputs["area"], True))
-    for metric, target, regression in targets:
-        these = _splits(target, cfg["repeats"], args.seed, stratify=False) if regression else splits
+        area_splits = _splits(inputs["area"], cfg["repeats"], seed, stratify=False)
+        targets.append(("R2 (area)", inputs["area"], True, area_splits))
+    for metric, target, regression, these in targets:
         for kind, per in (("flood", inputs["flood"]), ("alpha", inputs["alpha"])):
             for size, diagrams in per.items():
-                scores, maes, fit_s = _score_ph(diagrams, target, these, regression, args.seed)
-                diagram_s = inputs["seconds"][kind, size]
+                scores, maes, fit_s = _score_ph(diagrams, target, these, regression, seed)
                 family = "Flood PH" if kind == "flood" else "Alpha PH"
                 setting = f"{size} landmarks" if kind == "flood" else f"{size} random points"
                 points = cfg["n_points"] if kind == "flood" else size
                 extra = dict(mae_mean=np.mean(maes), mae_std=np.std(maes)) if regression else {}
-                rows.append(
-                    _row(task, family, family, setting, points, scores, diagram_s + fit_s, n,
-                         metric=metric, **extra)
-                )  # fmt: skip
-                log(rows[-1])
-    nn_common = dict(
-        n_points=cfg["nn_points"], width=cfg["width"], epochs=cfg["epochs"], batch_size=16,
-        learning_rate=3e-3, validation_fraction=0.1,
-    )  # fmt: skip
-    plans = [("PointNet", "pointnet", None, 0.0), ("DGCNN", "dgcnn", None, 0.0)]
-    for pruning in PRUNING:
-        plans += [("PointNet", "pointnet", pruning, s) for s in cfg["sparsities"]]
-    if args.dgcnn_pruned:
-        plans += [("DGCNN", "dgcnn", "gradual", s) for s in cfg["sparsities"]]
-    for family, arch, pruning, sparsity in plans:
-        params = dict(nn_common, architecture=arch, pruning=pruning, sparsity=sparsity or 0.5)
-        scores, achieved, fit_s = _score_nn(inputs["nn"], y, splits, params)
-        method = f"{family} dense" if pruning is None else f"{family} {PRUNING[pruning]}"
-        rows.append(
-            _row(task, family, method, f"{cfg['epochs']} epochs", cfg["nn_points"], scores,
-                 fit_s, n, sparsity=sparsity, achieved_sparsity=round(achieved, 4))
-        )  # fmt: skip
-        log(rows[-1])
+                seconds = inputs["cpu"][kind, size] + fit_s
+                rows.append(_row(task, family, family, setting, points, scores, seconds, n,
+                                 metric=metric, **extra))  # fmt: skip
     return rows
 
 
-# --------------------------------------------------------------------------- output
-def _fmt(row):
-    score = f"{row['mean']:.3f} ± {row['std']:.3f}"
-    if row["mae_mean"] != "":
-        score += f" (MAE {row['mae_mean']:.3f} ± {row['mae_std']:.3f})"
-    sparsity = "" if row["sparsity"] == "" else f"{row['sparsity']:.2f}"
-    return (
-        f"| {row['method']} | {row['setting']} | {row['points_used']:,} | {sparsity} | "
-        f"{score} | {row['time_s']:.1f} |"
-    )
+def network_rows(task, cfg, results, splits):
+    rows, n, curves = [], (len(splits[0][0]), len(splits[0][1])), []
+    n_clouds = n[0] + n[1]
+    for (arch, pruning, sparsity), runs in results.items():
+        family = "PointNet" if arch == "pointnet" else "DGCNN"
+        method = f"{family} dense" if pruning is None else f"{family} {PRUNING[pruning]}"
+        lrs = ", ".join(f"{lr:g}: {sum(r['lr'] == lr for r in runs)}" for lr in
+                        sorted({r["lr"] for r in runs}))  # fmt: skip
+        cpu = [(r.get("grid_cpu", r["fit_cpu"]) + r["predict_cpu"]) / n_clouds for r in runs]
+        rows.append(_row(
+            task, family, method, f"lr {lrs}", cfg["nn_points"], [r["test"] for r in runs],
+            float(np.mean(cpu)), n, sparsity=sparsity,
+            achieved_sparsity=round(float(np.mean([r["achieved"] for r in runs])), 4),
+            train_accuracy=round(float(np.mean([r["train"] for r in runs])), 4),
+            val_accuracy=round(float(np.mean([r["val"] for r in runs])), 4),
+            epochs=round(float(np.mean([r["epochs"] for r in runs])), 1),
+        ))  # fmt: skip
+        if pruning is None:
+            for k, r in enumerate(runs):
+                curves += [dict(task=task, method=method, split=k, epoch=e, train=a, val=v)
+                           for e, (a, v) in enumerate(r["curve"])]  # fmt: skip
+    return rows, curves
 
 
-def markdown(rows, header):
-    lines = [header, ""]
-    for (task, metric), group in _groups(rows).items():
-        lines += [
-            f"### {task.replace('_', ' ')}: {metric} ({group[0]['n_train']} train / "
-            f"{group[0]['n_test']} test clouds)",
-            "",
-            f"| method | setting | points used | sparsity | {metric} (mean ± std) | time s |",
-            "|---|---|---|---|---|---|",
-            *map(_fmt, group),
-            "",
-        ]
-    return "\n".join(lines)
-
-
-def _groups(rows):
-    groups = {}
+def run_task(task, cfg, args, parallel, log):
+    inputs = compute_inputs(task, cfg, args, parallel)
+    splits = _splits(inputs["y"], cfg["repeats"], args.seed, stratify=True)
+    rows = ph_rows(task, cfg, inputs, splits, args.seed)
     for row in rows:
-        groups.setdefault((row["task"], row["metric"]), []).append(row)
-    return groups
+        log(row)
+    results = run_networks(task, cfg, inputs, splits, parallel)
+    net_rows, curves = network_rows(task, cfg, results, splits)
+    for row in net_rows:
+        log(row)
+    return rows + net_rows, curves
 
 
-def plots(rows, out):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    colours = {"Flood PH": "C0", "Alpha PH": "C1", "PointNet": "C2", "DGCNN": "C3"}
-    groups = {k: g for k, g in _groups(rows).items() if k[1] == "accuracy"}
-    paths = []
-    for name, x_key, x_label in (
-        ("accuracy_vs_points", "points_used", "points per cloud used"),
-        ("accuracy_vs_time", "time_s", "wall seconds (diagrams + fit, or network fit)"),
-        ("accuracy_vs_sparsity", "sparsity", "target sparsity"),
-    ):
-        fig, axes = plt.subplots(1, len(groups), figsize=(6 * len(groups), 4.5), squeeze=False)
-        for ax, ((task, _), group) in zip(axes[0], groups.items()):
-            if name == "accuracy_vs_sparsity":
-                for family, marker in (("PointNet", "o"), ("DGCNN", "s")):
-                    dense = [r for r in group if r["method"] == f"{family} dense"]
-                    for k, label in enumerate(PRUNING.values()):
-                        pts = dense + [r for r in group if r["method"] == f"{family} {label}"]
-                        if len(pts) > len(dense):
-                            ax.errorbar([r["sparsity"] for r in pts], [r["mean"] for r in pts],
-                                        [r["std"] for r in pts], marker=marker, capsize=3,
-                                        color=f"C{k + 2}", label=f"{family} {label}")  # fmt: skip
-                for family, ls in (("Flood PH", "--"), ("Alpha PH", ":")):
-                    best = max((r for r in group if r["family"] == family), key=lambda r: r["mean"])
-                    ax.axhline(best["mean"], ls=ls, color=colours[family],
-                               label=f"best {family} ({best['setting']})")  # fmt: skip
-            else:
-                for r in group:
-                    if x_key == "points_used" and r["sparsity"] not in ("", 0.0):
-                        continue
-                    ax.errorbar(r[x_key], r["mean"], r["std"], marker="o", capsize=3,
-                                color=colours[r["family"]], alpha=0.8)  # fmt: skip
-                    ax.annotate(r["method"].replace(" magnitude", "") + f"\n{r['setting']}"
-                                if r["family"].endswith("PH") or x_key == "points_used"
-                                else "", (r[x_key], r["mean"]), fontsize=6)  # fmt: skip
-                for family, c in colours.items():
-                    ax.plot([], [], "o", color=c, label=family)
-                ax.set_xscale("log")
-            ax.set_xlabel(x_label)
-            ax.set_ylabel("test accuracy")
-            ax.set_title(task.replace("_", " "))
-            ax.legend(fontsize=7, loc="lower left")
-        fig.tight_layout()
-        path = out / f"{name}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
-    return paths
-
-
+# --------------------------------------------------------------------------- driver
 def _commit():
     try:
         root = pathlib.Path(__file__).resolve().parents[1]
@@ -343,38 +390,72 @@ def _commit():
         return "unknown"
 
 
+def _int_list(option):
+    def parse(text):
+        try:
+            values = tuple(int(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{option} takes comma-separated integers. Got {text!r}."
+            ) from None
+        if min(values) < 1:
+            raise argparse.ArgumentTypeError(f"{option} values must be >= 1. Got {text!r}.")
+        return values
+
+    return parse
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
+    mode.add_argument("--quick", action="store_true", help="tiny smoke run")
     mode.add_argument("--full", action="store_true", help="the paper's sizes")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("benchmarks/out"))
     parser.add_argument("--tasks", default="swiss_cheese,rocks")
     parser.add_argument("--n-clouds", type=int, help="clouds per task (both classes)")
     parser.add_argument("--n-points", type=int, help="points per cloud")
-    parser.add_argument("--landmarks", help="comma-separated Flood landmark counts")
-    parser.add_argument("--alpha-points", help="comma-separated Alpha subsample sizes")
+    parser.add_argument("--landmarks", type=_int_list("--landmarks"), help="Flood landmarks")
+    parser.add_argument("--alpha-points", type=_int_list("--alpha-points"), help="Alpha sizes")
     parser.add_argument("--repeats", type=int, help="random 70/30 splits")
-    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--max-epochs", type=int, help="PointNet epoch cap per run")
     parser.add_argument("--nn-points", type=int, help="points per cloud fed to the networks")
-    parser.add_argument("--width", type=int, help="network base width")
+    parser.add_argument("--width", type=int, help="PointNet base width")
+    parser.add_argument(
+        "--sparsities", help="comma-separated target sparsities of the pruned networks"
+    )
     parser.add_argument(
         "--tol", type=float, default=0.005,
         help="Flood certified gap as a fraction of each cloud's bounding-box diagonal "
         "(negative: the library default, 1%% of the landmark covering radius)",
     )  # fmt: skip
-    parser.add_argument("--dgcnn-pruned", action="store_true", help="also prune DGCNN")
-    parser.add_argument("--threads", type=int, default=1, help="threads for Warp and torch")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (1 thread each)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     mode = "quick" if args.quick else "full" if args.full else "default"
     cfg = dict(MODES[mode], mode=mode)
-    for key in ("n_clouds", "n_points", "repeats", "epochs", "nn_points", "width"):
-        if getattr(args, key) is not None:
-            cfg[key] = getattr(args, key)
+    for key in ("n_clouds", "n_points", "repeats", "max_epochs", "nn_points", "width"):
+        value = getattr(args, key)
+        if value is not None:
+            if value < 1:
+                parser.error(f"--{key.replace('_', '-')} must be >= 1. Got {value}.")
+            cfg[key] = value
     for key in ("landmarks", "alpha_points"):
         if getattr(args, key):
-            cfg[key] = tuple(int(v) for v in getattr(args, key).split(","))
+            cfg[key] = getattr(args, key)
+    if args.sparsities:
+        try:
+            cfg["sparsities"] = tuple(float(v) for v in args.sparsities.split(","))
+        except ValueError:
+            parser.error(f"--sparsities takes comma-separated floats. Got {args.sparsities!r}.")
+        if not all(0 < s < 1 for s in cfg["sparsities"]):
+            parser.error(f"--sparsities values must lie in (0, 1). Got {args.sparsities!r}.")
+    if cfg["n_clouds"] < 20 or cfg["n_clouds"] % 2:  # >= 1 validation cloud per class
+        parser.error(f"--n-clouds must be an even number >= 20. Got {cfg['n_clouds']}.")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be >= 1. Got {args.jobs}.")
+    for task in args.tasks.split(","):
+        if task not in ("swiss_cheese", "rocks"):
+            parser.error(f"--tasks: unknown task {task!r}; use swiss_cheese and/or rocks.")
     if args.tol is not None and args.tol < 0:
         args.tol = None
     return args, cfg
@@ -383,45 +464,54 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the benchmark; return the result rows (also written as CSV, markdown and PNGs)."""
     import torch
+    from joblib import Parallel
 
     args, cfg = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    try:
-        import warp as wp
-
-        wp.config.quiet = True
-    except ImportError:  # pragma: no cover - warp is a core dependency
-        pass
     args.out.mkdir(parents=True, exist_ok=True)
-    clock = time.perf_counter()
+    clock, load = time.perf_counter(), os.getloadavg()
 
     def log(row):
-        print(f"[{time.perf_counter() - clock:7.1f} s] {row['task']}: " + _fmt(row), flush=True)
+        print(f"[{time.perf_counter() - clock:7.1f} s] {row['task']}: " + fmt_row(row), flush=True)
 
-    rows = []
-    for task in args.tasks.split(","):
-        if task not in ("swiss_cheese", "rocks"):
-            raise ValueError(f"--tasks: unknown task {task!r}; use swiss_cheese and/or rocks.")
-        rows += run_task(task, cfg, args, log)
+    rows, curves = [], []
+    with Parallel(n_jobs=args.jobs, return_as="generator") as parallel:
+        for task in args.tasks.split(","):
+            task_rows, task_curves = run_task(task, cfg, args, parallel, log)
+            rows += task_rows
+            curves += task_curves
     total = time.perf_counter() - clock
+    end_load = os.getloadavg()
     header = (
         f"## Classification benchmark ({cfg['mode']} mode), commit {_commit()}\n\n"
-        f"{cfg['n_clouds']} clouds per task of {cfg['n_points']:,} points, {cfg['repeats']} "
-        f"random 70/30 splits; Flood tol {args.tol} x bbox diagonal; networks: "
-        f"{cfg['nn_points']} points, width {cfg['width']}, {cfg['epochs']} epochs; "
-        f"{args.threads} thread(s); Python {platform.python_version()}, torch "
-        f"{torch.__version__}, {os.cpu_count()} CPUs (shared); total wall time {total:.0f} s."
+        f"`python benchmarks/classification.py {' '.join(argv or [])}`: {cfg['n_clouds']} "
+        f"clouds per task of {cfg['n_points']:,} points, {cfg['repeats']} stratified 70/30 "
+        f"splits; Flood tol {args.tol} x bbox diagonal; networks: {cfg['nn_points']} points, "
+        f"PointNet width {cfg['width']} (<= {cfg['max_epochs']} epochs, patience "
+        f"{cfg['patience']}), DGCNN width {cfg['dgcnn_width']}, k {cfg['dgcnn_k']} (<= "
+        f"{cfg['dgcnn_max_epochs']} epochs, patience {cfg['dgcnn_patience']}), IMP "
+        f"{cfg['imp_rounds']} rounds, soups {cfg['soup'][0]} rounds x {cfg['soup'][1]} "
+        f"ingredients; {args.jobs} worker process(es) of 1 thread; Python "
+        f"{platform.python_version()}, torch {torch.__version__}, {os.cpu_count()} CPUs "
+        f"(shared; load average {load[0]:.2f} at the start, {end_load[0]:.2f} at the end); "
+        f"total wall time {total:.0f} s."
     )
-    with open(args.out / "classification.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    _write_csv(args.out / "classification.csv", COLUMNS, rows)
+    _write_csv(
+        args.out / "curves.csv", ["task", "method", "split", "epoch", "train", "val"], curves
+    )
     table = markdown(rows, header)
     (args.out / "classification.md").write_text(table + "\n")
-    paths = plots(rows, args.out)
+    paths = plots(rows, curves, args.out)
     print("\n" + table)
     print("wrote", args.out / "classification.csv", *map(str, paths))
     return rows
+
+
+def _write_csv(path, columns, rows):
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 if __name__ == "__main__":

@@ -167,6 +167,10 @@ def test_patience_stops_a_run_after_that_many_epochs_without_improvement(toy):
     assert all(scores[i] <= scores[best] for i in range(best + 1, len(history)))
     with pytest.raises(ValueError, match="'patience' parameter .* validation split"):
         SparsePointCloudClassifier(**FAST, patience=2, validation_fraction=0.0).fit(*toy[0])
+    X, y = toy[0]
+    few = [X[i] for i in range(8)], y[:8]  # 4 per class: 10 % holds out none
+    with pytest.raises(ValueError, match=r"'patience' parameter .* \(4 clouds\) holds out none"):
+        SparsePointCloudClassifier(**FAST, patience=2, validation_fraction=0.1).fit(*few)
 
 
 def test_gradual_pruning_never_stops_before_the_target_sparsity(toy):

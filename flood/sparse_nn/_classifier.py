@@ -330,6 +330,13 @@ default=None
         )
         if len(train) < 2:
             raise ValueError(f"fit needs at least 2 training clouds. Got {len(train)}.")
+        if self.patience is not None and not len(val):
+            raise self._fail(
+                "patience",
+                f"needs validation clouds, but validation_fraction={self.validation_fraction} "
+                f"of the smallest class ({int(np.bincount(encoded).min())} clouds) holds out none",
+                self.patience,
+            )
         device = torch.device(self.device)
         generator = torch.Generator().manual_seed(seeds[2])
         model = self._build_model(len(self.classes_), generator).to(device)
