@@ -32,7 +32,7 @@ networks, training (all grid points) and prediction divided by the clouds. Work 
 
     python benchmarks/classification.py            # default: ~35 min on 2 cores
     python benchmarks/classification.py --quick    # smoke run, a minute
-    python benchmarks/classification.py --full     # the paper's sizes (many hours on 2 cores)
+    python benchmarks/classification.py --full     # paper's cloud sizes: ~5-6 h on 2 cores
 
 Writes ``classification.md``, ``classification.csv``, ``curves.csv`` and four PNG plots to
 ``--out``.
@@ -72,12 +72,14 @@ MODES = {
     ),
     "full": dict(
         n_clouds=200, n_points=1_000_000, landmarks=(2_000,),
-        alpha_points=(1_000, 2_000, 5_000, 10_000), repeats=5, max_epochs=200, patience=20,
-        dgcnn_max_epochs=100, dgcnn_patience=15, nn_points=1_024, width=32, dgcnn_width=32,
-        dgcnn_k=20, lr_grid=(1e-3, 3e-3), dgcnn_lr_grid=(1e-3, 3e-3),
-        sparsities=(0.5, 0.8, 0.9, 0.95), imp_rounds=3, soup=(3, 3), rock_resolution=48,
+        alpha_points=(1_000, 2_000, 5_000, 10_000), repeats=5, max_epochs=100, patience=15,
+        dgcnn_max_epochs=40, dgcnn_patience=8, nn_points=1_024, width=16, dgcnn_width=16,
+        dgcnn_k=10, lr_grid=(1e-3, 3e-3), dgcnn_lr_grid=(1e-3,),
+        sparsities=(0.5, 0.8, 0.9, 0.95), imp_rounds=2, soup=(2, 2), rock_resolution=48,
     ),
 }  # fmt: skip
+#: Method families (``--families``).
+FAMILIES = ("flood", "alpha", "pointnet", "dgcnn", "pruned")
 #: Share of each split's training clouds held out for early stopping and the grid choice.
 VALIDATION_FRACTION = 0.15
 #: N:M group size: widths 16 and up are multiples of it; sparsity 1 - n/16 nearest the target.
@@ -190,7 +192,14 @@ def _ph_model(regression, seed):
     head = (
         RidgeCV(alphas=np.logspace(-3, 3, 13))
         if regression
-        else LogisticRegressionCV(Cs=10, cv=3, max_iter=5_000)
+        else LogisticRegressionCV(
+            Cs=10,
+            cv=3,
+            max_iter=5_000,
+            scoring="accuracy",
+            use_legacy_attributes=False,
+            l1_ratios=(0.0,),
+        )
     )
     return make_pipeline(features, StandardScaler(), head)
 
@@ -202,19 +211,16 @@ def _splits(y, repeats, seed, stratify):
     return list(cls(n_splits=repeats, test_size=0.3, random_state=seed).split(np.zeros(len(y)), y))
 
 
-def _score_ph(diagrams, y, splits, regression, seed):
+def ph_split_job(diagrams, y, train, test, regression, seed):
+    """Fit and score the PH model on one split: (score, MAE or NaN, CPU s per cloud)."""
     from sklearn.metrics import mean_absolute_error
 
-    scores, maes, seconds = [], [], []
-    for train, test in splits:
-        start = time.process_time()
-        model = _ph_model(regression, seed).fit([diagrams[i] for i in train], y[train])
-        X_test = [diagrams[i] for i in test]
-        scores.append(model.score(X_test, y[test]))
-        if regression:
-            maes.append(mean_absolute_error(y[test], model.predict(X_test)))
-        seconds.append((time.process_time() - start) / (len(train) + len(test)))
-    return scores, maes, float(np.mean(seconds))
+    start = time.process_time()
+    model = _ph_model(regression, seed).fit([diagrams[i] for i in train], y[train])
+    X_test = [diagrams[i] for i in test]
+    score = model.score(X_test, y[test])
+    mae = mean_absolute_error(y[test], model.predict(X_test)) if regression else np.nan
+    return score, mae, (time.process_time() - start) / (len(train) + len(test))
 
 
 # --------------------------------------------------------------------------- networks
@@ -282,11 +288,12 @@ def run_networks(task, cfg, inputs, splits, parallel):
         return dict(zip(pairs, _progress(parallel(jobs), len(jobs), f"{task} networks")))
 
     grids = {
-        "pointnet": [("pointnet", None, 0.0, lr) for lr in cfg["lr_grid"]],
         "dgcnn": [("dgcnn", None, 0.0, lr) for lr in cfg["dgcnn_lr_grid"]],
+        "pointnet": [("pointnet", None, 0.0, lr) for lr in cfg["lr_grid"]],
     }
+    grids = {arch: plans for arch, plans in grids.items() if arch in cfg["families"]}
     folds = range(len(splits))
-    dense = run([(p, k) for p in grids["dgcnn"] + grids["pointnet"] for k in folds])
+    dense = run([(p, k) for plans in grids.values() for p in plans for k in folds])
     results, chosen = {}, []
     for arch, plans in grids.items():
         picks = []
@@ -297,6 +304,8 @@ def run_networks(task, cfg, inputs, splits, parallel):
         results[arch, None, 0.0] = picks
         if arch == "pointnet":
             chosen = [p["lr"] for p in picks]
+    if "pruned" not in cfg["families"]:
+        return results
     pruned = [
         (("pointnet", pruning, s, chosen[k]), k)
         for pruning in PRUNING
@@ -323,23 +332,37 @@ def _row(task, family, method, setting, points, scores, seconds, n, metric="accu
     return row
 
 
-def ph_rows(task, cfg, inputs, splits, seed):
-    rows, n = [], (len(splits[0][0]), len(splits[0][1]))
+def ph_rows(task, cfg, inputs, splits, seed, parallel):
+    """Rows of the PH pipelines; every (setting, split) fit runs as one job."""
+    from joblib import delayed
+
+    n = (len(splits[0][0]), len(splits[0][1]))
     targets = [("accuracy", inputs["y"], False, splits)]
     if task == "rocks":
         area_splits = _splits(inputs["area"], cfg["repeats"], seed, stratify=False)
         targets.append(("R2 (area)", inputs["area"], True, area_splits))
-    for metric, target, regression, these in targets:
-        for kind, per in (("flood", inputs["flood"]), ("alpha", inputs["alpha"])):
-            for size, diagrams in per.items():
-                scores, maes, fit_s = _score_ph(diagrams, target, these, regression, seed)
-                family = "Flood PH" if kind == "flood" else "Alpha PH"
-                setting = f"{size} landmarks" if kind == "flood" else f"{size} random points"
-                points = cfg["n_points"] if kind == "flood" else size
-                extra = dict(mae_mean=np.mean(maes), mae_std=np.std(maes)) if regression else {}
-                seconds = inputs["cpu"][kind, size] + fit_s
-                rows.append(_row(task, family, family, setting, points, scores, seconds, n,
-                                 metric=metric, **extra))  # fmt: skip
+    plans = [
+        (metric, target, regression, these, kind, size)
+        for metric, target, regression, these in targets
+        for kind in ("flood", "alpha")
+        for size in inputs[kind]
+    ]
+    jobs = [
+        delayed(ph_split_job)(inputs[kind][size], target, tr, te, regression, seed)
+        for _, target, regression, these, kind, size in plans
+        for tr, te in these
+    ]
+    done = list(_progress(parallel(jobs), len(jobs), f"{task} PH models"))
+    rows = []
+    for i, (metric, _, regression, these, kind, size) in enumerate(plans):
+        scores, maes, fit_s = zip(*done[i * len(these) : (i + 1) * len(these)], strict=True)
+        family = "Flood PH" if kind == "flood" else "Alpha PH"
+        setting = f"{size} landmarks" if kind == "flood" else f"{size} random points"
+        points = cfg["n_points"] if kind == "flood" else size
+        extra = dict(mae_mean=np.mean(maes), mae_std=np.std(maes)) if regression else {}
+        seconds = inputs["cpu"][kind, size] + float(np.mean(fit_s))
+        rows.append(_row(task, family, family, setting, points, scores, seconds, n,
+                         metric=metric, **extra))  # fmt: skip
     return rows
 
 
@@ -370,7 +393,7 @@ def network_rows(task, cfg, results, splits):
 def run_task(task, cfg, args, parallel, log):
     inputs = compute_inputs(task, cfg, args, parallel)
     splits = _splits(inputs["y"], cfg["repeats"], args.seed, stratify=True)
-    rows = ph_rows(task, cfg, inputs, splits, args.seed)
+    rows = ph_rows(task, cfg, inputs, splits, args.seed, parallel)
     for row in rows:
         log(row)
     results = run_networks(task, cfg, inputs, splits, parallel)
@@ -428,6 +451,11 @@ def parse_args(argv=None):
         help="Flood certified gap as a fraction of each cloud's bounding-box diagonal "
         "(negative: the library default, 1%% of the landmark covering radius)",
     )  # fmt: skip
+    parser.add_argument(
+        "--families", default=",".join(FAMILIES),
+        help=f"comma-separated method families to run, among {','.join(FAMILIES)} (pruned "
+        "PointNets reuse the dense PointNet's learning rate: 'pruned' needs 'pointnet')",
+    )  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (1 thread each)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -456,6 +484,17 @@ def parse_args(argv=None):
     for task in args.tasks.split(","):
         if task not in ("swiss_cheese", "rocks"):
             parser.error(f"--tasks: unknown task {task!r}; use swiss_cheese and/or rocks.")
+    cfg["families"] = tuple(args.families.split(","))
+    unknown = sorted(set(cfg["families"]) - set(FAMILIES))
+    if unknown or ("pruned" in cfg["families"] and "pointnet" not in cfg["families"]):
+        parser.error(
+            f"--families takes names among {','.join(FAMILIES)}, with 'pointnet' wherever "
+            f"'pruned' is. Got {args.families!r}."
+        )
+    if "flood" not in cfg["families"]:
+        cfg["landmarks"] = ()
+    if "alpha" not in cfg["families"]:
+        cfg["alpha_points"] = ()
     if args.tol is not None and args.tol < 0:
         args.tol = None
     return args, cfg
@@ -490,7 +529,8 @@ def main(argv=None):
         f"{cfg['patience']}), DGCNN width {cfg['dgcnn_width']}, k {cfg['dgcnn_k']} (<= "
         f"{cfg['dgcnn_max_epochs']} epochs, patience {cfg['dgcnn_patience']}), IMP "
         f"{cfg['imp_rounds']} rounds, soups {cfg['soup'][0]} rounds x {cfg['soup'][1]} "
-        f"ingredients; {args.jobs} worker process(es) of 1 thread; Python "
+        f"ingredients; families {','.join(cfg['families'])}; {args.jobs} worker "
+        f"process(es) of 1 thread; Python "
         f"{platform.python_version()}, torch {torch.__version__}, {os.cpu_count()} CPUs "
         f"(shared; load average {load[0]:.2f} at the start, {end_load[0]:.2f} at the end); "
         f"total wall time {total:.0f} s."

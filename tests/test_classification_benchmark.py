@@ -60,6 +60,7 @@ def test_grid_choice_uses_validation_only(monkeypatch):
     bench = _load()
     _, cfg = bench.parse_args(["--quick"])
     cfg = dict(cfg, lr_grid=(1e-3, 3e-3), sparsities=(0.5,))
+    assert cfg["families"] == bench.FAMILIES
 
     def fake_job(clouds, y, train, test, params, seed):
         lr = params["learning_rate"]
@@ -92,7 +93,10 @@ def test_classification_modes_and_overrides():
     args, cfg = bench.parse_args(["--landmarks", "50,80", "--tol", "-1", "--sparsities", "0.7"])
     assert cfg["mode"] == "default" and cfg["landmarks"] == (50, 80) and args.tol is None
     assert cfg["sparsities"] == (0.7,) and cfg["repeats"] >= 5
+    _, cfg = bench.parse_args(["--families", "flood,pointnet"])
+    assert cfg["alpha_points"] == () and cfg["landmarks"] == (500, 2_000)
     for bad in (["--quick", "--full"], ["--landmarks", "0"], ["--sparsities", "1.5"],
-                ["--n-clouds", "18"], ["--tasks", "bunny"], ["--jobs", "0"]):  # fmt: skip
+                ["--n-clouds", "18"], ["--tasks", "bunny"], ["--jobs", "0"],
+                ["--families", "flood,pruned"], ["--families", "vr"]):  # fmt: skip
         with pytest.raises(SystemExit):
             bench.parse_args(bad)
