@@ -30,7 +30,7 @@ the diagrams of one cloud plus the split's fit and prediction divided by its clo
 networks, training (all grid points) and prediction divided by the clouds. Work runs in
 ``--jobs`` processes of one thread each::
 
-    python benchmarks/classification.py            # default: ~35 min on 2 cores
+    python benchmarks/classification.py            # default: 31 min on 2 cores (00f5193)
     python benchmarks/classification.py --quick    # smoke run, a minute
     python benchmarks/classification.py --full     # paper's cloud sizes: ~5-6 h on 2 cores
 

@@ -173,6 +173,18 @@ def test_patience_stops_a_run_after_that_many_epochs_without_improvement(toy):
         SparsePointCloudClassifier(**FAST, patience=2, validation_fraction=0.1).fit(*few)
 
 
+def test_monitor_loss_keeps_the_epoch_of_least_validation_loss(toy):
+    clf = SparsePointCloudClassifier(
+        **dict(FAST, epochs=30), patience=4, monitor="loss", validation_fraction=0.2,
+        random_state=1,
+    ).fit(*toy[0])  # fmt: skip
+    losses = [r["val_loss"] for r in clf.history_]
+    assert clf.best_epoch_ == int(np.argmin(losses))
+    assert len(losses) == 30 or len(losses) == clf.best_epoch_ + 1 + 4
+    with pytest.raises(ValueError, match="'monitor' parameter"):
+        SparsePointCloudClassifier(**FAST, monitor="f1").fit(*toy[0])
+
+
 def test_gradual_pruning_never_stops_before_the_target_sparsity(toy):
     clf = SparsePointCloudClassifier(
         **dict(FAST, epochs=12), pruning="gradual", sparsity=0.9, patience=1,

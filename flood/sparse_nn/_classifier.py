@@ -24,6 +24,7 @@ from flood.sparse_nn._report import sparsity_report
 from flood.sparse_nn._soups import train_soup
 from flood.sparse_nn._training import (
     LR_SCHEDULES,
+    MONITORS,
     PRUNING_PARAMS,
     RunConfig,
     predict_logits,
@@ -84,6 +85,9 @@ default=None
     patience : int or None, default=None
         Stop a run once this many epochs in a row (among those at the target sparsity) have
         not improved the validation score; None trains every epoch. Needs a validation split.
+    monitor : {"accuracy", "loss"}, default="accuracy"
+        Validation score that picks the kept epoch and drives ``patience``: accuracy (ties
+        broken by loss) or the loss alone, which is smoother on a few validation clouds.
     augment : bool, default=False
         Keep ``4 * n_points`` points per training cloud and feed each epoch a fresh random
         ``n_points`` of them, rotated about z, scaled and jittered
@@ -153,6 +157,7 @@ default=None
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
         "patience": [None, Interval(Integral, 1, None, closed="left")],
+        "monitor": [StrOptions(set(MONITORS))],
         "augment": ["boolean"],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
@@ -178,6 +183,7 @@ default=None
         learning_rate=1e-3,
         lr_schedule="cosine",
         patience=None,
+        monitor="accuracy",
         augment=False,
         weight_decay=0.0,
         validation_fraction=0.1,
@@ -199,6 +205,7 @@ default=None
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
         self.patience = patience
+        self.monitor = monitor
         self.augment = augment
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
@@ -363,6 +370,7 @@ default=None
                 view=X_t[train][:, :n],
                 lr_schedule=self.lr_schedule,
                 patience=self.patience,
+                monitor=self.monitor,
                 progress=progress,
             )
             if self.pruning == "soup":

@@ -29,6 +29,7 @@ from flood.sparse_nn._schedules import (
 
 __all__ = [
     "LR_SCHEDULES",
+    "MONITORS",
     "PRUNING_PARAMS",
     "RunConfig",
     "evaluate",
@@ -52,6 +53,9 @@ PRUNING_PARAMS: dict[str | None, dict] = {
     "soup": {"scope": "global", "rounds": 3, "ingredients": 3},
 }
 
+#: What picks the kept epoch and drives early stopping: validation accuracy (ties broken by
+#: loss) or validation loss alone (smoother on small validation sets).
+MONITORS = ("accuracy", "loss")
 #: Learning-rate schedules of one training run: constant, or cosine annealing to 0 over the
 #: run's ``epochs`` (stepped once per epoch).
 LR_SCHEDULES = ("constant", "cosine")
@@ -94,6 +98,7 @@ class RunConfig:
     view: torch.Tensor | None = None
     lr_schedule: str = "constant"
     patience: int | None = None
+    monitor: str = "accuracy"
     progress: object = None
 
     def __post_init__(self):
@@ -183,9 +188,10 @@ def fit_run(
     """One training run with a fresh Adam optimizer; appends one history row per epoch.
 
     Returns ``(score, state, epoch)`` of the best eligible epoch (``eligible(epoch)``; all by
-    default), scored by (validation accuracy, -validation loss) or, without validation, by
-    recency; None if no epoch was eligible. With ``cfg.patience``, the run stops once that
-    many eligible epochs in a row have not beaten the best.
+    default), scored by (validation accuracy, -validation loss), or by -validation loss alone
+    with ``cfg.monitor == "loss"``, or, without validation, by recency; None if no epoch was
+    eligible. With ``cfg.patience``, the run stops once that many eligible epochs in a row
+    have not beaten the best.
     """
     optimizer = torch.optim.Adam(
         model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
@@ -228,11 +234,12 @@ def fit_run(
             cfg.progress.update(1)
         if eligible is not None and not eligible(epoch):
             continue
-        score = (
-            (row["val_accuracy"], -row["val_loss"])
-            if cfg.validation is not None
-            else (row["epoch"],)
-        )
+        if cfg.validation is None:
+            score = (row["epoch"],)
+        elif cfg.monitor == "loss":
+            score = (-row["val_loss"],)
+        else:
+            score = (row["val_accuracy"], -row["val_loss"])
         if best is None or score > best[0]:
             best, stale = (score, state_copy(model), row["epoch"]), 0
         else:
