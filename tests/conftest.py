@@ -57,3 +57,14 @@ def spheres_and_cubes(n_per_class, n_points, seed):
 def toy():
     """80 training clouds, 40 test clouds (test_sparse_nn.py sized its thresholds on these)."""
     return spheres_and_cubes(40, 100, 0), spheres_and_cubes(20, 100, 1)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny networks: one intra-op thread is faster and immune to CPU oversubscription."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -17,14 +17,7 @@ from flood.sparse_nn import (  # noqa: E402
 )
 from flood.sparse_nn._data import normalize_clouds  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny networks: one intra-op thread is faster and immune to CPU oversubscription."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 # Test accuracy that shows learning (chance: 0.5). Over 10 seeds (model and data) the lowest

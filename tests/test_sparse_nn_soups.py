@@ -18,12 +18,7 @@ FAST = dict(n_points=64, width=8, epochs=6, batch_size=8, learning_rate=3e-3)
 LEARNS = 0.85  # as in test_sparse_nn.py (chance 0.5; sized on the same toy clouds)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 def _fill(model, seed):

@@ -12,16 +12,15 @@ BatchNorm statistics of the average are recomputed on the training clouds.
 
 import time
 
-import numpy as np
 import torch
 from torch import nn
 
 from flood.sparse_nn._pruning import magnitude_prune
-from flood.sparse_nn._report import sparsity_report
 from flood.sparse_nn._training import (
     RunConfig,
     evaluate,
     fit_run,
+    history_row,
     recalibrate_batchnorm,
     state_copy,
 )
@@ -81,23 +80,8 @@ def average_state_dicts(states: list[dict[str, torch.Tensor]]) -> dict[str, torc
 
 def _soup_row(model, cfg, history, round_, seconds) -> dict:
     recalibrate_batchnorm(model, cfg.view, cfg.batch_size)
-    loss, accuracy = evaluate(model, cfg.view, cfg.y, cfg.class_weight, cfg.batch_size)
-    row = {
-        "epoch": len(history),
-        "round": round_,
-        "loss": loss,
-        "accuracy": accuracy,
-        "val_loss": np.nan,
-        "val_accuracy": np.nan,
-        "sparsity": sparsity_report(model).sparsity,
-        "time": seconds,
-        "soup": True,
-    }
-    if cfg.validation is not None:
-        row["val_loss"], row["val_accuracy"] = evaluate(
-            model, *cfg.validation, cfg.class_weight, cfg.batch_size
-        )
-    return row
+    scores = evaluate(model, cfg.view, cfg.y, cfg.class_weight, cfg.batch_size)
+    return history_row(model, cfg, history, round_, scores, seconds, soup=True)
 
 
 def train_soup(

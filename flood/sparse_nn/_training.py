@@ -34,6 +34,7 @@ __all__ = [
     "RunConfig",
     "evaluate",
     "fit_run",
+    "history_row",
     "predict_logits",
     "recalibrate_batchnorm",
     "state_copy",
@@ -169,6 +170,30 @@ def _schedule(sparsity, options, epochs, n_batches) -> CubicSparsitySchedule:
     )
 
 
+def history_row(model, cfg, history, round_, scores, seconds, *, soup=False) -> dict:
+    """The next row of ``history``: training (loss, accuracy) as given, validation measured.
+
+    BatchNorm statistics are recomputed on ``cfg.view`` before the validation pass.
+    """
+    row = {
+        "epoch": len(history),
+        "round": round_,
+        "loss": scores[0],
+        "accuracy": scores[1],
+        "val_loss": np.nan,
+        "val_accuracy": np.nan,
+        "sparsity": sparsity_report(model).sparsity,
+        "time": seconds,
+        "soup": soup,
+    }
+    if cfg.validation is not None:
+        recalibrate_batchnorm(model, cfg.view, cfg.batch_size)
+        row["val_loss"], row["val_accuracy"] = evaluate(
+            model, *cfg.validation, cfg.class_weight, cfg.batch_size
+        )
+    return row
+
+
 def state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
     """A detached copy of ``model.state_dict()``."""
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -212,22 +237,7 @@ def fit_run(
             scheduler.step()
         if after_epoch is not None:
             after_epoch(epoch)
-        row = {
-            "epoch": len(history),
-            "round": round_,
-            "loss": loss,
-            "accuracy": accuracy,
-            "val_loss": np.nan,
-            "val_accuracy": np.nan,
-            "sparsity": sparsity_report(model).sparsity,
-            "time": seconds,
-            "soup": False,
-        }
-        if cfg.validation is not None:
-            recalibrate_batchnorm(model, cfg.view, cfg.batch_size)
-            row["val_loss"], row["val_accuracy"] = evaluate(
-                model, *cfg.validation, cfg.class_weight, cfg.batch_size
-            )
+        row = history_row(model, cfg, history, round_, (loss, accuracy), seconds)
         history.append(row)
         if cfg.progress is not None:
             cfg.progress.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}", refresh=False)
