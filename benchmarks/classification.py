@@ -32,7 +32,7 @@ networks, training (all grid points) and prediction divided by the clouds. Work 
 
     python benchmarks/classification.py            # default: 31 min on 2 cores (00f5193)
     python benchmarks/classification.py --quick    # smoke run, a minute
-    python benchmarks/classification.py --full     # paper's sizes: ~4 h on 2 cores (estimate)
+    python benchmarks/classification.py --full     # paper's sizes: 3-6 h on 2 cores (estimate)
 
 Writes ``classification.md``, ``classification.csv``, ``curves.csv`` and four PNG plots to
 ``--out``.
