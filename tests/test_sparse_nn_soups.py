@@ -13,6 +13,7 @@ from flood.sparse_nn import (
     prunable_layers,
 )
 from flood.sparse_nn._data import JITTER_CLIP, SCALE_RANGE, augment_clouds
+from flood.sparse_nn._training import RunConfig, fit_run
 
 FAST = dict(n_points=64, width=8, epochs=6, batch_size=8, learning_rate=3e-3)
 LEARNS = 0.85  # as in test_sparse_nn.py (chance 0.5; sized on the same toy clouds)
@@ -109,7 +110,7 @@ def test_soup_averages_the_ingredients_of_each_cycle_and_starts_the_next_from_it
     assert [row["round"] for row in soups] == [1, 2]
     assert clf.best_epoch_ == len(clf.history_) - 1 and clf.history_[-1]["soup"]
     assert len(clf.history_) == FAST["epochs"] * (1 + rounds * ingredients) + rounds
-    assert clf.score(*toy[1]) > LEARNS
+    assert clf.score(*toy[1]) > LEARNS  # 0.975-1.0 over random_state 0-5
 
 
 def test_soup_parameters_are_checked(toy):
@@ -143,7 +144,9 @@ def test_augment_clouds_subsets_rotates_about_z_scales_and_jitters():
 
 
 def test_augmented_training_learns_and_is_reproducible(toy):
-    params = dict(FAST, augment=True, epochs=8, random_state=3)
+    # width 16, 10 epochs: test accuracy 0.95-1.0 over random_state 0-9 (width 8 and 8-12
+    # epochs went down to 0.825, under LEARNS)
+    params = dict(FAST, augment=True, width=16, epochs=10, random_state=3)
     a = SparsePointCloudClassifier(**params).fit(*toy[0])
     b = SparsePointCloudClassifier(**params).fit(*toy[0])
     np.testing.assert_array_equal(a.predict_proba(toy[1][0]), b.predict_proba(toy[1][0]))
@@ -189,13 +192,19 @@ def test_gradual_pruning_never_stops_before_the_target_sparsity(toy):
     assert len(clf.history_) >= 0.8 * 12 - 1
 
 
-def test_cosine_schedule_anneals_to_zero_over_a_run():
-    model = nn.Linear(2, 2)
-    opt = torch.optim.Adam(model.parameters(), lr=0.1)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
-    rates = []
-    for _ in range(4):
-        opt.step()
-        sched.step()
-        rates.append(opt.param_groups[0]["lr"])
-    np.testing.assert_allclose(rates, 0.05 * (1 + np.cos(np.pi * np.arange(1, 5) / 4)), atol=1e-12)
+@pytest.mark.parametrize(("schedule", "final"), [("cosine", 0.0), ("constant", 0.1)])
+def test_fit_run_anneals_the_learning_rate_to_zero_only_with_cosine(schedule, final):
+    g = torch.Generator().manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(6, 2))
+    X, y = torch.randn(8, 2, 3, generator=g), torch.tensor([0, 1] * 4)
+    cfg = RunConfig(X, y, None, epochs=4, batch_size=4, learning_rate=0.1, weight_decay=0.0,
+                    class_weight=torch.ones(2), generator=g, lr_schedule=schedule)  # fmt: skip
+    optimizers, rates = [], []
+    history = []
+    fit_run(model, cfg, history, attach=optimizers.append,
+            after_epoch=lambda _: rates.append(optimizers[0].param_groups[0]["lr"]))  # fmt: skip
+    expected = [0.05 * (1 + np.cos(np.pi * e / 4)) for e in range(1, 5)]
+    if schedule == "constant":
+        expected = [0.1] * 4
+    np.testing.assert_allclose(rates, expected, atol=1e-12)
+    assert rates[-1] == pytest.approx(final, abs=1e-12) and len(history) == 4

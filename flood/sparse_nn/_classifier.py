@@ -351,9 +351,11 @@ default=None
         y_t = torch.from_numpy(encoded.astype(np.int64)).to(device)
         counts = np.bincount(encoded[train], minlength=len(self.classes_))
         weight = len(train) / (len(self.classes_) * np.maximum(counts, 1))
-        runs = 1 + {"imp": options.get("rounds", 0)}.get(self.pruning, 0)
-        if self.pruning == "soup":
-            runs = 1 + options["rounds"] * options["ingredients"]
+        runs = 1  # training runs, for the progress bar
+        if self.pruning == "imp":
+            runs += options["rounds"]
+        elif self.pruning == "soup":
+            runs += options["rounds"] * options["ingredients"]
         n = self.n_points
         with tqdm(total=self.epochs * runs, disable=not self.verbose) as progress:
             cfg = RunConfig(

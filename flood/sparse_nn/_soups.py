@@ -18,10 +18,9 @@ from torch import nn
 from flood.sparse_nn._pruning import magnitude_prune
 from flood.sparse_nn._training import (
     RunConfig,
-    evaluate,
     fit_run,
     history_row,
-    recalibrate_batchnorm,
+    round_sparsity,
     state_copy,
 )
 
@@ -78,12 +77,6 @@ def average_state_dicts(states: list[dict[str, torch.Tensor]]) -> dict[str, torc
     return out
 
 
-def _soup_row(model, cfg, history, round_, seconds) -> dict:
-    recalibrate_batchnorm(model, cfg.view, cfg.batch_size)
-    scores = evaluate(model, cfg.view, cfg.y, cfg.class_weight, cfg.batch_size)
-    return history_row(model, cfg, history, round_, scores, seconds, soup=True)
-
-
 def train_soup(
     model: nn.Module, cfg: RunConfig, *, sparsity: float, options: dict
 ) -> tuple[list[dict], int]:
@@ -117,7 +110,7 @@ def train_soup(
         model.load_state_dict(best[1])
     rounds = options["rounds"]
     for round_ in range(1, rounds + 1):
-        magnitude_prune(model, 1.0 - (1.0 - sparsity) ** (round_ / rounds), scope=options["scope"])
+        magnitude_prune(model, round_sparsity(sparsity, round_, rounds), scope=options["scope"])
         start = state_copy(model)
         ingredients = []
         for _ in range(options["ingredients"]):
@@ -126,5 +119,6 @@ def train_soup(
             ingredients.append(best[1] if best is not None else state_copy(model))
         clock = time.perf_counter()
         model.load_state_dict(average_state_dicts(ingredients))
-        history.append(_soup_row(model, cfg, history, round_, time.perf_counter() - clock))
+        seconds = time.perf_counter() - clock
+        history.append(history_row(model, cfg, history, round_, None, seconds, soup=True))
     return history, len(history) - 1

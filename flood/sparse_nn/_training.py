@@ -37,6 +37,7 @@ __all__ = [
     "history_row",
     "predict_logits",
     "recalibrate_batchnorm",
+    "round_sparsity",
     "state_copy",
     "train_pruned",
 ]
@@ -171,10 +172,15 @@ def _schedule(sparsity, options, epochs, n_batches) -> CubicSparsitySchedule:
 
 
 def history_row(model, cfg, history, round_, scores, seconds, *, soup=False) -> dict:
-    """The next row of ``history``: training (loss, accuracy) as given, validation measured.
+    """The next row of ``history``: training (loss, accuracy), then validation measured.
 
-    BatchNorm statistics are recomputed on ``cfg.view`` before the validation pass.
+    ``scores`` None: the training scores are measured too, on ``cfg.view``. BatchNorm
+    statistics are recomputed on ``cfg.view`` before any measurement.
     """
+    if scores is None or cfg.validation is not None:
+        recalibrate_batchnorm(model, cfg.view, cfg.batch_size)
+    if scores is None:
+        scores = evaluate(model, cfg.view, cfg.y, cfg.class_weight, cfg.batch_size)
     row = {
         "epoch": len(history),
         "round": round_,
@@ -187,11 +193,16 @@ def history_row(model, cfg, history, round_, scores, seconds, *, soup=False) -> 
         "soup": soup,
     }
     if cfg.validation is not None:
-        recalibrate_batchnorm(model, cfg.view, cfg.batch_size)
         row["val_loss"], row["val_accuracy"] = evaluate(
             model, *cfg.validation, cfg.class_weight, cfg.batch_size
         )
     return row
+
+
+def round_sparsity(sparsity: float, round_: int, rounds: int) -> float:
+    """Sparsity after round ``round_`` of ``rounds`` pruning rounds that each remove the same
+    fraction of the remaining weights and end on ``sparsity`` (IMP and soups)."""
+    return 1.0 - (1.0 - sparsity) ** (round_ / rounds)
 
 
 def state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -351,6 +362,6 @@ def _train_imp(model, cfg, history, sparsity, options):
         if round_ < rounds:
             if cfg.patience is not None and best is not None:
                 model.load_state_dict(best[1])  # stopped early: prune the round's best
-            imp.prune_round(1.0 - (1.0 - sparsity) ** ((round_ + 1) / rounds))
+            imp.prune_round(round_sparsity(sparsity, round_ + 1, rounds))
             imp.rewind()
     return best
