@@ -60,6 +60,48 @@ class Table:
     diagnose: object = None  # diagnose(index): raise the precise error for non-finite values
 
 
+def coordinate_columns(labels):
+    """The columns read when ``columns=None``: those named ``x``, ``y``, ``z`` (any case) where
+    the file names each once, else the first three (an index column skipped).
+
+    Examples
+    --------
+    >>> coordinate_columns(("(index)", "intensity", "Z", "X", "Y"))
+    (3, 4, 2)
+    >>> coordinate_columns(("0", "1", "2", "3"))
+    (0, 1, 2)
+    """
+    lower = [label.lower() for label in labels]
+    if lower and all(lower.count(c) == 1 for c in COORDINATES):
+        return tuple(lower.index(c) for c in COORDINATES)
+    return tuple(i for i, label in enumerate(labels) if label != INDEX_LABEL)[:3]
+
+
+def as_declared(values, kind):
+    """Decimal values parsed as float64, rounded to the float type a header declares for them
+    (``"<f4"``: float32), so that an ASCII file reads as its binary twin; others unchanged."""
+    if np.dtype(kind).kind == "f" and np.dtype(kind).itemsize < 8:
+        return values.astype(kind).astype(np.float64)
+    return values
+
+
+def named_table(columns, what="array"):
+    """A :class:`Table` of named float64 columns (PLY properties, PCD fields).
+
+    Parameters
+    ----------
+    columns : list of (str, ndarray of shape (n_rows,))
+        Each column's name and values, in file order.
+    what : str, default="array"
+        How messages name the values.
+    """
+    labels = tuple(name for name, _ in columns)
+    values = np.empty((len(columns[0][1]), len(columns)), dtype=np.float64)
+    for j, (_, column) in enumerate(columns):
+        values[:, j] = column
+    return Table(values, labels, True, coordinate_columns(labels), what=what, needs_three=True)
+
+
 def parse_columns(columns):
     """``columns`` as a list of int indices and str names (None stays None)."""
     if columns is None:

@@ -1,8 +1,9 @@
-"""PLY and PCD headers: how many points a file promises, checked against what its body holds.
+"""PLY and PCD headers: what a file promises (points, fields and their types), checked
+against what its body holds.
 
-open3d fills the rows missing from a truncated PLY or ASCII PCD file with zeros and only
-prints a warning, so :func:`check_header` reads the (always ASCII) header itself and refuses
-a body too short for the promised points before open3d sees the file.
+The readers of :mod:`flood.datasets._ply` and :mod:`flood.datasets._pcd` read the body with
+NumPy in the layout parsed here; :func:`check_header` first refuses a body too short for the
+promised points (open3d, the reader before them, filled the missing rows with zeros).
 """
 
 import dataclasses
@@ -15,23 +16,33 @@ MAX_HEADER_BYTES = 1 << 16
 # Bytes read at a time when counting the values of an ASCII body.
 CHUNK_BYTES = 1 << 20
 
-PLY_TYPE_SIZES = {
-    "char": 1,
-    "int8": 1,
-    "uchar": 1,
-    "uint8": 1,
-    "short": 2,
-    "int16": 2,
-    "ushort": 2,
-    "uint16": 2,
-    "int": 4,
-    "int32": 4,
-    "uint": 4,
-    "uint32": 4,
-    "float": 4,
-    "float32": 4,
-    "double": 8,
-    "float64": 8,
+# PLY's scalar types (both spellings of the specification) as NumPy type codes.
+PLY_TYPES = {
+    "char": "i1",
+    "int8": "i1",
+    "uchar": "u1",
+    "uint8": "u1",
+    "short": "i2",
+    "int16": "i2",
+    "ushort": "u2",
+    "uint16": "u2",
+    "int": "i4",
+    "int32": "i4",
+    "uint": "u4",
+    "uint32": "u4",
+    "float": "f4",
+    "float32": "f4",
+    "double": "f8",
+    "float64": "f8",
+}
+PLY_BYTE_ORDERS = {"ascii": "<", "binary_little_endian": "<", "binary_big_endian": ">"}
+# PCD's TYPE letter and SIZE as NumPy type codes; PCL writes its machine's byte order, little
+# endian on every platform it supports.
+PCD_TYPES = {
+    ("F", 4): "<f4",
+    ("F", 8): "<f8",
+    **{("I", n): f"<i{n}" for n in (1, 2, 4, 8)},
+    **{("U", n): f"<u{n}" for n in (1, 2, 4, 8)},
 }
 PCD_KEYS = ("VERSION", "FIELDS", "SIZE", "TYPE", "COUNT", "WIDTH", "HEIGHT", "VIEWPOINT", "POINTS")
 
@@ -47,6 +58,11 @@ class Header:
     offset: int  # first byte of the body
     before: int  # values (ascii) or bytes (binary) of the body before the first point
     per_point: int  # values (ascii) or bytes (binary) per point; 0 when not fixed
+    # The NumPy dtype of each field ("<f8", ">u1"), or ("list", count dtype, item dtype) for
+    # a PLY list property.
+    types: tuple = ()
+    counts: tuple = ()  # values per field: PCD's COUNT, 1 for PLY
+    skipped: tuple = ()  # PLY: the elements before the vertex element, as (rows, types)
 
 
 def _refuse(path, ext, why):
@@ -73,36 +89,64 @@ def _ply_header(path):
     lines, offset = _header_lines(path, ".ply", lambda words: words[:1] == ["end_header"])
     if lines[0] != "ply":
         raise _refuse(path, ".ply", f"line 1 is {lines[0]!r}; expected 'ply'")
-    encoding, elements = None, []  # elements: [name, count, [(property, size or 0)]]
+    form, elements = None, []  # elements: [name, count, [(property, type)]]
     for number, text in enumerate(lines[1:-1], start=2):
         words = text.split()
         if words[:1] == ["format"] and len(words) >= 2:
-            encoding = "ascii" if words[1] == "ascii" else "binary"
+            if words[1] not in PLY_BYTE_ORDERS:
+                known = ", ".join(PLY_BYTE_ORDERS)
+                why = f"header line {number}: unknown format {words[1]!r}; expected one of {known}"
+                raise _refuse(path, ".ply", why)
+            form = words[1]
         elif words[:1] == ["element"] and len(words) == 3 and words[2].isdigit():
             elements.append([words[1], int(words[2]), []])
         elif words[:1] == ["property"] and elements and len(words) >= 3:
-            size = 0 if words[1] == "list" else PLY_TYPE_SIZES.get(words[1], 0)
-            elements[-1][2].append((words[-1], size))
+            elements[-1][2].append((words[-1], _ply_type(path, number, words, form)))
         elif words[:1] not in (["comment"], ["obj_info"], []):
             raise _refuse(path, ".ply", f"header line {number} is not valid PLY: {text!r}")
     vertex = [i for i, e in enumerate(elements) if e[0] == "vertex"]
-    if encoding is None or not vertex:
-        missing = "'format'" if encoding is None else "'element vertex'"
+    if form is None or not vertex:
+        missing = "'format'" if form is None else "'element vertex'"
         raise _refuse(path, ".ply", f"the header has no {missing} line")
+    encoding = "ascii" if form == "ascii" else "binary"
     rows = [_row_size(properties, encoding) for _, _, properties in elements[: vertex[0] + 1]]
     before = sum(count * row for (_, count, _), row in zip(elements, rows[:-1]))
     per_point = rows[-1] if all(rows) else 0
     _, count, properties = elements[vertex[0]]
-    fields = tuple(name for name, _ in properties)
-    return Header(count, f"element vertex {count}", fields, encoding, offset, before, per_point)
+    skipped = tuple((n, tuple(kind for _, kind in props)) for _, n, props in elements[: vertex[0]])
+    return Header(
+        n_points=count,
+        promise=f"element vertex {count}",
+        fields=tuple(name for name, _ in properties),
+        encoding=encoding,
+        offset=offset,
+        before=before,
+        per_point=per_point,
+        types=tuple(kind for _, kind in properties),
+        counts=(1,) * len(properties),
+        skipped=skipped,
+    )
+
+
+def _ply_type(path, number, words, form):
+    """A property's NumPy dtype (``"<f8"``), or ``("list", count dtype, item dtype)``."""
+    names = words[2:4] if words[1] == "list" else words[1:2]
+    unknown = [name for name in names if name not in PLY_TYPES]
+    if unknown or len(words) != (5 if words[1] == "list" else 3):
+        why = f"unknown type {unknown[0]!r}" if unknown else "malformed property"
+        raise _refuse(path, ".ply", f"header line {number} ({why}): {' '.join(words)!r}")
+    order = PLY_BYTE_ORDERS.get(form, "<")
+    codes = tuple(order + PLY_TYPES[name] for name in names)
+    return ("list", *codes) if words[1] == "list" else codes[0]
 
 
 def _row_size(properties, encoding):
     """Values (ascii) or bytes (binary) of one row of a PLY element; 0 if not fixed (lists)."""
-    sizes = [size for _, size in properties]
-    if not all(sizes):
+    if any(isinstance(kind, tuple) for _, kind in properties):
         return 0
-    return len(sizes) if encoding == "ascii" else sum(sizes)
+    if encoding == "ascii":
+        return len(properties)
+    return sum(int(kind[2:]) for _, kind in properties)
 
 
 def _pcd_header(path):
@@ -121,6 +165,7 @@ def _pcd_header(path):
         fields = tuple(keys["FIELDS"])
         sizes = [int(s) for s in keys.get("SIZE", ["4"] * len(fields))]
         counts = [int(c) for c in keys.get("COUNT", ["1"] * len(fields))]
+        letters = keys.get("TYPE", ["F"] * len(fields))
     except (KeyError, IndexError, ValueError):
         why = "the header needs FIELDS, WIDTH and integer SIZE, COUNT, POINTS values"
         raise _refuse(path, ".pcd", why) from None
@@ -129,8 +174,16 @@ def _pcd_header(path):
             f"{path}: the header is inconsistent: POINTS {points} but WIDTH x HEIGHT = "
             f"{width} x {height} = {width * height}"
         )
-    if len(sizes) != len(fields) or len(counts) != len(fields):
-        raise _refuse(path, ".pcd", "FIELDS, SIZE and COUNT list different numbers of values")
+    if not len(sizes) == len(counts) == len(letters) == len(fields):
+        why = "FIELDS, SIZE, TYPE and COUNT list different numbers of values"
+        raise _refuse(path, ".pcd", why)
+    if min(width, height, *counts) < 1:
+        raise _refuse(path, ".pcd", "WIDTH, HEIGHT and COUNT must be >= 1")
+    types = tuple(PCD_TYPES.get((t.upper(), n)) for t, n in zip(letters, sizes))
+    if None in types:
+        field, letter, size = next(x for x, t in zip(zip(fields, letters, sizes), types) if not t)
+        why = f"field {field!r} has TYPE {letter} and SIZE {size}; expected F 4/8, I or U 1/2/4/8"
+        raise _refuse(path, ".pcd", why)
     encoding = (keys["DATA"] or ["?"])[0].lower()
     if encoding == "ascii":
         per_point = sum(counts)
@@ -138,7 +191,17 @@ def _pcd_header(path):
         per_point = sum(s * c for s, c in zip(sizes, counts))
     else:
         raise _refuse(path, ".pcd", f"unknown DATA encoding {encoding!r}")
-    return Header(points, f"POINTS {points}", fields, encoding, offset, 0, per_point)
+    return Header(
+        n_points=points,
+        promise=f"POINTS {points}",
+        fields=fields,
+        encoding=encoding,
+        offset=offset,
+        before=0,
+        per_point=per_point,
+        types=types,
+        counts=tuple(counts),
+    )
 
 
 def _count_values(path, offset, limit):

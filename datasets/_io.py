@@ -1,5 +1,6 @@
-"""Reading and writing point clouds: NumPy and text formats natively, PLY/PCD via open3d,
-LAS/LAZ (read only) via laspy."""
+"""Reading and writing point clouds: NumPy, text, PLY and PCD formats natively (PLY and PCD in
+NumPy on flood's own header parser: see :mod:`flood.datasets._ply` for why), LAS/LAZ (read
+only) via laspy."""
 
 import pathlib
 import zipfile
@@ -8,42 +9,26 @@ import numpy as np
 
 from flood.datasets._chunked import ZARR_SUFFIX, check_chunked, is_zarr, read_chunked, read_zarr
 from flood.datasets._columns import (
-    COORDINATES,
     INDEX_LABEL,
     PointCloudInfo,
     Table,
+    coordinate_columns,
     parse_columns,
     select_columns,
 )
-from flood.datasets._headers import check_header
 from flood.datasets._las import LAS_FORMATS, check_classes, read_las
-from flood.datasets._native import filtered_stderr
+from flood.datasets._pcd import read_pcd, write_pcd
+from flood.datasets._ply import read_ply, write_ply
 from flood.datasets._validation import check_layout
 
 __all__ = ["PointCloudInfo", "read_point_cloud", "write_point_cloud"]
 
 _NUMPY_FORMATS = (".npy", ".npz")
 _TEXT_FORMATS = (".csv", ".pts", ".txt", ".xyz")
-_OPEN3D_FORMATS = (".pcd", ".ply")
+_HEADED_FORMATS = {".pcd": (read_pcd, write_pcd), ".ply": (read_ply, write_ply)}
 #: The extensions write_point_cloud writes; read_point_cloud reads these and LAS/LAZ.
-WRITABLE_FORMATS = tuple(sorted(_NUMPY_FORMATS + _TEXT_FORMATS + _OPEN3D_FORMATS))
+WRITABLE_FORMATS = tuple(sorted(_NUMPY_FORMATS + _TEXT_FORMATS + tuple(_HEADED_FORMATS)))
 POINT_CLOUD_FORMATS = tuple(sorted(WRITABLE_FORMATS + LAS_FORMATS))
-
-
-def _open3d(what):
-    """Import open3d, or say how to install it."""
-    try:
-        import open3d
-    except ImportError as exc:
-        raise ImportError(
-            f"{what} needs the optional dependency open3d: pip install flood-tda[io]"
-        ) from exc
-    return open3d
-
-
-def _is_open3d_noise(line):
-    """RPly's own error lines and open3d's log lines: flood raises its own errors instead."""
-    return line.startswith("RPly:") or "[Open3D" in line
 
 
 def _existing(path):
@@ -204,34 +189,12 @@ def _read_text(path, ext):
         labels, named = tuple(names), True
         if labels[0] == "" or labels[0].startswith("Unnamed: "):
             labels = (INDEX_LABEL,) + labels[1:]
-    lower = [label.lower() for label in labels] if named else []
-    if all(lower.count(c) == 1 for c in COORDINATES) and lower:
-        default = tuple(lower.index(c) for c in COORDINATES)
-    else:
-        default = tuple(i for i, label in enumerate(labels) if label != INDEX_LABEL)[:3]
+    default = coordinate_columns(labels)
 
     def diagnose(index):
         _diagnose_text(path, delimiter, skip, index)
 
     return Table(array, labels, named, default, diagnose=diagnose, needs_three=True)
-
-
-def _read_open3d(path, ext):
-    o3d = _open3d(f"Reading {ext} files")
-    header = check_header(path, ext)
-    with (
-        filtered_stderr(_is_open3d_noise),
-        o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error),
-    ):
-        cloud = o3d.io.read_point_cloud(str(path), format=ext[1:])
-    points = np.asarray(cloud.points, dtype=np.float64)
-    if len(points) != header.n_points or len(points) == 0:
-        raise ValueError(
-            f"{path}: no points could be read: the header promises {header.n_points:,} "
-            f"points ({header.promise!r}) but open3d read {len(points):,}"
-        )
-    ignored = tuple(field for field in header.fields if field not in COORDINATES)
-    return Table(points, COORDINATES, True, (0, 1, 2), ignored)
 
 
 def read_point_cloud(path, columns=None, *, classes=None, chunks=None, return_info=False):
@@ -248,9 +211,13 @@ def read_point_cloud(path, columns=None, *, classes=None, chunks=None, return_in
       columns named ``x``, ``y``, ``z`` (any case) where a header names them all, else the
       first three columns (an unnamed first column, the index pandas writes, is skipped);
       the other columns are attributes (normals, colours, intensity) and are not read;
-    - ``.ply``, ``.pcd``: read with open3d (``pip install flood-tda[io]``): the ``x``,
-      ``y``, ``z`` fields. The header's point count is checked first: a truncated file is
-      refused (open3d alone would fill the missing points with zeros);
+    - ``.ply`` (ASCII, binary little and big endian: the vertex element) and ``.pcd``
+      (ascii, binary, binary_compressed), read in NumPy (no dependency): every property or
+      field is a column, named as in the header (``x``, ``y``, ``z``, ``nx``, ``intensity``,
+      ``red``, ...; a PCD field of COUNT n gives ``name_0`` ... ``name_{n-1}``, a packed PCD
+      ``rgb``/``rgba`` ``red``, ``green``, ``blue`` (``alpha``)); the coordinates are ``x``,
+      ``y``, ``z``, the other columns attributes. A file whose body is shorter than its header
+      promises, or whose header is inconsistent, is refused;
     - ``.las``, ``.laz``: LiDAR files, read with laspy (``pip install flood-tda[io]``, which
       brings the lazrs backend for LAZ) in chunks of a million points: the coordinates
       ``x``, ``y``, ``z`` with the file's scale and offset applied (``X * scale + offset`` in
@@ -274,8 +241,9 @@ def read_point_cloud(path, columns=None, *, classes=None, chunks=None, return_in
         The file.
     columns : sequence of int or str, or str, default=None
         The columns to read instead, in order: indices (0 is the file's first column, an
-        index column included) or names from the file's header (``.csv``; ``x``, ``y``, ``z``
-        of ``.ply``/``.pcd``; LAS dimension names such as ``intensity`` of ``.las``/``.laz``),
+        index column included) or names from the file's header (``.csv``; properties and
+        fields of ``.ply``/``.pcd`` such as ``intensity`` or ``red``; LAS dimension names such
+        as ``intensity`` of ``.las``/``.laz``),
         or one comma-separated str (``"0,1"``, ``"x,y"``). Use it for 2-D or
         higher-dimensional data, whose text files have fewer or more than three coordinate
         columns.
@@ -313,8 +281,7 @@ def read_point_cloud(path, columns=None, *, classes=None, chunks=None, return_in
         ``TypeError`` if it is not an int) or is given for another format or with
         ``classes``; the message names the file, and for text files the line.
     ImportError
-        If the file needs an optional dependency (open3d, laspy, lazrs, dask, zarr) that is
-        missing.
+        If the file needs an optional dependency (laspy, lazrs, dask, zarr) that is missing.
 
     Examples
     --------
@@ -358,7 +325,7 @@ def read_point_cloud(path, columns=None, *, classes=None, chunks=None, return_in
     elif ext in _TEXT_FORMATS:
         table = _read_text(path, ext)
     else:
-        table = _read_open3d(path, ext)
+        table = _HEADED_FORMATS[ext][0](path)
     index = select_columns(path, table, wanted, columns)
     points = table.values[:, index]
     if table.diagnose is not None and not np.isfinite(points).all():
@@ -377,8 +344,8 @@ def write_point_cloud(path, points):
     ``.npy`` and ``.npz`` (array ``points``) are exact; ``.xyz`` and ``.txt`` (space separated)
     and ``.csv`` (comma separated, with a header line ``x,y,z`` or ``x0,x1,...``) use 17
     significant digits, which is exact for float64, as does ``.pts`` (a first line with the
-    number of points, then the points; 3-D only); ``.ply`` (binary, float64) and ``.pcd``
-    (binary, float32) need open3d and 3-D points. :func:`read_point_cloud` reads the first
+    number of points, then the points; 3-D only); ``.ply`` (binary little endian, float64)
+    and ``.pcd`` (binary, float32) hold 3-D points. :func:`read_point_cloud` reads the first
     three columns of headerless text files by default: pass it ``columns`` to read back
     points of other dimensions.
 
@@ -420,12 +387,4 @@ def write_point_cloud(path, points):
     elif ext == ".pts":
         np.savetxt(path, points, fmt="%.17g", header=str(len(points)), comments="")
     else:
-        o3d = _open3d(f"Writing {ext} files")
-        cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points))
-        with (
-            filtered_stderr(_is_open3d_noise),
-            o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error),
-        ):
-            ok = o3d.io.write_point_cloud(str(path), cloud, format=ext[1:])
-        if not ok:
-            raise OSError(f"{path}: open3d could not write the file")
+        _HEADED_FORMATS[ext][1](path, points)

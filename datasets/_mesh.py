@@ -1,12 +1,13 @@
-"""Triangle meshes: a robust OFF reader/writer in NumPy, other formats via open3d, sampling."""
+"""Triangle meshes: a robust OFF reader/writer in NumPy, other formats via open3d (the
+optional ``mesh`` extra), sampling."""
 
 import pathlib
 import re
 
 import numpy as np
 
-from flood.datasets._io import _data_lines, _existing, _is_open3d_noise, _open3d, _suffix
-from flood.datasets._native import filtered_stderr
+from flood.datasets._io import _data_lines, _existing, _suffix
+from flood.datasets._native import filtered_stderr, import_open3d, is_open3d_noise
 from flood.datasets._validation import check_int, check_option, check_random_state
 
 __all__ = ["read_mesh", "sample_points", "write_mesh"]
@@ -149,7 +150,7 @@ def read_mesh(path):
     ``.off`` files are parsed in NumPy, robustly: comments (``#``) and blank lines are
     skipped, the counts may follow the keyword directly (ModelNet's ``OFF490 518 0``, which
     open3d reads as an empty mesh), and polygons are fan-triangulated. ``.obj``, ``.ply`` and
-    ``.stl`` files are read with open3d (``pip install flood-tda[io]``).
+    ``.stl`` files are read with open3d (``pip install flood-tda[mesh]``).
 
     Parameters
     ----------
@@ -185,9 +186,9 @@ def read_mesh(path):
     path = _existing(path)
     if ext == ".off":
         return _read_off(path)
-    o3d = _open3d(f"Reading {ext} meshes")
+    o3d = import_open3d(f"Reading {ext} meshes")
     with (
-        filtered_stderr(_is_open3d_noise),
+        filtered_stderr(is_open3d_noise),
         o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error),
     ):
         mesh = o3d.io.read_triangle_mesh(str(path))
@@ -223,14 +224,14 @@ def write_mesh(path, vertices, triangles):
     if ext == ".off":
         _write_off(path, vertices, triangles)
         return
-    o3d = _open3d(f"Writing {ext} meshes")
+    o3d = import_open3d(f"Writing {ext} meshes")
     mesh = o3d.geometry.TriangleMesh(
         o3d.utility.Vector3dVector(vertices), o3d.utility.Vector3iVector(triangles)
     )
     if ext == ".stl":
         mesh.compute_triangle_normals()
     with (
-        filtered_stderr(_is_open3d_noise),
+        filtered_stderr(is_open3d_noise),
         o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error),
     ):
         ok = o3d.io.write_triangle_mesh(str(path), mesh)
@@ -292,7 +293,7 @@ def sample_points(mesh, n_points, *, method="uniform", random_state=None):
             f"{len(triangles)} triangles of total area {total!r}."
         )
     if method == "poisson":
-        o3d = _open3d("sample_points(method='poisson')")
+        o3d = import_open3d("sample_points(method='poisson')")
         o3d.utility.random.seed(int(rng.integers(0, 2**31 - 1)))
         o3d_mesh = o3d.geometry.TriangleMesh(
             o3d.utility.Vector3dVector(vertices), o3d.utility.Vector3iVector(triangles)

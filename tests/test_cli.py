@@ -127,8 +127,8 @@ def test_missing_plot_dependency_names_the_extra(tmp_path, capsys, cloud, monkey
 
 
 def test_missing_io_dependency_names_the_extra(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "open3d", None)
-    path = write(tmp_path, "c.ply", "ply\n")
+    monkeypatch.setitem(sys.modules, "laspy", None)  # PLY/PCD need no dependency: LAS does
+    path = write(tmp_path, "c.las", "LASF")
     assert main(["compute", str(path), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("flood: error: ") and "pip install flood-tda[io]" in err

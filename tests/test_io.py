@@ -118,7 +118,7 @@ def test_malformed_numpy(tmp_path):
 
 
 @pytest.mark.parametrize("ext", [".ply", ".pcd"])
-def test_malformed_open3d(tmp_path, ext):
+def test_malformed_ply_and_pcd(tmp_path, ext):
     (tmp_path / f"junk{ext}").write_text("this is not a point cloud\n")
     with pytest.raises(ValueError, match=rf"junk\{ext}: no points could be read"):
         read_point_cloud(tmp_path / f"junk{ext}")
@@ -283,13 +283,16 @@ def test_sample_points_errors():
 
 
 def test_missing_open3d_says_what_to_install(tmp_path, monkeypatch):
-    write_point_cloud(tmp_path / "a.ply", POINTS)
+    write_mesh(tmp_path / "cube.ply", CUBE_V, [[0, 1, 3], [0, 3, 2]])
     monkeypatch.setitem(__import__("sys").modules, "open3d", None)  # import open3d fails
-    with pytest.raises(ImportError, match=r"pip install flood-tda\[io\]"):
-        read_point_cloud(tmp_path / "a.ply")
-    with pytest.raises(ImportError, match=r"pip install flood-tda\[io\]"):
+    with pytest.raises(ImportError, match=r"\.ply meshes needs .* pip install flood-tda\[mesh\]"):
+        read_mesh(tmp_path / "cube.ply")
+    with pytest.raises(ImportError, match=r"pip install flood-tda\[mesh\]"):
         sample_points(_unit_square(), 10, method="poisson")
-    # The NumPy formats and the OFF parser do not need open3d.
+    # Point files (PLY and PCD included), the NumPy sampler and the OFF parser do not.
+    for ext in (".ply", ".pcd"):
+        write_point_cloud(tmp_path / f"a{ext}", POINTS)
+        np.testing.assert_allclose(read_point_cloud(tmp_path / f"a{ext}"), POINTS, rtol=1e-6)
     write_mesh(tmp_path / "s.off", *_unit_square())
     assert sample_points(tmp_path / "s.off", 10, random_state=0).shape == (10, 3)
 
@@ -441,7 +444,7 @@ def test_bad_columns_name_the_parameter(tmp_path, columns, error):
 
 
 def test_readers_are_quiet(tmp_path, capfd):
-    # Complete vertices, cut faces: open3d reads the points and RPly complains on stderr.
+    # Complete vertices, cut faces: the points are read (open3d's RPly complained on stderr).
     mesh = _ply("ascii").replace(
         b"end_header", b"element face 2\nproperty list uchar int v\nend_header"
     )
