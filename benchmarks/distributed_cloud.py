@@ -18,8 +18,13 @@ worker restarted over 95% of its limit is counted, its peak lost), the blocks (a
 sub-blocks they ran in: a halo over a share of the worker's memory limit is indexed in parts),
 the largest halo a block held, the rows the block tasks read, an estimate of the bytes read
 per worker (the two chunk passes read X once each, plus the blocks' reads, spread over the
-workers), and the bottleneck distance of the diagrams to the single-process run divided by
-tol (certified: at most 2).
+workers), the bytes read and written over the bytes of X (``moved_over_x``: the survey and
+the partition read X, the partition writes its tiles, the blocks read theirs), the points
+the blocks indexed per point of X, the simplices computed per simplex (faces shared by
+blocks count in each), the tiles, the blocks' summed seconds of read, tree and kernel, and
+the bottleneck distance of the diagrams to the single-process run divided by tol
+(certified: at most 2). The header records a two-core check (``_peers.two_core_ratio``) and
+the load.
 
     python benchmarks/distributed_cloud.py --n-points 10000000 --chunks 1000000 --workers 2 \\
         --memory-limit 1.5GiB --csv benchmarks/results/distributed_cloud.csv
@@ -37,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import _peers  # noqa: E402
-from _peers import CLOUDS, make_cloud, peak_rss_mb  # noqa: E402
+from _peers import CLOUDS, make_cloud, peak_rss_mb, two_core_ratio  # noqa: E402
 from scaling import git_commit, markdown, write_csv  # noqa: E402
 
 METHODS = ("cluster", "local", "single")
@@ -53,7 +58,7 @@ COLUMNS = [
     "x_mb",
     "seconds",
     "landmarks_s",
-    "cover_s",
+    "tiles_s",
     "delaunay_s",
     "filtration_s",
     "client_peak_rss_mb",
@@ -65,6 +70,13 @@ COLUMNS = [
     "max_halo_mb",
     "blocks_read_mb",
     "read_per_worker_mb",
+    "moved_over_x",
+    "tree_points_per_point",
+    "evaluations_per_simplex",
+    "tiles",
+    "block_read_s",
+    "block_tree_s",
+    "block_kernel_s",
     "tol",
     "bottleneck_over_tol",
 ]
@@ -85,7 +97,7 @@ def _write(path, cloud, n, seed, order):
 def _result(res, seconds):
     w = res.work
     dim = res.landmarks.shape[1]
-    return {
+    out = {
         "seconds": seconds,
         **{f"{k}_s": v for k, v in res.timings.items()},
         "tol": res.tol,
@@ -97,6 +109,13 @@ def _result(res, seconds):
         "blocks_read_mb": w["rows_read"].sum() * dim * 8 / 2**20 if "rows_read" in w else "",
         "client_peak_rss_mb": peak_rss_mb(),
     }
+    if "bytes_read" in w:  # dask runs: what the run moved, and where the blocks' time went
+        out["moved_over_x"] = (w["bytes_read"] + w["bytes_written"]) / w["x_bytes"]
+        for key in ("tree_points_per_point", "evaluations_per_simplex", "tiles"):
+            out[key] = w[key]
+        for stage, total in zip(("read", "tree", "kernel"), w["block_seconds"].sum(axis=0)):
+            out[f"block_{stage}_s"] = total
+    return out
 
 
 def _warm():
@@ -241,7 +260,7 @@ def main(argv=None):
     print(
         f"flood commit {git_commit()}; {args.cloud}, N={args.n_points:,} ({args.order} order), "
         f"{args.landmarks} landmarks, chunks of {args.chunks:,} rows; CPU; times in s, "
-        "memory in MiB\n"
+        f"memory in MiB; two-core check {two_core_ratio():.2f}; load {os.getloadavg()[0]:.2f}\n"
     )
     cols = [c for c in COLUMNS if c not in ("cloud", "n_points", "order", "landmarks")]
     print(markdown(rows, cols, cols))

@@ -12,7 +12,8 @@ vertex v with |y - v| <= R (``sum_v lambda_v |y - v|^2 = sum_v lambda_v |c - v|^
 box ``[min_v - U, max_v + U]`` (inside the box of B(c, R + U), and much thinner for a flat
 simplex). Faces lie in conv(s) too, so a block needs only the points of X in the union of
 its simplices' boxes; it keeps those in the union of ``HALO_BOXES`` boxes, each around the
-boxes of a compact group of its simplices (a superset: never fewer points, sometimes more).
+boxes of a compact group of its simplices (a superset: never fewer points, sometimes more),
+read from the tiles (:mod:`flood._tiles`) whose bounding boxes meet one of them.
 On its simplices d over the kept points equals d_X, so the kernel's bounds are certified
 for X, and merging blocks by ``lower = max``, ``upper = min`` keeps them so. R is the radius
 of the smallest enclosing ball (:func:`enclosing_balls`).
@@ -24,6 +25,7 @@ enough), each part with its own tree. With a fixed number of landmarks the halos
 N, and so does the number of parts, not a worker's peak.
 """
 
+import time
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -61,6 +63,8 @@ HALO_MEMORY_SHARE = 0.4
 #: A sub-block may index at least this fraction of what an empty budget would allow (a halo
 #: that takes most of the budget itself is still cut into a bounded number of parts).
 MIN_CAP_FRACTION = 0.125
+#: Where a block task's time goes: reading its halo, indexing it, the kernel.
+BLOCK_STAGES = ("read", "tree", "kernel")
 
 
 @dataclass
@@ -73,7 +77,7 @@ class Block:
     simplices: list  # per dimension, local vertex indices
     facets: list  # per dimension >= 2, local facet rows
     boxes: np.ndarray  # (n_boxes, 2, dim): halo boxes (lower, upper corner), input coordinates
-    chunks: np.ndarray  # the chunks whose bounding box meets a halo box
+    tiles: np.ndarray  # the tiles (:mod:`flood._tiles`) whose bounding box meets a halo box
     # per top simplex (local rows), for sub-blocks: enclosing-ball centre, halo box corners
     top_centres: np.ndarray = None  # (n_top, dim)
     top_lo: np.ndarray = None  # (n_top, dim), input coordinates
@@ -93,6 +97,7 @@ class BlockResult:
     halo_points: int
     rows_read: int
     sub_blocks: int = 1  # pieces the block was run in, to fit the worker's memory
+    seconds: dict = None  # "read", "tree", "kernel": where the task's time went
 
 
 def enclosing_balls(corners):
@@ -255,13 +260,13 @@ def plan_blocks(
     simplices,
     facets,
     shift,
-    chunk_lo,
-    chunk_hi,
+    tile_lo,
+    tile_hi,
     block_size,
     samples,
     device="cpu",
 ):
-    """The blocks of the complex: simplices, local indices and the chunks each must read.
+    """The blocks of the complex: simplices, local indices and the tiles each must read.
 
     Parameters
     ----------
@@ -272,8 +277,8 @@ def plan_blocks(
     simplices, facets : list of ndarray
         The complex (:func:`flood._delaunay.triangulate`, ``facet_index``).
     shift : ndarray of shape (dim,)
-    chunk_lo, chunk_hi : ndarray of shape (n_chunks, dim)
-        Bounding box of each chunk of X (``+inf``/``-inf`` for empty chunks).
+    tile_lo, tile_hi : ndarray of shape (n_tiles, dim)
+        Bounding box of each tile of X (``+inf``/``-inf`` for empty tiles).
     block_size : int
     samples : ndarray of shape (n_samples, dim)
         Centred points of X for :func:`upper_bounds` (the FPS candidates).
@@ -292,9 +297,9 @@ def plan_blocks(
     blocks = []
     for group in group_simplices(centres, lo_s, hi_s, block_size):
         boxes = _halo_boxes(centres, lo_s, hi_s, group)
-        meets = np.zeros(len(chunk_lo), dtype=bool)
+        meets = np.zeros(len(tile_lo), dtype=bool)
         for lo, hi in boxes:
-            meets |= np.all(chunk_lo <= hi, axis=1) & np.all(chunk_hi >= lo, axis=1)
+            meets |= np.all(tile_lo <= hi, axis=1) & np.all(tile_hi >= lo, axis=1)
         blocks.append(
             _block(group, landmarks, values, simplices, facets, top, boxes, np.flatnonzero(meets))
         )
@@ -304,7 +309,7 @@ def plan_blocks(
     return blocks
 
 
-def _block(group, vertices, values, simplices, facets, top, boxes, chunks):
+def _block(group, vertices, values, simplices, facets, top, boxes, tiles):
     """The Block of the top simplices ``group`` of a complex, with all their faces."""
     rows = _face_rows(group, simplices, facets, top)
     local = [np.arange(len(rows[0]))[:, None]]
@@ -319,19 +324,8 @@ def _block(group, vertices, values, simplices, facets, top, boxes, chunks):
         simplices=local,
         facets=local_facets,
         boxes=boxes,
-        chunks=chunks,
+        tiles=tiles,
     )
-
-
-class ChunkReader:
-    """The chunks of a dask array, each computed alone by :meth:`read` (no dask dependency:
-    a task holding a reader reads its chunks one at a time, keeping only what it needs)."""
-
-    def __init__(self, parts):
-        self.parts = tuple(parts)
-
-    def read(self, i):
-        return np.asarray(self.parts[i].compute(scheduler="sync"), dtype=np.float64)
 
 
 def _in_boxes(points, boxes):
@@ -346,12 +340,15 @@ def _in_boxes(points, boxes):
 
 
 def halo_points(reader, block):
-    """The points of X in the block's halo boxes, read chunk by chunk; and the rows read."""
+    """The points of X in the block's halo boxes, read tile by tile (``reader.read(t)``,
+    e.g. a :class:`flood._tiles.TileReader`); and the rows read."""
     kept, n_read = [np.zeros((0, block.boxes.shape[2]))], 0
-    for i in block.chunks:
-        chunk = reader.read(int(i))
-        n_read += len(chunk)
-        kept.append(chunk[_in_boxes(chunk, block.boxes)])
+    for i in block.tiles:
+        tile = reader.read(int(i))
+        if not len(tile):
+            continue
+        n_read += len(tile)
+        kept.append(tile[_in_boxes(tile, block.boxes)])
     return np.concatenate(kept), n_read
 
 
@@ -393,13 +390,15 @@ def sub_groups(block, halo, cap):
     return out
 
 
-def _certify_points(points, block, tol, device, n_threads):
+def _certify_points(points, block, tol, device, n_threads, seconds):
     """Certified bounds of a block's simplices over ``points`` (centred; this call's own,
-    freed once indexed)."""
+    freed once indexed); adds the seconds of the tree and of the kernel to ``seconds``."""
+    t0 = time.perf_counter()
     tree = build_tree(points, device=device)
     del points
     sites, _ = nearest(tree, block.vertices)
-    return certified_bounds(
+    t1 = time.perf_counter()
+    out = certified_bounds(
         tree,
         block.vertices,
         sites,
@@ -409,6 +408,9 @@ def _certify_points(points, block, tol, device, n_threads):
         vertex_values=block.values,
         n_threads=n_threads,
     )
+    seconds["tree"] += t1 - t0
+    seconds["kernel"] += time.perf_counter() - t1
+    return out
 
 
 def block_task(
@@ -425,22 +427,26 @@ def block_task(
     bounds merge as blocks do).
     """
     check_device(device)  # Warp initialized quietly, kernels from the cache
+    t0 = time.perf_counter()
     halo, n_read = halo_points(reader, block)
     n_halo = len(halo)
+    seconds = {"read": time.perf_counter() - t0, "tree": 0.0, "kernel": 0.0}
     if method == "grid":
         halo -= shift
         tree = build_tree(halo, device=device)
         del halo
         sites, _ = nearest(tree, block.vertices)
+        t1 = time.perf_counter()
         inner = [block.values] + [
             grid_interior_max(tree, block.vertices, sites, s, points_per_edge)
             for s in block.simplices[1:]
         ]
-        return BlockResult(block.rows, inner, inner, {}, {}, {}, n_halo, n_read)
+        seconds["tree"], seconds["kernel"] = t1 - t0 - seconds["read"], time.perf_counter() - t1
+        return BlockResult(block.rows, inner, inner, {}, {}, {}, n_halo, n_read, 1, seconds)
     cap = worker_halo_cap(halo.shape[1], n_halo) if max_halo is None else max_halo
     if cap is None or n_halo <= cap or block.top_centres is None or len(block.top_centres) < 2:
         halo -= shift  # halo is this task's own array
-        lower, upper, stats = _certify_points(halo, block, tol, device, n_threads)
+        lower, upper, stats = _certify_points(halo, block, tol, device, n_threads, seconds)
         return BlockResult(
             block.rows,
             lower,
@@ -450,6 +456,8 @@ def block_task(
             stats.splits,
             n_halo,
             n_read,
+            1,
+            seconds,
         )
     top = top_dimension(block.simplices)
     lower = [block.values.copy()] + [np.full(len(r), -np.inf) for r in block.rows[1:]]
@@ -462,7 +470,7 @@ def block_task(
         )
         points = halo[_in_boxes(halo, boxes)]
         points -= shift
-        lo, up, stats = _certify_points(points, sub, tol, device, n_threads)
+        lo, up, stats = _certify_points(points, sub, tol, device, n_threads, seconds)
         del points
         for k in range(1, len(sub.rows)):
             rows = sub.rows[k]  # rows of this block
@@ -473,22 +481,27 @@ def block_task(
             splits[k] = splits.get(k, 0) + stats.splits[k]
             max_sites[k] = max(max_sites.get(k, 0), stats.max_sites[k])
     return BlockResult(
-        block.rows, lower, upper, queries, max_sites, splits, n_halo, n_read, len(groups)
+        block.rows, lower, upper, queries, max_sites, splits, n_halo, n_read, len(groups), seconds
     )
 
 
 def merge(results, simplices, values, method):
     """Per-simplex bounds of the whole complex from the blocks' (an iterable of
     BlockResult): ``lower = max``, ``upper = min`` over the blocks holding a simplex (each
-    block's bounds are certified, so both stay so); and the summed counters."""
+    block's bounds are certified, so both stay so); and the summed counters: per block its
+    halo, rows read, sub-blocks and seconds (columns :data:`BLOCK_STAGES`), and the
+    simplices (of dimension >= 1) computed per simplex of the complex (a face shared by
+    blocks is computed in each)."""
     lower = [values.copy()] + [np.full(len(s), -np.inf) for s in simplices[1:]]
     upper = [values.copy()] + [np.full(len(s), np.inf) for s in simplices[1:]]
-    queries, max_sites, splits, halo, read, parts = {}, {}, {}, [], [], []
+    queries, max_sites, splits, halo, read, parts, seconds = {}, {}, {}, [], [], [], []
+    evaluated = 0
     for res in results:
         for k in range(1, len(simplices)):
             rows = res.rows[k]
             lower[k][rows] = np.maximum(lower[k][rows], res.lower[k])
             upper[k][rows] = np.minimum(upper[k][rows], res.upper[k])
+            evaluated += len(rows)
         for k, q in res.queries.items():
             queries[k] = queries.get(k, 0) + q
             splits[k] = splits.get(k, 0) + res.splits[k]
@@ -496,14 +509,18 @@ def merge(results, simplices, values, method):
         halo.append(res.halo_points)
         read.append(res.rows_read)
         parts.append(res.sub_blocks)
+        seconds.append([res.seconds[s] for s in BLOCK_STAGES])
     if not all(np.isfinite(lo).all() and np.isfinite(up).all() for lo, up in zip(lower, upper)):
         raise RuntimeError("a simplex was left out of every block (please report this)")
     upper = [np.maximum(up, lo) for lo, up in zip(lower, upper)]
+    n_simplices = sum(len(s) for s in simplices[1:])
     work = {
         "blocks": len(halo),
-        "halo_points": np.array(halo),
-        "rows_read": np.array(read),
-        "sub_blocks": np.array(parts),
+        "halo_points": np.array(halo, dtype=np.int64),
+        "rows_read": np.array(read, dtype=np.int64),
+        "sub_blocks": np.array(parts, dtype=np.int64),
+        "block_seconds": np.array(seconds, dtype=np.float64).reshape(-1, len(BLOCK_STAGES)),
+        "evaluations_per_simplex": evaluated / max(n_simplices, 1),
     }
     if method != "grid":
         work.update(max_sites=max_sites, splits=splits)

@@ -204,6 +204,7 @@ def flood_complex(
     n_threads=DEFAULT_N_THREADS,
     progress=False,
     block_size=None,
+    work_dir=None,
 ):
     """Flood complex of a point cloud with certified filtration values.
 
@@ -249,6 +250,11 @@ def flood_complex(
         Dask input only: top-dimensional simplices per block task, at most (default
         :data:`flood._blocks.DEFAULT_BLOCK_SIZE`, 256: a 1,000-landmark 3-D complex makes
         a few tens of blocks; blocks of big simplices hold fewer).
+    work_dir : str or path-like, optional
+        Dask input only: an existing folder in which the run writes X, tile by tile, in a
+        fresh subfolder that is removed when the run ends (also on an error or Ctrl-C).
+        Default: the system's temporary folder. On a cluster of several machines, name a
+        folder that every worker and the client see.
 
     Returns
     -------
@@ -274,18 +280,23 @@ def flood_complex(
     :mod:`flood._delaunay`).
 
     Dask input (:mod:`flood._distributed`): a ``dask.array.Array`` of shape (n_points,
-    dim) chunked by rows (chunk sizes may be unknown) is read in passes over its chunks:
-    one checks each chunk (NaN/inf is refused naming the chunk's rows) and, for an int
-    ``landmarks``, samples FPS candidates in it; one FPS over the candidates gives the
-    landmarks; a second pass measures the exact covering radius. The top simplices are cut
-    into spatial blocks of ``block_size``; each block task reads only the chunks meeting
-    its halo (every point of X that can be nearest to a point of its simplices) and runs
-    the same certified kernel on those points, so its bounds are certified for X; a face
-    shared by blocks keeps the largest lower and the smallest upper bound. With a
-    ``dask.distributed`` Client active the tasks run on its workers, else in this process,
-    one chunk at a time. The result equals ``flood_complex(X, landmarks=res.landmarks,
-    tol=res.tol)`` on the whole array within the certified tolerance; ``work`` also holds
-    ``"blocks"``, ``"halo_points"`` and ``"rows_read"`` (per block).
+    dim) chunked by rows (chunk sizes may be unknown) is read in two passes over its
+    chunks: the first checks each chunk (NaN/inf is refused naming the chunk's rows),
+    samples FPS candidates in it (one FPS over them gives the landmarks) and a random
+    sample (a k-d tiling of space is built from it); the second measures the exact
+    covering radius and writes X, tile by tile, to ``work_dir`` (:mod:`flood._tiles`). The
+    top simplices are cut into spatial blocks of ``block_size``; each block task reads
+    only the tiles meeting its halo (every point of X that can be nearest to a point of its
+    simplices), whatever the order of the rows, and runs the same certified kernel on those
+    points, so its bounds are certified for X; a face shared by blocks keeps the largest
+    lower and the smallest upper bound. With a ``dask.distributed`` Client active the
+    tasks run on its workers, else in this process, one chunk at a time. The result equals
+    ``flood_complex(X, landmarks=res.landmarks, tol=res.tol)`` on the whole array within
+    the certified tolerance; ``work`` also holds, per block, ``"halo_points"``,
+    ``"rows_read"``, ``"sub_blocks"`` and ``"block_seconds"`` (read, tree, kernel), and
+    the totals ``"bytes_read"``, ``"bytes_written"``, ``"x_bytes"`` (8 bytes per
+    coordinate of X), ``"tree_points_per_point"``, ``"evaluations_per_simplex"`` and
+    ``"tiles"``.
 
     Examples
     --------
@@ -315,12 +326,14 @@ def flood_complex(
             n_threads=n_threads,
             progress=progress,
             block_size=block_size,
+            work_dir=work_dir,
         )
-    if block_size is not None:
-        raise ValueError(
-            "The 'block_size' parameter applies to dask array points only. "
-            f"Got block_size={block_size!r} for a {type(points).__name__}."
-        )
+    for name, value in (("block_size", block_size), ("work_dir", work_dir)):
+        if value is not None:
+            raise ValueError(
+                f"The '{name}' parameter applies to dask array points only. "
+                f"Got {name}={value!r} for a {type(points).__name__}."
+            )
     timings = {}
     t0 = time.perf_counter()
     X, landmarks, max_dimension, tol = _check_input(

@@ -5,23 +5,27 @@ The stages (DESIGN.md section 7), passes over the chunks alternating with work o
 1. survey, one task per chunk: check the chunk (:func:`flood.datasets.check_chunk`: NaN/inf
    is refused naming the chunk's rows, counted from the chunks before it),
    its bounding box, row count, coordinate sum and R factor (the mean and the flatness of X
-   follow), and its farthest point sampling candidates (``min(CANDIDATES * n_landmarks,
-   rows)``);
+   follow), its farthest point sampling candidates (``min(CANDIDATES * n_landmarks,
+   rows)``) and a uniform random sample (:func:`flood._tiles.chunk_sample`);
 2. landmarks, on the client: one FPS over all candidates (seeded by ``random_state``), or
-   the given coordinates;
-3. cover, one task per chunk: the exact covering radius of X by L (max over the chunks of
-   :func:`~flood.kernels.max_nearest_distance`) and, for given coordinates, d_X at them (min
-   over the chunks) and their nearest rows;
+   the given coordinates; and a k-d tiling of space from the samples
+   (:func:`flood._tiles.build_tiling`);
+3. tiles, one task per chunk (:func:`flood._tiles.partition_chunk`): the exact covering
+   radius of X by L (max over the chunks of d_L, from a tree over L), for given
+   coordinates d_X at them (min over the chunks) and their nearest rows, and the chunk's
+   points written sorted by tile to a work directory, with each tile's rows and box;
 4. Delaunay, on the client;
 5. filtration, one task per block of simplices (:mod:`flood._blocks`): each reads the
-   chunks meeting its halo, keeps the points inside, and runs
-   :func:`flood._certify.certified_bounds` on them; the client merges the bounds and
+   tiles meeting its halo (:class:`flood._tiles.TileReader`), keeps the points inside, and
+   runs :func:`flood._certify.certified_bounds` on them; the client merges the bounds and
    tightens them by face <= coface (:func:`flood._certify.propagate_bounds`).
 
-The client holds the landmarks, the candidates, the complex and the bounds, never X. With a
-``dask.distributed`` Client active every task runs on its workers (a block task is retried
-elsewhere when its worker dies: tasks are pure); without one the chunks are computed in
-this process with dask's threaded scheduler, a few at a time, and the blocks one by one.
+The client holds the landmarks, the candidates, the samples, the complex and the bounds,
+never X. With a ``dask.distributed`` Client active every task runs on its workers (a task is
+retried elsewhere when its worker dies: tasks are pure, and a tile file is written whole or
+not at all); without one the chunks are computed in this process with dask's threaded
+scheduler, a few at a time, and the blocks one by one. The work directory is removed when
+the run ends, whatever ends it.
 
 Sources: any dask array whose chunk tasks read their own rows (``flood.datasets.
 read_point_cloud(path, chunks=...)``, ``dask.array.from_zarr``) keeps every task small. An
@@ -39,7 +43,6 @@ import numpy as np
 
 from flood._blocks import (
     DEFAULT_BLOCK_SIZE,
-    ChunkReader,
     block_task,
     merge,
     plan_blocks,
@@ -49,6 +52,16 @@ from flood._certify import propagate_bounds
 from flood._complex import FloodResult, _check_options, _default_tol, _delaunay
 from flood._landmarks import farthest_point_sampling
 from flood._progress import compile_kernels
+from flood._tiles import (
+    TileReader,
+    build_tiling,
+    chunk_sample,
+    merge_tiles,
+    partition_chunk,
+    sample_quota,
+    tile_points,
+    work_directory,
+)
 from flood._validation import (
     MAX_DIM,
     check_device,
@@ -57,7 +70,6 @@ from flood._validation import (
     distinct_rows,
 )
 from flood.datasets import check_chunk
-from flood.kernels import build_tree, max_nearest_distance, nearest
 
 #: FPS candidates per chunk, per landmark: the final FPS picks among more points, and the
 #: candidates, a sparse subset of X held by the client, bound f(s) from above before X is
@@ -76,6 +88,8 @@ class ChunkSurvey:
     r: np.ndarray  # R factor of the chunk centred at its own mean
     candidates: np.ndarray  # FPS candidates, rows of the chunk
     coords: np.ndarray  # their coordinates
+    sample: np.ndarray = None  # a uniform random sample of the chunk, for the tiling
+    weights: np.ndarray = None  # rows each sample point stands for
     bad: bool = False  # refused by flood.datasets.check_chunk
 
 
@@ -117,7 +131,7 @@ def _compute(tasks, client, n_threads):
     return dask.compute(*tasks, scheduler="threads", num_workers=n_threads)
 
 
-def _survey_chunk(block, dim, n_candidates, seed):
+def _survey_chunk(block, dim, n_candidates, quota, seed):
     """Pass 1 on one chunk (runs where the chunk is)."""
     empty = np.zeros((0, dim))
     try:
@@ -127,13 +141,25 @@ def _survey_chunk(block, dim, n_candidates, seed):
     rows = len(block)
     if rows == 0:
         inf = np.full(dim, np.inf)
-        return ChunkSurvey(0, inf, -inf, np.zeros(dim), np.zeros((0, dim)), np.zeros(0, int), empty)
+        return ChunkSurvey(
+            0, inf, -inf, np.zeros(dim), empty, np.zeros(0, int), empty, empty, np.zeros(0)
+        )
     mean = block.mean(axis=0)
     r = np.linalg.qr(block - mean, mode="r")
     m = min(n_candidates, rows)
-    idx = farthest_point_sampling(block, m, random_state=seed) if m else np.zeros(0, int)
+    rng = np.random.default_rng(seed)
+    idx = farthest_point_sampling(block, m, random_state=rng) if m else np.zeros(0, int)
+    sample, weights = chunk_sample(block, quota, rng)
     return ChunkSurvey(
-        rows, block.min(axis=0), block.max(axis=0), block.sum(axis=0), r, idx, block[idx]
+        rows,
+        block.min(axis=0),
+        block.max(axis=0),
+        block.sum(axis=0),
+        r,
+        idx,
+        block[idx],
+        sample,
+        weights,
     )
 
 
@@ -159,6 +185,8 @@ class Survey:
     spread: np.ndarray  # small matrix with the singular values of X - mean
     candidates: np.ndarray  # global rows
     coords: np.ndarray
+    sample: np.ndarray  # uniform random sample of X (all chunks), for the tiling
+    weights: np.ndarray  # rows of X each sample point stands for
 
 
 def _merge_survey(parts, chunks, dim):
@@ -187,6 +215,8 @@ def _merge_survey(parts, chunks, dim):
         spread=spread,
         candidates=np.concatenate([p.candidates + s for p, s in zip(parts, starts)]),
         coords=np.concatenate([p.coords for p in parts]),
+        sample=np.concatenate([p.sample for p in parts]),
+        weights=np.concatenate([p.weights for p in parts]),
     )
 
 
@@ -197,44 +227,40 @@ def _seeds(random_state, n):
     return np.random.SeedSequence(random_state).spawn(n)
 
 
-def _survey(parts, dim, n_candidates, seeds, client, n_threads):
+def _survey(parts, dim, n_candidates, quota, seeds, client, n_threads):
     import dask
 
     task = dask.delayed(_survey_chunk, pure=True)
-    tasks = [task(p, dim, n_candidates, s) for p, s in zip(parts, seeds)]
+    tasks = [task(p, dim, n_candidates, quota, s) for p, s in zip(parts, seeds)]
     return _merge_survey(_compute(tasks, client, n_threads), parts, dim)
 
 
-def _cover_chunk(block, landmarks, start, given, device):
-    """Pass 2 on one chunk: max over it of d_L, and (``given``) d over it at the landmarks
-    with their nearest rows. Input coordinates: the maximum is exactly cKDTree's."""
-    block = np.asarray(block, dtype=np.float64)
-    if not len(block):
-        return 0.0, np.full(len(landmarks), np.inf), np.zeros(len(landmarks), np.int64)
+def _partition_task(block, landmarks, start, tiling, directory, index, given, device):
+    """Pass 2 on one chunk (:func:`flood._tiles.partition_chunk`), where the chunk is."""
     check_device(device)
-    tree = build_tree(block, device=device)
-    cover = max_nearest_distance(build_tree(landmarks, device=device), tree, n_threads=1)
-    if not given:
-        return cover, None, None
-    index, distance = nearest(tree, landmarks)
-    return cover, distance, tree.order[index] + start
+    return partition_chunk(block, landmarks, start, tiling, directory, index, given, device)
 
 
-def _cover(parts, L, survey, given, device, client, n_threads):
-    """Covering radius, d_X at L and the nearest rows (the last two None unless given)."""
+def _partition(parts, L, survey, tiling, directory, given, device, client, n_threads):
+    """Covering radius, d_X at L and the nearest rows (the last two None unless given), and
+    the tiles written to ``directory``."""
     import dask
 
-    lm = dask.delayed(L)
-    task = dask.delayed(_cover_chunk, pure=True)
-    tasks = [task(p, lm, int(s), given, device) for p, s in zip(parts, survey.starts)]
+    lm, til = dask.delayed(L), dask.delayed(tiling)
+    task = dask.delayed(_partition_task, pure=True)
+    tasks = [
+        task(p, lm, int(s), til, directory, i, given, device)
+        for i, (p, s) in enumerate(zip(parts, survey.starts))
+    ]
     out = _compute(tasks, client, n_threads)
-    cover = max(o[0] for o in out)
+    tiles = merge_tiles(out, directory)
+    cover = max(o.cover for o in out)
     if not given:
-        return cover, np.zeros(len(L)), None
-    dist = np.stack([o[1] for o in out])
+        return cover, np.zeros(len(L)), None, tiles
+    dist = np.stack([o.distance for o in out])
     best = np.argmin(dist, axis=0)
     cols = np.arange(len(L))
-    return cover, dist[best, cols], np.stack([o[2] for o in out])[best, cols]
+    return cover, dist[best, cols], np.stack([o.nearest_rows for o in out])[best, cols], tiles
 
 
 def _landmarks(landmarks, survey, seed):
@@ -247,14 +273,15 @@ def _landmarks(landmarks, survey, seed):
     return landmarks[distinct_rows(landmarks, "landmarks")], None
 
 
-def _run_blocks(parts, blocks, settings, client, progress):
+def _run_blocks(tiles, blocks, settings, client, progress):
     """BlockResults as the block tasks finish (on the Client's workers, else here)."""
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(blocks), desc="filtration, blocks", unit="block")
-    reader = ChunkReader(parts)
+    reader = TileReader(tiles)
+    futures = []
     try:
         if client is None:
             for block in blocks:
@@ -266,23 +293,26 @@ def _run_blocks(parts, blocks, settings, client, progress):
         from distributed import as_completed
 
         token = uuid.uuid4().hex
-        chunks = dask.delayed(reader, name=f"flood-chunks-{token}", traverse=False)
+        tile_reader = dask.delayed(reader, name=f"flood-tiles-{token}", traverse=False)
         task = dask.delayed(block_task, pure=True)
         tasks = [
-            task(chunks, b, *settings, dask_key_name=f"flood-block-{token}-{i}")
+            task(tile_reader, b, *settings, dask_key_name=f"flood-block-{token}-{i}")
             for i, b in enumerate(blocks)
         ]
-        for future in as_completed(client.compute(tasks)):
+        futures = client.compute(tasks)
+        for future in as_completed(futures):
             yield future.result()
             future.release()
             if bar is not None:
                 bar.update(1)
     finally:
+        if futures:  # an error or Ctrl-C: the blocks left stop reading the tiles
+            client.cancel(futures)
         if bar is not None:
             bar.close()
 
 
-def _filtration(parts, survey, Lc, values, simplices, facets, options, client, progress):
+def _filtration(tiles, survey, Lc, values, simplices, facets, options, client, progress):
     """Bounds of every simplex from the blocks, tightened by face <= coface."""
     tol, method, points_per_edge, device, n_threads, block_size = options
     if top_dimension(simplices) == 0:  # vertices only
@@ -296,14 +326,14 @@ def _filtration(parts, survey, Lc, values, simplices, facets, options, client, p
             simplices,
             facets,
             survey.mean,
-            survey.lo,
-            survey.hi,
+            tiles.lo,
+            tiles.hi,
             block_size,
             samples,
             device,
         )
         settings = (survey.mean, tol, method, points_per_edge, device, n_threads)
-        results = _run_blocks(parts, blocks, settings, client, progress)
+        results = _run_blocks(tiles, blocks, settings, client, progress)
         lower, upper, queries, work = merge(results, simplices, values, method)
     if method == "grid":
         values = [lower[0]]
@@ -315,6 +345,23 @@ def _filtration(parts, survey, Lc, values, simplices, facets, options, client, p
     lower, upper, filtration = propagate_bounds(lower, upper, facets)
     evaluations = {k: q / max(len(simplices[k]), 1) for k, q in queries.items()}
     return dict(lower=lower, upper=upper, filtration=filtration, evaluations=evaluations, work=work)
+
+
+def _bytes_moved(n, dim, tiles, work):
+    """Totals of a run's work: bytes read (the survey and the partition read X, the blocks
+    their tiles) and written (the tiles), tree points per point of X, and the tiles."""
+    x_bytes = 8 * dim * n
+    block_rows = int(work["rows_read"].sum()) if "rows_read" in work else 0
+    return {
+        "x_bytes": x_bytes,
+        "bytes_read": 2 * x_bytes + 8 * dim * block_rows,
+        "bytes_written": x_bytes,
+        "tree_points_per_point": (
+            float(work["halo_points"].sum()) / max(n, 1) if "halo_points" in work else 0.0
+        ),
+        "tiles": int(tiles.counts.shape[1]),
+        "tile_points": tiles.sizes,
+    }
 
 
 def _grid_points(points_per_edge, k):
@@ -336,11 +383,14 @@ def dask_flood_complex(
     n_threads,
     progress,
     block_size,
+    work_dir=None,
 ):
     """:func:`flood.flood_complex` for a ``dask.array.Array`` of shape (n_points, dim).
 
     Same parameters and result; ``block_size`` (default :data:`DEFAULT_BLOCK_SIZE`) is the
-    number of top-dimensional simplices per block task. See the module docstring.
+    number of top-dimensional simplices per block task; ``work_dir`` the folder in which
+    the tiles are written (a fresh subfolder, removed at the end; default: the system's
+    temporary folder). See the module docstring.
     """
     timings = {}
     t0 = time.perf_counter()
@@ -360,31 +410,39 @@ def dask_flood_complex(
     parts = list(points.to_delayed().ravel())
     seeds = _seeds(random_state, len(parts) + 1)
     n_candidates = CANDIDATES * (landmarks if isinstance(landmarks, int) else len(landmarks))
-    survey = _survey(parts, dim, n_candidates, seeds[:-1], client, n_threads)
+    quota = sample_quota(n_known, len(parts))
+    survey = _survey(parts, dim, n_candidates, quota, seeds[:-1], client, n_threads)
     check_n_points(survey.n, dim)
     if isinstance(landmarks, int):
         landmarks = check_landmarks(landmarks, survey.n, dim)
     L, lm_idx = _landmarks(landmarks, survey, seeds[-1])
+    tiling = build_tiling(survey.sample, survey.weights, tile_points(survey.n, len(L)))
     timings["landmarks"] = time.perf_counter() - t0
 
-    t1 = time.perf_counter()
-    given = lm_idx is None
-    cover, values, nearest_rows = _cover(parts, L, survey, given, device, client, n_threads)
-    if given and np.all(values == 0):
-        lm_idx = nearest_rows
-    timings["cover"] = time.perf_counter() - t1
+    with work_directory(work_dir) as directory:
+        t1 = time.perf_counter()
+        given = lm_idx is None
+        cover, values, nearest_rows, tiles = _partition(
+            parts, L, survey, tiling, directory, given, device, client, n_threads
+        )
+        if given and np.all(values == 0):
+            lm_idx = nearest_rows
+        timings["tiles"] = time.perf_counter() - t1
 
-    t2 = time.perf_counter()
-    Lc = L - survey.mean
-    simplices, facets = _delaunay(Lc, survey.spread, max_dimension)
-    timings["delaunay"] = time.perf_counter() - t2
+        t2 = time.perf_counter()
+        Lc = L - survey.mean
+        simplices, facets = _delaunay(Lc, survey.spread, max_dimension)
+        timings["delaunay"] = time.perf_counter() - t2
 
-    t3 = time.perf_counter()
-    if method != "grid" and tol is None:
-        tol = _default_tol(cover, Lc, simplices)
-    options = (tol, method, points_per_edge, device, n_threads, block_size)
-    bounds = _filtration(parts, survey, Lc, values, simplices, facets, options, client, progress)
-    timings["filtration"] = time.perf_counter() - t3
+        t3 = time.perf_counter()
+        if method != "grid" and tol is None:
+            tol = _default_tol(cover, Lc, simplices)
+        options = (tol, method, points_per_edge, device, n_threads, block_size)
+        bounds = _filtration(
+            tiles, survey, Lc, values, simplices, facets, options, client, progress
+        )
+        timings["filtration"] = time.perf_counter() - t3
+    bounds["work"].update(_bytes_moved(survey.n, dim, tiles, bounds["work"]))
     return FloodResult(
         landmarks=L,
         landmark_indices=None if lm_idx is None else np.asarray(lm_idx, dtype=np.int64),

@@ -67,7 +67,7 @@ def test_matches_single_process(name, chunk):
     assert len(res.landmarks) == 120
     assert res.work["blocks"] >= 4  # faces shared by blocks are merged
     assert np.all(res.work["rows_read"] >= res.work["halo_points"])
-    assert set(res.timings) == {"landmarks", "cover", "delaunay", "filtration"}
+    assert set(res.timings) == {"landmarks", "tiles", "delaunay", "filtration"}
     assert_matches(res, X)
 
 

@@ -1,0 +1,231 @@
+"""Spatial tiles of a dask-array cloud (issue 27): every point in exactly one tile, blocks that
+read only the tiles their halos meet, row order that does not matter, and a work directory
+that never leaks."""
+
+import os
+
+import dask.array as da
+import numpy as np
+import pytest
+
+import flood._blocks
+import flood._distributed
+import flood._tiles
+from flood import flood_complex
+from flood._tiles import (
+    TileReader,
+    build_tiling,
+    merge_tiles,
+    partition_chunk,
+    work_directory,
+)
+from flood.datasets import make_swiss_cheese, make_torus
+from tests.test_distributed import assert_matches
+
+
+def _tiles_of(X, chunk_rows, tile_points, directory):
+    """X partitioned chunk by chunk, as the dask path does (landmarks: a few rows)."""
+    tiling = build_tiling(X[::7], np.full(len(X[::7]), 7.0), tile_points)
+    L = X[:: max(1, len(X) // 50)]
+    parts = [
+        partition_chunk(X[s : s + chunk_rows], L, s, tiling, directory, i, False, "cpu")
+        for i, s in enumerate(range(0, len(X), chunk_rows))
+    ]
+    return tiling, merge_tiles(parts, directory), parts
+
+
+def test_tiling_is_balanced_and_covers_space():
+    rng = np.random.default_rng(0)
+    sample = np.concatenate([rng.normal(size=(6_000, 3)), rng.normal(size=(2_000, 3)) + 10])
+    tiling = build_tiling(sample, np.full(len(sample), 10.0), 5_000)
+    counts = np.bincount(tiling.assign(sample), minlength=tiling.n_tiles) * 10.0
+    assert tiling.n_tiles >= 16
+    assert counts.max() <= 5_000 and counts.min() >= 5_000 / 4  # median splits: balanced
+    # every point of space has one tile, far outside the sample too
+    far = rng.uniform(-100, 100, size=(1_000, 3))
+    t = tiling.assign(far)
+    assert t.min() >= 0 and t.max() < tiling.n_tiles
+
+
+def test_tiling_of_repeated_values_and_one_point():
+    sample = np.repeat(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]), 100, axis=0)
+    tiling = build_tiling(sample, np.ones(len(sample)), 50)
+    tiles = tiling.assign(sample)
+    # equal points never straddle two tiles; each group is one tile
+    assert len(np.unique(tiles)) == 3
+    assert build_tiling(sample[:1], np.ones(1), 0.5).n_tiles == 1
+
+
+def test_every_point_in_exactly_one_tile(tmp_path):
+    X = make_swiss_cheese(20_000, n_voids=3, random_state=1)
+    X = X[np.random.default_rng(2).permutation(len(X))]  # rows in no spatial order
+    tiling, tiles, parts = _tiles_of(X, 3_001, 1_500, str(tmp_path))
+    assert tiles.sizes.sum() == len(X) and tiles.counts.shape == (7, tiling.n_tiles)
+    reader = TileReader(tiles)
+    read = [reader.read(t) for t in range(tiling.n_tiles)]
+    assert sum(len(r) for r in read) == len(X)
+    # as multisets: sorted rows equal
+    together = np.concatenate([r for r in read if len(r)])
+    assert np.array_equal(
+        together[np.lexsort(together.T)], X[np.lexsort(X.T)]
+    )  # nothing lost, nothing twice
+    for t, r in enumerate(read):
+        assert np.all(tiling.assign(r) == t) if len(r) else tiles.sizes[t] == 0
+        if len(r):  # the tile's box is its points' box
+            assert np.array_equal(tiles.lo[t], r.min(axis=0))
+            assert np.array_equal(tiles.hi[t], r.max(axis=0))
+    # the covering radius of each chunk is exact
+    L = X[:: len(X) // 50]
+    d = np.sqrt(((X[:, None, :] - L[None]) ** 2).sum(axis=2)).min(axis=1)
+    assert max(p.cover for p in parts) == d.max()
+
+
+def test_partition_rewrites_a_whole_file_when_run_twice(tmp_path):
+    X = make_torus(5_000, noise=0.01, random_state=0)
+    tiling = build_tiling(X, np.ones(len(X)), 800)
+    a = partition_chunk(X, X[:20], 0, tiling, str(tmp_path), 0, False, "cpu")
+    b = partition_chunk(X, X[:20], 0, tiling, str(tmp_path), 0, False, "cpu")
+    assert np.array_equal(a.counts, b.counts)
+    assert sorted(os.listdir(tmp_path)) == ["chunk-000000.npy"]  # no temporary left
+
+
+class CountingReader(TileReader):
+    def __init__(self, tiles):
+        super().__init__(tiles)
+        self.tiles, self.seen = tiles, []
+
+    def read(self, t):
+        self.seen.append(t)
+        return super().read(t)
+
+
+def test_blocks_read_only_the_tiles_their_halos_meet(monkeypatch):
+    X = make_swiss_cheese(60_000, n_voids=4, random_state=3)
+    X = X[np.random.default_rng(4).permutation(len(X))]
+    # tiles much smaller than a halo, as at scale (10^7 points: ~40k per tile, halos ~10^6)
+    monkeypatch.setattr(flood._tiles, "MIN_TILE_POINTS", 100)
+    monkeypatch.setattr(flood._tiles, "TILES_PER_LANDMARK", 2.0)
+    readers, blocks = [], []
+
+    def reader(tiles):
+        readers.append(CountingReader(tiles))
+        return readers[-1]
+
+    task = flood._distributed.block_task
+
+    def spy(reader, block, *args, **kwargs):
+        blocks.append(block)
+        return task(reader, block, *args, **kwargs)
+
+    monkeypatch.setattr(flood._distributed, "TileReader", reader)
+    monkeypatch.setattr(flood._distributed, "block_task", spy)
+    res = flood_complex(
+        da.from_array(X, chunks=(7_000, 3)), 200, random_state=0, device="cpu", block_size=60
+    )
+    (r,) = readers
+    tiles = r.tiles
+    assert res.work["tiles"] >= 400 and res.work["blocks"] == len(blocks) >= 8
+    assert sorted(r.seen) == sorted(int(t) for b in blocks for t in b.tiles)  # once each
+    for b, rows, halo in zip(blocks, res.work["rows_read"], res.work["halo_points"]):
+        meets = np.zeros(len(tiles.lo), bool)
+        for lo, hi in b.boxes:
+            meets |= np.all(tiles.lo <= hi, axis=1) & np.all(tiles.hi >= lo, axis=1)
+        assert np.array_equal(np.flatnonzero(meets), b.tiles)  # the tiles it meets, only
+        assert rows == tiles.sizes[b.tiles].sum() < len(X)
+        assert halo == np.count_nonzero(flood._blocks._in_boxes(X, b.boxes))  # all of its halo
+    # small tiles: the blocks read little beyond their halos (measured 1.55x)
+    assert res.work["rows_read"].sum() <= 2.0 * res.work["halo_points"].sum()
+    assert_matches(res, X)
+
+
+def test_row_order_changes_neither_the_result_nor_the_bytes():
+    X = make_torus(60_000, noise=0.02, random_state=5)
+    cell = np.floor((X - X.min(axis=0)) / 0.5).astype(int)
+    ordered = X[np.lexsort(cell.T[::-1])]  # rows in tile order
+    shuffled = X[np.random.default_rng(6).permutation(len(X))]
+    ref = flood_complex(X, 250, random_state=0, device="cpu")
+    runs = [
+        flood_complex(da.from_array(Y, chunks=(6_000, 3)), ref.landmarks, tol=ref.tol, device="cpu")
+        for Y in (ordered, shuffled)
+    ]
+    for res in runs:
+        assert_matches(res, X, landmarks_in_X=False)
+    a, b = (r.work for r in runs)
+    assert b["bytes_read"] <= 1.15 * a["bytes_read"]
+    assert a["bytes_read"] + a["bytes_written"] <= 12 * a["x_bytes"]
+    assert b["bytes_read"] + b["bytes_written"] <= 12 * b["x_bytes"]
+
+
+def _objects():
+    """Three separate objects of uneven density with empty space between them."""
+    rng = np.random.default_rng(7)
+    sphere = rng.normal(size=(40_000, 3))
+    sphere /= np.linalg.norm(sphere, axis=1, keepdims=True)
+    torus = make_torus(8_000, noise=0.01, random_state=8) + [6.0, 0.0, 0.0]
+    blob = rng.normal(scale=0.3, size=(2_000, 3)) + [0.0, 7.0, 2.0]
+    X = np.concatenate([sphere, torus, blob])
+    return X[rng.permutation(len(X))]
+
+
+def test_separate_objects_of_uneven_density():
+    X = _objects()
+    res = flood_complex(
+        da.from_array(X, chunks=(9_000, 3)), 180, random_state=1, device="cpu", block_size=50
+    )
+    assert_matches(res, X)
+    assert res.work["tile_points"].sum() == len(X)
+
+
+def test_work_directory_is_removed_on_success_and_on_error(tmp_path, monkeypatch):
+    X = make_torus(8_000, noise=0.01, random_state=9)
+    dX = da.from_array(X, chunks=(2_000, 3))
+    made = []
+    real = flood._tiles.tempfile.mkdtemp
+
+    def mkdtemp(**kwargs):
+        made.append(real(**kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(flood._tiles.tempfile, "mkdtemp", mkdtemp)
+    flood_complex(dX, 60, device="cpu", work_dir=tmp_path)
+    assert len(made) == 1 and made[0].startswith(str(tmp_path)) and not os.path.exists(made[0])
+    assert os.listdir(tmp_path) == []
+
+    def fail(*args, **kwargs):
+        assert any(f.endswith(".npy") for f in os.listdir(made[-1]))  # tiles were written
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(flood._distributed, "block_task", fail)
+    with pytest.raises(KeyboardInterrupt):
+        flood_complex(dX, 60, device="cpu")
+    assert len(made) == 2 and not os.path.exists(made[1])
+
+
+def test_work_dir_is_checked():
+    dX = da.from_array(make_torus(2_000, random_state=0), chunks=(500, 3))
+    with pytest.raises(ValueError, match="'work_dir' parameter must name an existing directory"):
+        flood_complex(dX, 20, device="cpu", work_dir="/no/such/folder")
+    with pytest.raises(ValueError, match="'work_dir' parameter applies to dask array"):
+        flood_complex(make_torus(2_000, random_state=0), 20, device="cpu", work_dir="/tmp")
+
+
+def test_work_directory_context():
+    with work_directory() as d:
+        assert os.path.isdir(d)
+    assert not os.path.exists(d)
+    with pytest.raises(RuntimeError), work_directory() as d:
+        raise RuntimeError
+    assert not os.path.exists(d)
+
+
+def test_block_timings_and_totals():
+    X = make_torus(20_000, noise=0.01, random_state=2)
+    res = flood_complex(da.from_array(X, chunks=(5_000, 3)), 100, device="cpu", block_size=50)
+    w = res.work
+    assert w["block_seconds"].shape == (w["blocks"], len(flood._blocks.BLOCK_STAGES))
+    assert np.all(w["block_seconds"] >= 0) and w["block_seconds"][:, 2].sum() > 0
+    assert w["x_bytes"] == 24 * len(X) and w["bytes_written"] == w["x_bytes"]
+    assert w["bytes_read"] == 2 * w["x_bytes"] + 24 * w["rows_read"].sum()
+    assert w["tree_points_per_point"] == w["halo_points"].sum() / len(X)
+    # every simplex is computed at least once; shared faces a few times
+    assert 1 <= w["evaluations_per_simplex"] < 3
