@@ -258,8 +258,9 @@ def check_header(path, ext):
     Returns
     -------
     header : Header
-        ``n_points`` (the promised number of points) and ``fields`` (the names of a point's
-        values: ``x``, ``y``, ``z`` and any attributes).
+        ``n_points`` (the promised number of points), ``fields`` (the names of a point's
+        values: ``x``, ``y``, ``z`` and any attributes), their ``types`` and ``counts``, the
+        ``encoding`` and the body's ``offset``: the layout the PLY and PCD readers read.
 
     Raises
     ------
@@ -268,7 +269,7 @@ def check_header(path, ext):
     """
     header = _ply_header(path) if ext == ".ply" else _pcd_header(path)
     if header.per_point == 0 or header.n_points == 0:
-        return header  # variable-size rows (PLY lists): open3d's count is checked after
+        return header  # variable-size rows (PLY lists): the reader counts the rows it reads
     found, cut = _body_points(path, header)
     if found < header.n_points:
         unit = "values" if header.encoding == "ascii" else "bytes"
