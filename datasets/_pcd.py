@@ -26,8 +26,8 @@ from flood.datasets._columns import as_declared, named_table
 from flood.datasets._headers import check_header
 
 # Packed colour fields: the byte (from the least significant) of each channel.
-_COLOURS = {"rgb": (("red", 2), ("green", 1), ("blue", 0)), "rgba": None}
-_COLOURS["rgba"] = (*_COLOURS["rgb"], ("alpha", 3))
+_RGB = (("red", 2), ("green", 1), ("blue", 0))
+_COLOURS = {"rgb": _RGB, "rgba": (*_RGB, ("alpha", 3))}
 _PADDING = "_"  # PCL's name for the bytes it pads a point with
 
 
