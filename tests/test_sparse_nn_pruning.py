@@ -21,6 +21,7 @@ from flood.sparse_nn import (  # noqa: E402
     erk_densities,
     export_state_dict,
     is_nm_sparse,
+    lamp_scores,
     magnitude_prune,
     nm_mask,
     prunable_layers,
@@ -57,6 +58,7 @@ def _zeros(module):
 
 
 PRUNERS = {
+    "magnitude_lamp": lambda m, s: magnitude_prune(m, s),
     "magnitude_global": lambda m, s: magnitude_prune(m, s, scope="global"),
     "magnitude_layer": lambda m, s: magnitude_prune(m, s, scope="layer"),
     "random_uniform": lambda m, s: random_prune(m, s, generator=torch.Generator().manual_seed(0)),
@@ -84,9 +86,31 @@ def test_achieved_sparsity_matches_target(method, sparsity):
 def test_global_magnitude_keeps_the_largest_weights():
     model = _model()
     before = torch.cat([current_weight(m).abs().flatten() for _, m in prunable_layers(model)])
-    magnitude_prune(model, 0.7)
+    magnitude_prune(model, 0.7, scope="global")
     masks = torch.cat([current_mask(m).flatten() for _, m in prunable_layers(model)]).bool()
     assert before[masks].min() >= before[~masks].max()
+
+
+def test_lamp_scores_follow_magnitude_within_a_layer_and_ignore_its_scale():
+    weight = torch.randn(6, 5, generator=torch.Generator().manual_seed(0))
+    scores = lamp_scores(weight)
+    order = weight.abs().flatten().argsort()
+    assert torch.all(scores.flatten()[order].diff() >= 0)
+    assert scores.flatten()[weight.abs().argmax()] == 1.0 and scores.max() == 1.0
+    squares = (weight.flatten().double() ** 2).sort().values
+    expected = squares / squares.flip(0).cumsum(0).flip(0)  # w_u^2 / sum_{|w_v| >= |w_u|} w_v^2
+    torch.testing.assert_close(scores.flatten().double().sort().values, expected)
+    torch.testing.assert_close(lamp_scores(1e-3 * weight), scores)
+
+
+def test_default_magnitude_pruning_never_empties_a_layer_where_global_magnitude_does():
+    # Fan-in-scaled initial weights: the 64-input head layer's are the smallest, and ranking
+    # raw |w| over the model at 90 % removes all of them (the network's output is constant).
+    collapsed = magnitude_prune(_model(), 0.9, scope="global")
+    assert min(layer.n_nonzero for layer in sparsity_report(collapsed).layers) == 0
+    report = sparsity_report(magnitude_prune(_model(), 0.9))  # LAMP
+    assert min(layer.n_nonzero for layer in report.layers) > 0
+    assert report.n_params - report.n_nonzero == round(0.9 * report.n_params)
 
 
 @pytest.mark.parametrize("method", PRUNERS)

@@ -8,12 +8,13 @@ from torch import nn
 from flood.sparse_nn import (
     SparsePointCloudClassifier,
     _soups,
+    _training,
     average_state_dicts,
     magnitude_prune,
     prunable_layers,
 )
 from flood.sparse_nn._data import JITTER_CLIP, SCALE_RANGE, augment_clouds
-from flood.sparse_nn._training import RunConfig, fit_run
+from flood.sparse_nn._training import RunConfig, cosine_factor, fit_run
 
 FAST = dict(n_points=64, width=8, epochs=6, batch_size=8, learning_rate=3e-3)
 LEARNS = 0.85  # as in test_sparse_nn.py (chance 0.5; sized on the same toy clouds)
@@ -192,19 +193,39 @@ def test_gradual_pruning_never_stops_before_the_target_sparsity(toy):
     assert len(clf.history_) >= 0.8 * 12 - 1
 
 
-@pytest.mark.parametrize(("schedule", "final"), [("cosine", 0.0), ("constant", 0.1)])
-def test_fit_run_anneals_the_learning_rate_to_zero_only_with_cosine(schedule, final):
+def _rates(schedule, epochs, restart=0):
+    """The learning rate after each epoch of a fit_run of a tiny model (lr 0.1)."""
     g = torch.Generator().manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(6, 2))
     X, y = torch.randn(8, 2, 3, generator=g), torch.tensor([0, 1] * 4)
-    cfg = RunConfig(X, y, None, epochs=4, batch_size=4, learning_rate=0.1, weight_decay=0.0,
-                    class_weight=torch.ones(2), generator=g, lr_schedule=schedule)  # fmt: skip
-    optimizers, rates = [], []
-    history = []
-    fit_run(model, cfg, history, attach=optimizers.append,
+    cfg = RunConfig(X, y, None, epochs=epochs, batch_size=4, learning_rate=0.1,
+                    weight_decay=0.0, class_weight=torch.ones(2), generator=g,
+                    lr_schedule=schedule)  # fmt: skip
+    optimizers, rates, history = [], [], []
+    fit_run(model, cfg, history, attach=optimizers.append, restart=restart,
             after_epoch=lambda _: rates.append(optimizers[0].param_groups[0]["lr"]))  # fmt: skip
+    assert len(history) == epochs
+    return rates
+
+
+def test_cosine_restarts_at_full_rate_for_fine_tuning_after_a_one_shot_prune(monkeypatch, toy):
+    # epochs 0-1 anneal from 0.1; the prune epoch 2 restarts at 0.1 and 2-5 anneal to 0
+    half = [0.05 * (1 + np.cos(np.pi * e / 4)) for e in range(1, 5)]
+    np.testing.assert_allclose(_rates("cosine", 6, restart=2), [0.05, 0.1, *half], atol=1e-12)
+    assert cosine_factor(2, 6, restart=2) == 1.0 and cosine_factor(6, 6, restart=2) == 0.0
+    restarts = []
+    monkeypatch.setattr(
+        _training, "cosine_factor", lambda e, n, r=0: restarts.append(r) or cosine_factor(e, n, r)
+    )
+    SparsePointCloudClassifier(**FAST, pruning="magnitude", random_state=0).fit(*toy[0])
+    assert set(restarts) == {FAST["epochs"] // 2}  # the default prune epoch
+
+
+@pytest.mark.parametrize(("schedule", "final"), [("cosine", 0.0), ("constant", 0.1)])
+def test_fit_run_anneals_the_learning_rate_to_zero_only_with_cosine(schedule, final):
+    rates = _rates(schedule, 4)
     expected = [0.05 * (1 + np.cos(np.pi * e / 4)) for e in range(1, 5)]
     if schedule == "constant":
         expected = [0.1] * 4
     np.testing.assert_allclose(rates, expected, atol=1e-12)
-    assert rates[-1] == pytest.approx(final, abs=1e-12) and len(history) == 4
+    assert rates[-1] == pytest.approx(final, abs=1e-12)

@@ -20,6 +20,7 @@ from flood.sparse_nn._data import (
 )
 from flood.sparse_nn._models import DGCNN, KNNNet, PointNet
 from flood.sparse_nn._nm import to_semi_structured
+from flood.sparse_nn._pruning import SCOPES
 from flood.sparse_nn._report import sparsity_report
 from flood.sparse_nn._soups import train_soup
 from flood.sparse_nn._training import (
@@ -54,8 +55,10 @@ class SparsePointCloudClassifier(ClassifierMixin, BaseEstimator):
     pruning : {None, "magnitude", "gradual", "random", "erk", "nm", "imp", "soup"}, \
 default=None
         ``"magnitude"``: one-shot magnitude pruning at epoch ``prune_epoch`` (default
-        ``epochs // 2``), then fine-tuning. ``"gradual"``: Zhu & Gupta's cubic schedule from
-        ``begin`` to ``end`` (fractions of training, default 0.1 and 0.6). ``"random"`` /
+        ``epochs // 2``), then fine-tuning, with the cosine learning rate restarted at the
+        prune. ``"gradual"``: Zhu & Gupta's cubic schedule from ``begin`` to ``end``
+        (fractions of training, default 0.1 and 0.6: the last 40 % fine-tunes at the final
+        sparsity). ``"random"`` /
         ``"erk"``: random masks at initialisation, uniform or ERK layer densities. ``"nm"``:
         N:M sparsity with ``n = m * (1 - sparsity)``, ``m`` default 4, trained by SR-STE.
         ``"imp"``: iterative magnitude pruning in ``rounds`` rounds (default 3) with rewinding
@@ -81,7 +84,10 @@ default=None
     learning_rate : float, default=1e-3
         Adam learning rate (at the start of each run).
     lr_schedule : {"cosine", "constant"}, default="cosine"
-        ``"cosine"``: annealed to 0 over each run's ``epochs`` (stepped per epoch).
+        ``"cosine"``: annealed to 0 over each run's ``epochs`` (stepped per epoch); with
+        ``pruning="magnitude"`` the epochs before and after the prune each get their own
+        cosine (:func:`~flood.sparse_nn._training.cosine_factor`), so fine-tuning starts
+        at ``learning_rate``.
     patience : int or None, default=None
         Stop a run once this many epochs in a row (among those at the target sparsity) have
         not improved the validation score; None trains every epoch. Needs a validation split.
@@ -97,9 +103,11 @@ default=None
     validation_fraction : float in [0, 1), default=0.1
         Share of each class held out to pick the best epoch; 0 keeps the last epoch.
     pruning_params : dict, default=None
-        Options of the pruning method (keys above, plus ``"scope"``: ``"global"`` or
-        ``"layer"`` for the magnitude methods, ``"n_pruning_steps"`` for ``"gradual"``,
-        ``"srste_lambda"`` for ``"nm"``).
+        Options of the pruning method (keys above, plus ``"scope"`` for the magnitude
+        methods: ``"lamp"`` (default) ranks weights across layers by LAMP scores,
+        ``"global"`` by raw magnitude, which can empty a whole layer at high sparsity,
+        ``"layer"`` prunes every layer alike (:func:`~flood.sparse_nn.magnitude_prune`);
+        ``"n_pruning_steps"`` for ``"gradual"``, ``"srste_lambda"`` for ``"nm"``).
     semi_structured : bool, default=False
         After training with 2:4 ``"nm"`` pruning on CUDA, run the eligible Linear layers with
         :func:`torch.sparse.to_sparse_semi_structured` kernels in float16
@@ -232,8 +240,8 @@ default=None
                 given,
             )
         options = {**defaults, **given}
-        if options.get("scope", "global") not in ("global", "layer"):
-            raise self._fail("pruning_params", "needs 'scope' in {'global', 'layer'}", given)
+        if options.get("scope", SCOPES[0]) not in SCOPES:
+            raise self._fail("pruning_params", f"needs 'scope' in {set(SCOPES)}", given)
         if self.pruning == "magnitude":
             if options["prune_epoch"] is None:
                 options["prune_epoch"] = self.epochs // 2

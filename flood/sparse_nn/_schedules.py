@@ -5,7 +5,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from flood.sparse_nn._pruning import current_mask, magnitude_prune, prunable_layers
+from flood.sparse_nn._pruning import (
+    DEFAULT_SCOPE,
+    current_mask,
+    magnitude_prune,
+    prunable_layers,
+)
 
 __all__ = [
     "CubicSparsitySchedule",
@@ -120,7 +125,7 @@ class GradualMagnitudePruner:
         Model pruned in place.
     schedule : CubicSparsitySchedule
         Target sparsity per step.
-    scope : {"global", "layer"}, default="global"
+    scope : {"lamp", "global", "layer"}, default="lamp"
         As in :func:`~flood.sparse_nn.magnitude_prune`.
 
     Examples
@@ -139,7 +144,7 @@ class GradualMagnitudePruner:
     """
 
     def __init__(
-        self, model: nn.Module, schedule: CubicSparsitySchedule, *, scope: str = "global"
+        self, model: nn.Module, schedule: CubicSparsitySchedule, *, scope: str = DEFAULT_SCOPE
     ) -> None:
         self.model, self.schedule, self.scope = model, schedule, scope
         self.step_count = 0
@@ -182,7 +187,7 @@ class IterativeMagnitudePruner:
         Model pruned in place.
     rate : float in (0, 1), default=0.2
         Fraction of the remaining prunable weights removed per round.
-    scope : {"global", "layer"}, default="global"
+    scope : {"lamp", "global", "layer"}, default="lamp"
         As in :func:`~flood.sparse_nn.magnitude_prune`.
     rewind_all : bool, default=True
         Rewind biases, norms and buffers too, not only the prunable weights.
@@ -202,7 +207,7 @@ class IterativeMagnitudePruner:
     """
 
     def __init__(
-        self, model: nn.Module, rate: float = 0.2, *, scope: str = "global", rewind_all=True
+        self, model: nn.Module, rate: float = 0.2, *, scope: str = DEFAULT_SCOPE, rewind_all=True
     ) -> None:
         if not 0.0 < rate < 1.0:
             raise ValueError(f"The 'rate' parameter must be in (0, 1). Got {rate!r} instead.")

@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from flood.sparse_nn._nm import apply_nm_sparsity
-from flood.sparse_nn._pruning import magnitude_prune, random_prune
+from flood.sparse_nn._pruning import DEFAULT_SCOPE, magnitude_prune, random_prune
 from flood.sparse_nn._report import sparsity_report
 from flood.sparse_nn._schedules import (
     CubicSparsitySchedule,
@@ -32,6 +32,7 @@ __all__ = [
     "MONITORS",
     "PRUNING_PARAMS",
     "RunConfig",
+    "cosine_factor",
     "evaluate",
     "fit_run",
     "history_row",
@@ -46,20 +47,21 @@ __all__ = [
 #: (None: derived from ``epochs``).
 PRUNING_PARAMS: dict[str | None, dict] = {
     None: {},
-    "magnitude": {"scope": "global", "prune_epoch": None},
-    "gradual": {"scope": "global", "begin": 0.1, "end": 0.6, "n_pruning_steps": 10},
+    "magnitude": {"scope": DEFAULT_SCOPE, "prune_epoch": None},
+    "gradual": {"scope": DEFAULT_SCOPE, "begin": 0.1, "end": 0.6, "n_pruning_steps": 10},
     "random": {},
     "erk": {},
     "nm": {"m": 4, "srste_lambda": 2e-4},
-    "imp": {"scope": "global", "rounds": 3, "rewind_epoch": None},
-    "soup": {"scope": "global", "rounds": 3, "ingredients": 3},
+    "imp": {"scope": DEFAULT_SCOPE, "rounds": 3, "rewind_epoch": None},
+    "soup": {"scope": DEFAULT_SCOPE, "rounds": 3, "ingredients": 3},
 }
 
 #: What picks the kept epoch and drives early stopping: validation accuracy (ties broken by
 #: loss) or validation loss alone (smoother on small validation sets).
 MONITORS = ("accuracy", "loss")
 #: Learning-rate schedules of one training run: constant, or cosine annealing to 0 over the
-#: run's ``epochs`` (stepped once per epoch).
+#: run's ``epochs`` (stepped once per epoch), restarted where one-shot pruning starts a
+#: fine-tuning phase (:func:`cosine_factor`).
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -161,6 +163,24 @@ def evaluate(model, X, y, weight, batch_size) -> tuple[float, float]:
     return loss, float((logits.argmax(dim=1) == y).float().mean())
 
 
+def cosine_factor(epoch: int, epochs: int, restart: int = 0) -> float:
+    """Cosine learning-rate factor of ``epoch`` in a run of ``epochs``, restarted at ``restart``.
+
+    The epochs ``[0, restart)`` and ``[restart, epochs)`` each anneal from 1 to 0 along half
+    a cosine (a warm restart, Loshchilov & Hutter 2017); ``restart=0`` is one cosine over
+    the run. One-shot pruning restarts at its prune epoch, so the pruned network fine-tunes
+    from the full learning rate (learning-rate rewinding, Renda et al. 2020) rather than from
+    what is left of one annealing over the whole run.
+
+    Examples
+    --------
+    >>> [round(cosine_factor(e, 6, restart=2), 2) for e in range(7)]
+    [1.0, 0.5, 1.0, 0.85, 0.5, 0.15, 0.0]
+    """
+    start, span = (0, restart) if epoch < restart else (restart, epochs - restart)
+    return 0.5 * (1.0 + math.cos(math.pi * (epoch - start) / span))
+
+
 def _schedule(sparsity, options, epochs, n_batches) -> CubicSparsitySchedule:
     total = epochs * n_batches
     begin = math.floor(options["begin"] * total)
@@ -220,8 +240,12 @@ def fit_run(
     after_epoch: Callable[[int], None] | None = None,
     eligible: Callable[[int], bool] | None = None,
     attach: Callable[[torch.optim.Optimizer], None] | None = None,
+    restart: int = 0,
 ) -> tuple | None:
     """One training run with a fresh Adam optimizer; appends one history row per epoch.
+
+    With ``cfg.lr_schedule == "cosine"`` the learning rate follows :func:`cosine_factor`,
+    restarted at epoch ``restart`` (0: one cosine over the run).
 
     Returns ``(score, state, epoch)`` of the best eligible epoch (``eligible(epoch)``; all by
     default), scored by (validation accuracy, -validation loss), or by -validation loss alone
@@ -234,7 +258,9 @@ def fit_run(
     )
     scheduler = None
     if cfg.lr_schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda epoch: cosine_factor(epoch, cfg.epochs, restart)
+        )
     if attach is not None:
         attach(optimizer)
     best, stale = None, 0
@@ -329,7 +355,9 @@ def train_pruned(
             if epoch == epoch0:
                 magnitude_prune(model, sparsity, scope=options["scope"])
 
-        best = fit_run(model, cfg, history, before_epoch=before, eligible=lambda e: e >= epoch0)
+        best = fit_run(
+            model, cfg, history, before_epoch=before, eligible=lambda e: e >= epoch0, restart=epoch0
+        )
     else:
         best = fit_run(model, cfg, history)
     if best is None:  # pruning that never finished (too few steps, or stopped early): finish
