@@ -34,10 +34,18 @@ import numpy as np
 from flood._certify import _run, certified_bounds
 from flood._validation import check_device
 from flood.kernels import build_tree, grid_interior_max, nearest
+from flood.kernels._tree import _morton_order
 
-#: Top-dimensional simplices per block task: a 1,000-landmark 3-D complex (~6,500
-#: tetrahedra) makes ~25 blocks, a 2-D one (~2,000 triangles) ~8.
-DEFAULT_BLOCK_SIZE = 256
+#: Top-dimensional simplices per block task, at most: a 1,000-landmark 3-D complex (~6,500
+#: tetrahedra) makes a few blocks when the workers' memory allows (their halos then overlap
+#: little), more when it does not (:mod:`flood._memory`).
+DEFAULT_BLOCK_SIZE = 4096
+#: Top simplices per compact group, the unit that blocks are merged from (halo boxes are
+#: drawn per group: smaller groups, tighter halos).
+GROUP_SIZE = 256
+#: Rows a block task reads, at most, where no worker memory limit says otherwise (a
+#: process, or workers without a limit): ~340 MB of halo and tree in 3-D.
+DEFAULT_BLOCK_ROWS = 2_000_000
 #: Relative widening of each halo box: covers the rounding of ball centres and radii.
 HALO_RTOL = 1e-9
 #: The sampled bound f_C(s) >= f(s) is certified to within this fraction of the median
@@ -82,6 +90,7 @@ class Block:
     top_centres: np.ndarray = None  # (n_top, dim)
     top_lo: np.ndarray = None  # (n_top, dim), input coordinates
     top_hi: np.ndarray = None
+    reads: int = 0  # rows of X in the tiles it meets (what the task will read)
 
 
 @dataclass
@@ -265,8 +274,11 @@ def plan_blocks(
     block_size,
     samples,
     device="cpu",
+    tile_rows=None,
+    max_rows=None,
 ):
-    """The blocks of the complex: simplices, local indices and the tiles each must read.
+    """The blocks of the complex: simplices, local indices and the tiles each must read,
+    largest first.
 
     Parameters
     ----------
@@ -283,10 +295,18 @@ def plan_blocks(
     samples : ndarray of shape (n_samples, dim)
         Centred points of X for :func:`upper_bounds` (the FPS candidates).
     device : str
+    tile_rows : ndarray of shape (n_tiles,), optional
+        Points of X in each tile: a block reads the rows of the tiles it meets.
+    max_rows : int, optional
+        A block reading more rows is halved (its centres bisected) until each part reads at
+        most ``max_rows`` or is one simplex (:mod:`flood._memory` refuses those before they
+        run).
 
     Returns
     -------
     blocks : list of Block
+        Sorted by the rows they read, most first (with ``tile_rows``): the longest tasks
+        start first.
     """
     top = top_dimension(simplices)
     corners = landmarks[simplices[top]]
@@ -294,19 +314,61 @@ def plan_blocks(
     bound = upper_bounds(corners, radii, values[simplices[top]], samples, device)
     lo_s = corners.min(axis=1) - bound[:, None] + shift
     hi_s = corners.max(axis=1) + bound[:, None] + shift
-    blocks = []
-    for group in group_simplices(centres, lo_s, hi_s, block_size):
+    rows = tile_rows if tile_rows is not None else np.zeros(len(tile_lo), np.int64)
+    groups, todo = [], group_simplices(centres, lo_s, hi_s, min(block_size, GROUP_SIZE))
+    while todo:  # compact groups, each cut until its tiles fit max_rows (or one simplex)
+        group = todo.pop()
         boxes = _halo_boxes(centres, lo_s, hi_s, group)
-        meets = np.zeros(len(tile_lo), dtype=bool)
-        for lo, hi in boxes:
-            meets |= np.all(tile_lo <= hi, axis=1) & np.all(tile_hi >= lo, axis=1)
+        meets = _tiles_meeting(boxes, tile_lo, tile_hi)
+        if max_rows is not None and rows[meets].sum() > max_rows and len(group) > 1:
+            _bisect(centres, group, -(-len(group) // 2), todo)
+            continue
+        groups.append((group, boxes, meets))
+    blocks = []
+    for members in _merge_groups(groups, centres, rows, block_size, max_rows):
+        group = np.concatenate([groups[m][0] for m in members])
+        boxes = np.concatenate([groups[m][1] for m in members])
+        meets = np.logical_or.reduce([groups[m][2] for m in members])
         blocks.append(
             _block(group, landmarks, values, simplices, facets, top, boxes, np.flatnonzero(meets))
         )
         top_rows = blocks[-1].rows[top]
         blocks[-1].top_centres = centres[top_rows]
         blocks[-1].top_lo, blocks[-1].top_hi = lo_s[top_rows], hi_s[top_rows]
-    return blocks
+        blocks[-1].reads = int(rows[meets].sum())
+    return sorted(blocks, key=lambda b: -b.reads)
+
+
+def _tiles_meeting(boxes, tile_lo, tile_hi):
+    """Mask of the tiles whose box meets one of ``boxes``."""
+    meets = np.zeros(len(tile_lo), dtype=bool)
+    for lo, hi in boxes:
+        meets |= np.all(tile_lo <= hi, axis=1) & np.all(tile_hi >= lo, axis=1)
+    return meets
+
+
+def _merge_groups(groups, centres, rows, block_size, max_rows):
+    """Groups of neighbouring groups (lists of indices into ``groups``): consecutive in the
+    Z-order of their centres, merged while the block holds at most ``block_size`` top
+    simplices and its tiles at most ``max_rows`` rows. Blocks that share tiles read them
+    once: fewer, larger halos read and index less of X twice."""
+    if not groups:
+        return []
+    where = np.array([centres[g].mean(axis=0) for g, _, _ in groups])
+    out, current, size, meets = [], [], 0, None
+    for i in _morton_order(where):
+        group, _, tiles = groups[i]
+        union = tiles if meets is None else meets | tiles
+        fits = size + len(group) <= block_size
+        fits &= max_rows is None or rows[union].sum() <= max_rows
+        if current and not fits:
+            out.append(current)
+            current, size, union = [], 0, tiles
+        current.append(int(i))
+        size += len(group)
+        meets = union
+    out.append(current)
+    return out
 
 
 def _block(group, vertices, values, simplices, facets, top, boxes, tiles):
@@ -330,25 +392,36 @@ def _block(group, vertices, values, simplices, facets, top, boxes, tiles):
 
 def _in_boxes(points, boxes):
     """Mask of the points inside the union of ``boxes`` (n_boxes, 2, dim)."""
+    inside = np.zeros(len(points), dtype=bool)
+    if not len(boxes) or not len(points):
+        return inside
     lo, hi = boxes[:, 0].min(axis=0), boxes[:, 1].max(axis=0)
-    inside = np.all((points >= lo) & (points <= hi), axis=1)  # all boxes first
-    near = np.flatnonzero(inside)
-    inside[near] = False
+    near = np.flatnonzero(np.all((points >= lo) & (points <= hi), axis=1))  # all boxes first
     for b_lo, b_hi in boxes:
-        inside[near] |= np.all((points[near] >= b_lo) & (points[near] <= b_hi), axis=1)
+        if not len(near):
+            break
+        hit = np.all((points[near] >= b_lo) & (points[near] <= b_hi), axis=1)
+        inside[near[hit]] = True
+        near = near[~hit]
     return inside
 
 
+def _boxes_meeting(boxes, lo, hi):
+    """The boxes (n_boxes, 2, dim) that meet the box [lo, hi]."""
+    return boxes[np.all(boxes[:, 0] <= hi, axis=1) & np.all(boxes[:, 1] >= lo, axis=1)]
+
+
 def halo_points(reader, block):
-    """The points of X in the block's halo boxes, read tile by tile (``reader.read(t)``,
-    e.g. a :class:`flood._tiles.TileReader`); and the rows read."""
+    """The points of X in the block's halo boxes, read tile by tile (``reader.pieces``, a
+    :class:`flood._tiles.TileReader`: each chunk file opened once), each piece tested
+    against the boxes that meet its tile only; and the rows read."""
     kept, n_read = [np.zeros((0, block.boxes.shape[2]))], 0
-    for i in block.tiles:
-        tile = reader.read(int(i))
-        if not len(tile):
-            continue
-        n_read += len(tile)
-        kept.append(tile[_in_boxes(tile, block.boxes)])
+    meeting = {}
+    for t, points in reader.pieces(block.tiles):
+        if t not in meeting:
+            meeting[t] = _boxes_meeting(block.boxes, reader.lo[t], reader.hi[t])
+        n_read += len(points)
+        kept.append(points[_in_boxes(points, meeting[t])])
     return np.concatenate(kept), n_read
 
 

@@ -152,6 +152,20 @@ def _parser():
         help=f"rows per chunk of FILE (default {DEFAULT_CHUNK_ROWS:,} with --workers or "
         "--scheduler; alone: one process, chunk by chunk, never the whole file in memory)",
     )
+    c.add_argument(
+        "--memory-limit",
+        default=None,
+        help="memory limit of each --workers process, e.g. 2GiB (default: dask's, the "
+        "machine's memory over the workers); a run whose chunks or largest simplex would not "
+        "fit is refused before it starts",
+    )
+    c.add_argument(
+        "--work-dir",
+        default=None,
+        help="an existing folder for the tiles the run writes (a copy of FILE sorted in "
+        "space, removed at the end; default: the system's temporary folder); on a cluster of "
+        "several machines, one that every worker sees",
+    )
     common(c, None)
     return p
 
@@ -275,7 +289,40 @@ def _dask_options(args):
         raise ValueError(f"--chunks must be an int >= 1 (rows per chunk); got {args.chunks}")
     if args.scheduler is not None and not args.scheduler.strip():
         raise ValueError("--scheduler must be a scheduler address, e.g. tcp://host:8786; got ''")
-    return args.workers is not None or args.scheduler is not None or args.chunks is not None
+    if args.memory_limit is not None:
+        if args.workers is None:
+            raise ValueError(
+                "--memory-limit applies to the local cluster of --workers; "
+                f"got --memory-limit {args.memory_limit} without --workers"
+            )
+        args.memory_limit = _parse_memory(args.memory_limit)
+    dask = args.workers is not None or args.scheduler is not None or args.chunks is not None
+    if args.work_dir is not None:
+        if not dask:
+            raise ValueError(
+                "--work-dir applies to chunked runs (--workers, --scheduler or --chunks); "
+                f"got --work-dir {args.work_dir} without them"
+            )
+        if not os.path.isdir(args.work_dir):
+            raise ValueError(f"--work-dir must be an existing folder; got {args.work_dir!r}")
+    return dask
+
+
+def _parse_memory(text):
+    """``--memory-limit`` in bytes (dask's units: 2GiB, 1.5GB, 800MiB, 10**9)."""
+    try:
+        from dask.utils import parse_bytes
+    except ImportError as exc:
+        raise ImportError("--memory-limit needs dask: pip install 'flood-tda[dask]'") from exc
+    try:
+        value = parse_bytes(text)
+    except (ValueError, TypeError):
+        value = None
+    if not value or value <= 0:
+        raise ValueError(
+            f"--memory-limit must be a positive size such as 2GiB or 800MiB; got {text!r}"
+        )
+    return int(value)
 
 
 @contextlib.contextmanager
@@ -298,10 +345,12 @@ def _dask_client(args, stream):
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                memory_limit=args.memory_limit if args.memory_limit is not None else "auto",
             ) as cluster,
             Client(cluster) as client,
         ):
-            print(f"dask: local cluster of {args.workers} worker processes", file=stream)
+            limit = "" if args.memory_limit is None else f", {args.memory_limit / 2**30:.2f} GiB"
+            print(f"dask: local cluster of {args.workers} worker processes{limit}", file=stream)
             yield client
         return
     try:
@@ -382,6 +431,7 @@ def _finish(args, X, title, stream):
         dims = _parse_dims(args.dims, dim)
     else:
         dims = list(range(max(dim, 1)))
+    chunked = {"work_dir": args.work_dir} if getattr(args, "work_dir", None) else {}
     res = flood_complex(
         X,
         args.landmarks,
@@ -391,6 +441,7 @@ def _finish(args, X, title, stream):
         device=args.device,
         random_state=args.seed,
         progress=not args.quiet,
+        **chunked,
     )
     dgms = _summary(res, X, dims, args.min_persistence, stream)
     if args.command == "compute":

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flood._blocks import (
+    DEFAULT_BLOCK_ROWS,
     DEFAULT_BLOCK_SIZE,
     block_task,
     merge,
@@ -51,6 +52,12 @@ from flood._blocks import (
 from flood._certify import propagate_bounds
 from flood._complex import FloodResult, _check_options, _default_tol, _delaunay
 from flood._landmarks import farthest_point_sampling
+from flood._memory import (
+    block_rows_cap,
+    check_block_memory,
+    check_chunk_memory,
+    worker_memory_limit,
+)
 from flood._progress import compile_kernels
 from flood._tiles import (
     TileReader,
@@ -295,11 +302,13 @@ def _run_blocks(tiles, blocks, settings, client, progress):
         token = uuid.uuid4().hex
         tile_reader = dask.delayed(reader, name=f"flood-tiles-{token}", traverse=False)
         task = dask.delayed(block_task, pure=True)
-        tasks = [
-            task(tile_reader, b, *settings, dask_key_name=f"flood-block-{token}-{i}")
-            for i, b in enumerate(blocks)
-        ]
-        futures = client.compute(tasks)
+        tasks = []
+        for i, b in enumerate(blocks):  # in the blocks' order (largest first), by priority
+            with dask.annotate(priority=len(blocks) - i):
+                tasks.append(
+                    task(tile_reader, b, *settings, dask_key_name=f"flood-block-{token}-{i}")
+                )
+        futures = client.compute(tasks, optimize_graph=False)  # keeps the annotations
         for future in as_completed(futures):
             yield future.result()
             future.release()
@@ -313,7 +322,10 @@ def _run_blocks(tiles, blocks, settings, client, progress):
 
 
 def _filtration(tiles, survey, Lc, values, simplices, facets, options, client, progress):
-    """Bounds of every simplex from the blocks, tightened by face <= coface."""
+    """Bounds of every simplex from the blocks, tightened by face <= coface; the blocks are
+    cut to fit the workers' memory limit, and a run refused before any block task runs if
+    a single simplex cannot (:mod:`flood._memory`)."""
+    limit = worker_memory_limit(client)
     tol, method, points_per_edge, device, n_threads, block_size = options
     if top_dimension(simplices) == 0:  # vertices only
         lower = upper = [values] + [np.zeros(0) for _ in simplices[1:]]
@@ -331,7 +343,10 @@ def _filtration(tiles, survey, Lc, values, simplices, facets, options, client, p
             block_size,
             samples,
             device,
+            tile_rows=tiles.sizes,
+            max_rows=block_rows_cap(limit, Lc.shape[1]) or DEFAULT_BLOCK_ROWS,
         )
+        check_block_memory(limit, max(b.reads for b in blocks), Lc.shape[1])
         settings = (survey.mean, tol, method, points_per_edge, device, n_threads)
         results = _run_blocks(tiles, blocks, settings, client, progress)
         lower, upper, queries, work = merge(results, simplices, values, method)
@@ -407,6 +422,10 @@ def dask_flood_complex(
         timings["compile"] = time.perf_counter() - t0
         t0 = time.perf_counter()
     client = _active_client()
+    rows = points.chunks[0]
+    check_chunk_memory(
+        worker_memory_limit(client), None if np.isnan(max(rows)) else int(max(rows)), dim
+    )
     parts = list(points.to_delayed().ravel())
     seeds = _seeds(random_state, len(parts) + 1)
     n_candidates = CANDIDATES * (landmarks if isinstance(landmarks, int) else len(landmarks))

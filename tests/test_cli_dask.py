@@ -9,9 +9,13 @@ import pytest
 
 from flood import flood_complex
 from flood._cli import main
+from flood._memory import MEMORY_SHARE, WORKER_BASELINE
 from flood.datasets import make_torus
 
 N_LANDMARKS = 120
+#: A worker's baseline (MiB), and a memory limit whose 80% leaves the tasks 3.2 MiB.
+_BASE = WORKER_BASELINE // 2**20
+_LIMIT = round((_BASE + 3.2) / MEMORY_SHARE)
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +66,23 @@ def test_workers_equal_chunks_alone(torus_file, tmp_path):
             r"--workers and --scheduler exclude each other",
         ),
         (["--scheduler", " "], r"--scheduler must be a scheduler address"),
+        (["--memory-limit", "1GiB"], r"--memory-limit applies to the local cluster of --workers"),
+        (
+            ["--workers", "1", "--memory-limit", "lots"],
+            r"--memory-limit must be a positive size such as 2GiB or 800MiB; got 'lots'",
+        ),
+        (["--work-dir", "."], r"--work-dir applies to chunked runs"),
+        (["--chunks", "10", "--work-dir", "/no/such"], r"--work-dir must be an existing folder"),
+        (  # a limit that leaves the tasks 3.2 MiB: 17,476 rows of 192 bytes
+            ["--workers", "1", "--chunks", "20000", "--memory-limit", f"{_LIMIT}MiB", "--quiet"],
+            rf"a chunk of 20,000 rows needs about {_BASE + 4} MiB on a dask worker .* over 80% "
+            rf"of the workers' memory limit {_LIMIT} MiB\. Read the cloud in chunks of at most "
+            r"17,476 rows",
+        ),
+        (
+            ["--workers", "1", "--memory-limit", f"{_BASE}MiB", "--quiet"],
+            rf"a dask worker holds about {_BASE} MiB before its first task",
+        ),
     ],
 )
 def test_bad_dask_options_exit_2_naming_the_option(torus_file, tmp_path, capsys, options, match):
@@ -97,3 +118,22 @@ def test_unreachable_scheduler_exits_2(torus_file, tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 2
     assert "--scheduler tcp://127.0.0.1:9: cannot connect" in err, err
+
+
+def test_work_dir_and_memory_limit_are_used(torus_file, tmp_path, capsys):
+    work = tmp_path / "work"
+    work.mkdir()
+    got = _compute(
+        torus_file,
+        tmp_path / "o.npz",
+        "--chunks",
+        "5000",
+        "--workers",
+        "1",
+        "--memory-limit",
+        "900MiB",
+        "--work-dir",
+        str(work),
+    )
+    assert list(work.iterdir()) == []  # the tiles were written there and removed
+    assert "H2" in got

@@ -94,9 +94,9 @@ class CountingReader(TileReader):
         super().__init__(tiles)
         self.tiles, self.seen = tiles, []
 
-    def read(self, t):
-        self.seen.append(t)
-        return super().read(t)
+    def pieces(self, tiles):
+        self.seen.extend(int(t) for t in tiles)
+        return super().pieces(tiles)
 
 
 def test_blocks_read_only_the_tiles_their_halos_meet(monkeypatch):
@@ -229,3 +229,100 @@ def test_block_timings_and_totals():
     assert w["tree_points_per_point"] == w["halo_points"].sum() / len(X)
     # every simplex is computed at least once; shared faces a few times
     assert 1 <= w["evaluations_per_simplex"] < 3
+
+
+def test_blocks_are_cut_to_the_rows_a_worker_can_hold(monkeypatch):
+    X = make_swiss_cheese(40_000, n_voids=3, random_state=11)
+    dX = da.from_array(X, chunks=(5_000, 3))
+    whole = flood_complex(dX, 150, random_state=0, device="cpu", block_size=200)
+    cap = int(np.sort(whole.work["rows_read"])[-2] // 2)
+    monkeypatch.setattr(flood._distributed, "worker_memory_limit", lambda client: 2**40)
+    monkeypatch.setattr(flood._distributed, "block_rows_cap", lambda limit, dim: cap)
+    monkeypatch.setattr(flood._distributed, "check_block_memory", lambda *a: None)
+    seen = []
+    task = flood._distributed.block_task
+
+    def spy(reader, block, *args, **kwargs):
+        seen.append((len(block.rows[3]), block.reads))
+        return task(reader, block, *args, **kwargs)
+
+    monkeypatch.setattr(flood._distributed, "block_task", spy)
+    res = flood_complex(dX, 150, random_state=0, device="cpu", block_size=200)
+    assert res.work["blocks"] > whole.work["blocks"]
+    tops, reads = np.array(seen).T
+    assert np.all((reads <= cap) | (tops == 1))  # only a lone simplex reads more
+    assert np.array_equal(reads, np.sort(reads)[::-1])  # largest first
+    assert np.array_equal(reads, res.work["rows_read"])  # the count known before the read
+    assert_matches(res, X)
+
+
+def test_a_simplex_over_the_workers_memory_is_refused_before_any_block_runs(monkeypatch):
+    from flood._memory import BLOCK_BYTES, MEMORY_SHARE, WORKER_BASELINE
+
+    X = make_swiss_cheese(20_000, n_voids=3, random_state=12)
+    rows = 2_500  # what a worker may index: less than the tiles (2,000 points) of a simplex
+    limit = int((WORKER_BASELINE + BLOCK_BYTES * 3 * rows) / MEMORY_SHARE) + 1
+    monkeypatch.setattr(flood._distributed, "worker_memory_limit", lambda client: limit)
+    monkeypatch.setattr(flood._distributed, "block_task", lambda *a, **k: pytest.fail("ran"))
+    with pytest.raises(
+        ValueError,
+        match=r"one simplex of the Flood complex needs [\d,]+ points of X .* over 80% of the "
+        r"workers' memory limit .* Use more landmarks .* \(--memory-limit\)",
+    ):
+        flood_complex(da.from_array(X, chunks=(1_000, 3)), 100, random_state=0, device="cpu")
+
+
+def test_chunks_over_the_workers_memory_are_refused_before_any_read(monkeypatch):
+    from flood._memory import CHUNK_BYTES, MEMORY_SHARE, WORKER_BASELINE
+
+    limit = int((WORKER_BASELINE + CHUNK_BYTES * 3 * 4_000) / MEMORY_SHARE)
+    monkeypatch.setattr(flood._distributed, "worker_memory_limit", lambda client: limit)
+    monkeypatch.setattr(flood._distributed, "_survey", lambda *a: pytest.fail("read"))
+    dX = da.from_array(make_torus(10_000, random_state=0), chunks=(5_000, 3))
+    with pytest.raises(ValueError, match=r"a chunk of 5,000 rows .* chunks of at most 4,000 rows"):
+        flood_complex(dX, 50, device="cpu")
+
+
+def _peak_rss_mib():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def test_workers_of_600_mib_finish_a_shuffled_cloud_of_a_million_and_a_half(tmp_path):
+    """Measured (2026-12-05): 22 s, 5 blocks of at most 737k rows, worker peaks 463 MiB (95%
+    of the limit: 570), moved 5.3 X; before the tiles, 800 MiB workers were killed by block
+    tasks on such a cloud."""
+    import dask
+    import distributed
+
+    from flood._memory import BLOCK_BYTES, MEMORY_SHARE, WORKER_BASELINE
+    from flood.datasets import read_point_cloud
+
+    X = make_swiss_cheese(1_500_000, n_voids=10, random_state=0)
+    X = X[np.random.default_rng(0).permutation(len(X))]
+    np.save(tmp_path / "cloud.npy", X)
+    dX = read_point_cloud(tmp_path / "cloud.npy", chunks=250_000)
+    limit = 600 * 2**20
+    off = {f"distributed.worker.memory.{k}": False for k in ("target", "spill", "pause")}
+    with (
+        dask.config.set(off),
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            memory_limit=limit,
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        pids = set(client.run(os.getpid).values())
+        res = flood_complex(dX, 1000, random_state=0, n_threads=1, work_dir=tmp_path)
+        peaks = client.run(_peak_rss_mib)
+        assert set(client.run(os.getpid).values()) == pids  # no worker restarted
+    assert max(peaks.values()) < 0.95 * limit / 2**20
+    cap = (MEMORY_SHARE * limit - WORKER_BASELINE) / (BLOCK_BYTES * 3)
+    assert res.work["blocks"] >= 3 and res.work["rows_read"].max() <= cap
+    moved = (res.work["bytes_read"] + res.work["bytes_written"]) / res.work["x_bytes"]
+    assert moved <= 7.0  # measured 5.3
+    assert sorted(os.listdir(tmp_path)) == ["cloud.npy"]
+    assert_matches(res, X)
