@@ -23,8 +23,10 @@ the partition read X, the partition writes its tiles, the blocks read theirs), t
 the blocks indexed per point of X, the simplices computed per simplex (faces shared by
 blocks count in each), the tiles, the blocks' summed seconds of read, tree and kernel, and
 the bottleneck distance of the diagrams to the single-process run divided by tol
-(certified: at most 2). The header records a two-core check (``_peers.two_core_ratio``) and
-the load.
+(certified: at most 2); the tasks' summed seconds (each on one thread) over the CPU seconds
+of the single-process run, and the efficiency of a 16-worker schedule of the measured task
+times (chunk passes, then blocks, longest first; :func:`schedule_efficiency`). The header
+records a two-core check (``_peers.two_core_ratio``) and the load.
 
     python benchmarks/distributed_cloud.py --n-points 10000000 --chunks 1000000 --workers 2 \\
         --memory-limit 1.5GiB --csv benchmarks/results/distributed_cloud.csv
@@ -77,6 +79,9 @@ COLUMNS = [
     "block_read_s",
     "block_tree_s",
     "block_kernel_s",
+    "cpu_s",
+    "task_cpu_over_single",
+    "schedule_16_efficiency",
     "tol",
     "bottleneck_over_tol",
 ]
@@ -115,7 +120,27 @@ def _result(res, seconds):
             out[key] = w[key]
         for stage, total in zip(("read", "tree", "kernel"), w["block_seconds"].sum(axis=0)):
             out[f"block_{stage}_s"] = total
+        out["task_s"] = float(w["chunk_seconds"].sum() + w["block_seconds"].sum())
+        out["schedule_16_efficiency"] = schedule_efficiency(
+            [*w["chunk_seconds"].T, w["block_seconds"].sum(axis=1)], 16
+        )
     return out
+
+
+def schedule_efficiency(phases, workers):
+    """Efficiency of ``workers`` workers running the measured task times of each phase (the
+    phases one after another; in a phase, each task to the first free worker, longest first):
+    the summed task time over ``workers`` times the summed makespans."""
+    import heapq
+
+    total = span = 0.0
+    for times in phases:
+        free = [0.0] * workers
+        for t in sorted(times, reverse=True):
+            heapq.heappush(free, heapq.heappop(free) + float(t))
+        total += float(np.sum(times))
+        span += max(free)
+    return total / (workers * span) if span > 0 else 1.0
 
 
 def _warm():
@@ -169,9 +194,11 @@ def _job_single(path, landmarks, tol):
     from flood import flood_complex
 
     X = np.load(path)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     res = flood_complex(X, landmarks=landmarks, tol=tol, device="cpu")
-    return _result(res, time.perf_counter() - t0)
+    out = _result(res, time.perf_counter() - t0)
+    out["cpu_s"] = time.process_time() - cpu0  # both threads
+    return out
 
 
 JOBS = {"write": _write, "dask": _job_dask, "single": _job_single}
@@ -230,6 +257,7 @@ def measure(args, path):
             row["memory_limit_mb"] = _memory_mb(args.memory_limit)
             row["read_per_worker_mb"] = (2 * info["x_mb"] + run["blocks_read_mb"]) / args.workers
         if "single" in runs and method != "single":
+            row["task_cpu_over_single"] = run["task_s"] / runs["single"]["cpu_s"]
             ref = runs["single"]["diagrams"]
             bn = max(gudhi.bottleneck_distance(a, b) for a, b in zip(run["diagrams"], ref))
             row["bottleneck_over_tol"] = bn / tol

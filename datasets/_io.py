@@ -19,6 +19,7 @@ from flood.datasets._columns import (
 from flood.datasets._las import LAS_FORMATS, check_classes, read_las
 from flood.datasets._pcd import read_pcd, write_pcd
 from flood.datasets._ply import read_ply, write_ply
+from flood.datasets._survey import is_survey, read_survey
 from flood.datasets._validation import check_layout
 
 __all__ = ["PointCloudInfo", "read_point_cloud", "write_point_cloud"]
@@ -226,7 +227,10 @@ def read_point_cloud(path, columns=None, *, classes=None, chunks=None, return_in
       the points of some classifications. A file with fewer point records than its header
       says is refused;
     - a Zarr store (a ``*.zarr`` folder: its array ``points``, else its first array; or the
-      folder of an array inside a store), read with zarr (``pip install flood-tda[dask]``).
+      folder of an array inside a store), read with zarr (``pip install flood-tda[dask]``);
+    - a survey of LAS/LAZ tiles: a glob pattern (``"survey/*.laz"``) or a folder holding
+      ``.las``/``.laz`` files, every file read (sorted by name) and the rows joined; with
+      ``chunks`` each block holds rows of one file (:mod:`flood.datasets._survey`).
 
     With ``chunks``, a ``.npy`` file, a LAS/LAZ file or a Zarr store is not read: the result
     is a ``dask.array.Array`` of blocks of ``chunks`` rows, each read alone when computed (a
@@ -306,6 +310,13 @@ def read_point_cloud(path, columns=None, *, classes=None, chunks=None, return_in
     """
     path = pathlib.Path(path)
     zarr_store = is_zarr(path)
+    if not zarr_store and is_survey(path):
+
+        def one(file):
+            return read_point_cloud(file, columns, classes=classes, chunks=chunks, return_info=True)
+
+        points, info = read_survey(path, one, chunked=chunks is not None)
+        return (points, info) if return_info else points
     ext = ZARR_SUFFIX if zarr_store else _suffix(path, POINT_CLOUD_FORMATS, "point-cloud")
     wanted = parse_columns(columns)
     classes = check_classes(classes, path)

@@ -248,8 +248,9 @@ def flood_complex(
         first time on this machine. For dask input: one bar over the blocks.
     block_size : int, optional
         Dask input only: top-dimensional simplices per block task, at most (default
-        :data:`flood._blocks.DEFAULT_BLOCK_SIZE`, 256: a 1,000-landmark 3-D complex makes
-        a few tens of blocks; blocks of big simplices hold fewer).
+        :data:`flood._blocks.DEFAULT_BLOCK_SIZE`, 4,096). Blocks are also as small as the
+        dask workers' memory limit requires (:mod:`flood._memory`), and at most
+        :data:`flood._blocks.DEFAULT_BLOCK_ROWS` rows of X each without a limit.
     work_dir : str or path-like, optional
         Dask input only: an existing folder in which the run writes X, tile by tile, in a
         fresh subfolder that is removed when the run ends (also on an error or Ctrl-C).
@@ -295,8 +296,8 @@ def flood_complex(
     the certified tolerance; ``work`` also holds, per block, ``"halo_points"``,
     ``"rows_read"``, ``"sub_blocks"`` and ``"block_seconds"`` (read, tree, kernel), and
     the totals ``"bytes_read"``, ``"bytes_written"``, ``"x_bytes"`` (8 bytes per
-    coordinate of X), ``"tree_points_per_point"``, ``"evaluations_per_simplex"`` and
-    ``"tiles"``.
+    coordinate of X), ``"tree_points_per_point"``, ``"evaluations_per_simplex"``,
+    ``"tiles"`` and, per chunk, ``"chunk_seconds"`` (survey, partition).
 
     Examples
     --------

@@ -98,6 +98,7 @@ class ChunkSurvey:
     sample: np.ndarray = None  # a uniform random sample of the chunk, for the tiling
     weights: np.ndarray = None  # rows each sample point stands for
     bad: bool = False  # refused by flood.datasets.check_chunk
+    seconds: float = 0.0  # the task's own time (the chunk's read included)
 
 
 def _refuse_array(points):
@@ -140,6 +141,7 @@ def _compute(tasks, client, n_threads):
 
 def _survey_chunk(block, dim, n_candidates, quota, seed):
     """Pass 1 on one chunk (runs where the chunk is)."""
+    t0 = time.perf_counter()
     empty = np.zeros((0, dim))
     try:
         block = check_chunk(block, 0, "points", dim=dim)  # its rows are named on the client
@@ -167,6 +169,7 @@ def _survey_chunk(block, dim, n_candidates, quota, seed):
         block[idx],
         sample,
         weights,
+        seconds=time.perf_counter() - t0,
     )
 
 
@@ -239,7 +242,8 @@ def _survey(parts, dim, n_candidates, quota, seeds, client, n_threads):
 
     task = dask.delayed(_survey_chunk, pure=True)
     tasks = [task(p, dim, n_candidates, quota, s) for p, s in zip(parts, seeds)]
-    return _merge_survey(_compute(tasks, client, n_threads), parts, dim)
+    out = _compute(tasks, client, n_threads)
+    return _merge_survey(out, parts, dim), np.array([o.seconds for o in out])
 
 
 def _partition_task(block, landmarks, start, tiling, directory, index, given, device):
@@ -261,6 +265,7 @@ def _partition(parts, L, survey, tiling, directory, given, device, client, n_thr
     ]
     out = _compute(tasks, client, n_threads)
     tiles = merge_tiles(out, directory)
+    tiles.seconds = np.array([o.seconds for o in out])
     cover = max(o.cover for o in out)
     if not given:
         return cover, np.zeros(len(L)), None, tiles
@@ -430,7 +435,7 @@ def dask_flood_complex(
     seeds = _seeds(random_state, len(parts) + 1)
     n_candidates = CANDIDATES * (landmarks if isinstance(landmarks, int) else len(landmarks))
     quota = sample_quota(n_known, len(parts))
-    survey = _survey(parts, dim, n_candidates, quota, seeds[:-1], client, n_threads)
+    survey, survey_seconds = _survey(parts, dim, n_candidates, quota, seeds[:-1], client, n_threads)
     check_n_points(survey.n, dim)
     if isinstance(landmarks, int):
         landmarks = check_landmarks(landmarks, survey.n, dim)
@@ -462,6 +467,7 @@ def dask_flood_complex(
         )
         timings["filtration"] = time.perf_counter() - t3
     bounds["work"].update(_bytes_moved(survey.n, dim, tiles, bounds["work"]))
+    bounds["work"]["chunk_seconds"] = np.c_[survey_seconds, tiles.seconds]
     return FloodResult(
         landmarks=L,
         landmark_indices=None if lm_idx is None else np.asarray(lm_idx, dtype=np.int64),

@@ -235,6 +235,7 @@ class Tiles:
     counts: np.ndarray  # (n_chunks, n_tiles)
     lo: np.ndarray  # (n_tiles, dim)
     hi: np.ndarray
+    seconds: np.ndarray = None  # (n_chunks,) the partition tasks' own time
 
     @property
     def sizes(self):
