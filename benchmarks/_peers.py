@@ -69,7 +69,17 @@ def make_cloud(name, n_points, seed=0):
 
 
 def peak_rss_mb():
-    """Peak resident set size of this process, in MiB (Linux ``ru_maxrss`` is in KiB)."""
+    """Peak resident set size of this process, in MiB: Linux's ``VmHWM`` (the high-water
+    mark of this address space), else ``ru_maxrss``. ``ru_maxrss`` survives fork and exec: a
+    process started by a big one (a dask worker started from a test run, a spawned job)
+    reports its parent's peak until it exceeds it."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

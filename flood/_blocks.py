@@ -276,6 +276,7 @@ def plan_blocks(
     device="cpu",
     tile_rows=None,
     max_rows=None,
+    hard=True,
 ):
     """The blocks of the complex: simplices, local indices and the tiles each must read,
     largest first.
@@ -301,6 +302,10 @@ def plan_blocks(
         A block reading more rows is halved (its centres bisected) until each part reads at
         most ``max_rows`` or is one simplex (:mod:`flood._memory` refuses those before they
         run).
+    hard : bool, default=True
+        Whether ``max_rows`` is a memory limit; else a target, and a block is halved only
+        where both halves then fit (halving a block of big simplices reads their tiles
+        twice and saves nothing).
 
     Returns
     -------
@@ -315,14 +320,24 @@ def plan_blocks(
     lo_s = corners.min(axis=1) - bound[:, None] + shift
     hi_s = corners.max(axis=1) + bound[:, None] + shift
     rows = tile_rows if tile_rows is not None else np.zeros(len(tile_lo), np.int64)
-    groups, todo = [], group_simplices(centres, lo_s, hi_s, min(block_size, GROUP_SIZE))
-    while todo:  # compact groups, each cut until its tiles fit max_rows (or one simplex)
-        group = todo.pop()
+
+    def halo(group):
         boxes = _halo_boxes(centres, lo_s, hi_s, group)
-        meets = _tiles_meeting(boxes, tile_lo, tile_hi)
+        return group, boxes, _tiles_meeting(boxes, tile_lo, tile_hi)
+
+    groups = []
+    todo = [halo(g) for g in group_simplices(centres, lo_s, hi_s, min(block_size, GROUP_SIZE))]
+    while todo:  # compact groups, each cut until its tiles fit max_rows (or one simplex)
+        group, boxes, meets = todo.pop()
         if max_rows is not None and rows[meets].sum() > max_rows and len(group) > 1:
-            _bisect(centres, group, -(-len(group) // 2), todo)
-            continue
+            halves = []
+            _bisect(centres, group, -(-len(group) // 2), halves)
+            halves = [halo(h) for h in halves]
+            # a soft limit cuts only where the halves fit: halves that do not read the
+            # same big tiles again (the halo of a big simplex), for nothing
+            if hard or all(rows[m].sum() <= max_rows for _, _, m in halves):
+                todo.extend(halves)
+                continue
         groups.append((group, boxes, meets))
     blocks = []
     for members in _merge_groups(groups, centres, rows, block_size, max_rows):

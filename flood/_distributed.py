@@ -60,9 +60,13 @@ from flood._memory import (
 )
 from flood._progress import compile_kernels
 from flood._tiles import (
+    ChunkTiles,
+    Layout,
     TileReader,
     build_tiling,
+    choose_layout,
     chunk_sample,
+    estimated_tiles,
     merge_tiles,
     partition_chunk,
     sample_quota,
@@ -77,6 +81,7 @@ from flood._validation import (
     distinct_rows,
 )
 from flood.datasets import check_chunk
+from flood.kernels import build_tree, nearest
 
 #: FPS candidates per chunk, per landmark: the final FPS picks among more points, and the
 #: candidates, a sparse subset of X held by the client, bound f(s) from above before X is
@@ -264,7 +269,12 @@ def _partition(parts, L, survey, tiling, directory, given, device, client, n_thr
         for i, (p, s) in enumerate(zip(parts, survey.starts))
     ]
     out = _compute(tasks, client, n_threads)
-    tiles = merge_tiles(out, directory)
+    if tiling is None:  # the chunks are the tiles
+        tiles = Layout(survey.lo, survey.hi, np.diff([*survey.starts, survey.n]))
+        tiles.counts, tiles.reader = None, ChunkTiles(parts, survey.lo, survey.hi)
+    else:
+        tiles = merge_tiles(out, directory)
+        tiles.reader = TileReader(tiles)
     tiles.seconds = np.array([o.seconds for o in out])
     cover = max(o.cover for o in out)
     if not given:
@@ -292,7 +302,7 @@ def _run_blocks(tiles, blocks, settings, client, progress):
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(blocks), desc="filtration, blocks", unit="block")
-    reader = TileReader(tiles)
+    reader = tiles.reader
     futures = []
     try:
         if client is None:
@@ -336,21 +346,7 @@ def _filtration(tiles, survey, Lc, values, simplices, facets, options, client, p
         lower = upper = [values] + [np.zeros(0) for _ in simplices[1:]]
         queries, work = {}, {"blocks": 0}
     else:
-        samples = survey.coords - survey.mean
-        blocks = plan_blocks(
-            Lc,
-            values,
-            simplices,
-            facets,
-            survey.mean,
-            tiles.lo,
-            tiles.hi,
-            block_size,
-            samples,
-            device,
-            tile_rows=tiles.sizes,
-            max_rows=block_rows_cap(limit, Lc.shape[1]) or DEFAULT_BLOCK_ROWS,
-        )
+        blocks = _plan(tiles, survey, Lc, values, simplices, facets, block_size, device, limit)
         check_block_memory(limit, max(b.reads for b in blocks), Lc.shape[1])
         settings = (survey.mean, tol, method, points_per_edge, device, n_threads)
         results = _run_blocks(tiles, blocks, settings, client, progress)
@@ -367,6 +363,48 @@ def _filtration(tiles, survey, Lc, values, simplices, facets, options, client, p
     return dict(lower=lower, upper=upper, filtration=filtration, evaluations=evaluations, work=work)
 
 
+def _plan(tiles, survey, Lc, values, simplices, facets, block_size, device, limit):
+    """The blocks over a :class:`flood._tiles.Layout` (tiles, chunks, or an estimate)."""
+    cap = block_rows_cap(limit, Lc.shape[1])
+    return plan_blocks(
+        Lc,
+        values,
+        simplices,
+        facets,
+        survey.mean,
+        tiles.lo,
+        tiles.hi,
+        block_size,
+        survey.coords - survey.mean,
+        device,
+        tile_rows=tiles.sizes,
+        max_rows=cap or DEFAULT_BLOCK_ROWS,
+        hard=cap is not None,
+    )
+
+
+def _chunks_are_tiles(survey, tiling, L, given, Lc, simplices, facets, block_size, device, client):
+    """Whether to read the chunks as they are (their blocks read little more than the tiles'
+    would, plus the tiles' writing: :func:`flood._tiles.choose_layout`), planned both ways
+    before anything is written. d_X at given landmarks is bounded by the candidates'."""
+    if top_dimension(simplices) == 0:
+        return False
+    values = np.zeros(len(L))
+    if given:
+        values = nearest(build_tree(survey.coords, device=device), L)[1]
+    limit = worker_memory_limit(client)
+    chunks = Layout(survey.lo, survey.hi, np.diff([*survey.starts, survey.n]))
+    tiles = estimated_tiles(tiling, survey.sample, survey.weights)
+    reads = [
+        sum(
+            b.reads
+            for b in _plan(t, survey, Lc, values, simplices, facets, block_size, device, limit)
+        )
+        for t in (chunks, tiles)
+    ]
+    return choose_layout(reads[0], reads[1], survey.n)
+
+
 def _bytes_moved(n, dim, tiles, work):
     """Totals of a run's work: bytes read (the survey and the partition read X, the blocks
     their tiles) and written (the tiles), tree points per point of X, and the tiles."""
@@ -375,11 +413,12 @@ def _bytes_moved(n, dim, tiles, work):
     return {
         "x_bytes": x_bytes,
         "bytes_read": 2 * x_bytes + 8 * dim * block_rows,
-        "bytes_written": x_bytes,
+        "bytes_written": x_bytes if tiles.counts is not None else 0,
         "tree_points_per_point": (
             float(work["halo_points"].sum()) / max(n, 1) if "halo_points" in work else 0.0
         ),
-        "tiles": int(tiles.counts.shape[1]),
+        "tiles": len(tiles.sizes),
+        "chunks_as_tiles": tiles.counts is None,
         "tile_points": tiles.sizes,
     }
 
@@ -443,20 +482,24 @@ def dask_flood_complex(
     tiling = build_tiling(survey.sample, survey.weights, tile_points(survey.n, len(L)))
     timings["landmarks"] = time.perf_counter() - t0
 
+    t2 = time.perf_counter()
+    Lc = L - survey.mean
+    simplices, facets = _delaunay(Lc, survey.spread, max_dimension)
+    timings["delaunay"] = time.perf_counter() - t2
+
     with work_directory(work_dir) as directory:
         t1 = time.perf_counter()
         given = lm_idx is None
+        if _chunks_are_tiles(
+            survey, tiling, L, given, Lc, simplices, facets, block_size, device, client
+        ):
+            tiling = None
         cover, values, nearest_rows, tiles = _partition(
             parts, L, survey, tiling, directory, given, device, client, n_threads
         )
         if given and np.all(values == 0):
             lm_idx = nearest_rows
         timings["tiles"] = time.perf_counter() - t1
-
-        t2 = time.perf_counter()
-        Lc = L - survey.mean
-        simplices, facets = _delaunay(Lc, survey.spread, max_dimension)
-        timings["delaunay"] = time.perf_counter() - t2
 
         t3 = time.perf_counter()
         if method != "grid" and tol is None:

@@ -23,9 +23,11 @@ import math
 
 from flood._blocks import INDEXED_BYTES
 
-#: Bytes a worker process holds before its first task: Python with NumPy, SciPy, dask,
-#: Warp and gudhi imported (ru_maxrss of a LocalCluster worker process: 358 MiB measured
-#: on 2026-12-05, 250-305 MiB earlier).
+#: Bytes a worker process holds besides a task's arrays: Python with NumPy, SciPy, dask,
+#: Warp and gudhi imported (VmHWM of a LocalCluster worker before its first task: 190 MiB),
+#: Warp's loaded kernels and the kernel's per-simplex buffers. Calibrated on 2026-12-05: a
+#: 1.5M-point shuffled swiss cheese, 1,000 landmarks, 2 workers of 600 MiB, largest block
+#: 737k rows read: VmHWM 462 MiB, this model 478 MiB.
 WORKER_BASELINE = 360 * 2**20
 #: Bytes per coordinate of a chunk's row that a chunk task holds at its peak: the chunk
 #: (8), its centred copy for the R factor (8), fpsample's rotated copy (8), and in the

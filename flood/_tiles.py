@@ -186,7 +186,9 @@ def partition_chunk(block, landmarks, start, tiling, directory, index, given, de
 
     Runs where the chunk is. d_L of every point comes from a tree over L only (exact: the
     kernel's nearest-point query); for ``given`` landmark coordinates, d over the chunk at
-    each landmark and its nearest row need a tree over the chunk. The chunk's points, sorted
+    each landmark and its nearest row need a tree over the chunk. With ``tiling`` None
+    (the chunks are compact enough to serve as tiles: :func:`choose_layout`) nothing is
+    written. The chunk's points, sorted
     by tile (stable: rows of a tile keep their order), go to one ``.npy`` file, written
     under a temporary name and renamed, so a task run twice (a worker lost) leaves one
     whole file.
@@ -194,7 +196,6 @@ def partition_chunk(block, landmarks, start, tiling, directory, index, given, de
     t0 = time.perf_counter()
     block = np.asarray(block, dtype=np.float64)
     dim = block.shape[1]
-    n_tiles = tiling.n_tiles
     distance = rows = None
     if not len(block):
         cover = 0.0
@@ -208,6 +209,9 @@ def partition_chunk(block, landmarks, start, tiling, directory, index, given, de
             found, distance = nearest(tree, landmarks)
             rows = tree.order[found] + start
             del tree
+    if tiling is None:  # the chunks serve as tiles: nothing to write
+        return TilePart(cover, distance, rows, None, None, None, time.perf_counter() - t0)
+    n_tiles = tiling.n_tiles
     tile = tiling.assign(block)
     order = np.argsort(tile, kind="stable")
     counts = np.bincount(tile, minlength=n_tiles)
@@ -277,6 +281,45 @@ class TileReader:
             for t in tiles[self.counts[c, tiles] > 0]:
                 yield int(t), np.array(data[self.offsets[c, t] : self.offsets[c, t + 1]])
             del data
+
+
+class ChunkTiles:
+    """The chunks of a dask array as the tiles (input already in tile order: a survey of
+    LAS/LAZ tiles, a spatially sorted file): ``pieces`` computes each chunk alone (no dask
+    scheduler: a task holding this reads its chunks one at a time)."""
+
+    def __init__(self, parts, lo, hi):
+        self.parts, self.lo, self.hi = tuple(parts), lo, hi
+
+    def pieces(self, tiles):
+        for t in tiles:
+            yield int(t), np.asarray(self.parts[t].compute(scheduler="sync"), dtype=np.float64)
+
+
+@dataclass
+class Layout:
+    """Where X lies, for planning blocks: per tile (or chunk) its box and its points."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    sizes: np.ndarray
+
+
+def estimated_tiles(tiling, sample, weights):
+    """The tiles :func:`partition_chunk` would write, estimated from the sample: points per
+    tile (the sample's weights) and the sample's box in each."""
+    tile = tiling.assign(sample)
+    n, dim = tiling.n_tiles, sample.shape[1]
+    lo, hi = np.full((n, dim), np.inf), np.full((n, dim), -np.inf)
+    np.minimum.at(lo, tile, sample)
+    np.maximum.at(hi, tile, sample)
+    return Layout(lo, hi, np.bincount(tile, weights, minlength=n))
+
+
+def choose_layout(chunk_reads, tile_reads, n_points):
+    """Whether the chunks serve as tiles: their blocks read (``chunk_reads`` rows) no more
+    than the tiles' would (``tile_reads``) plus the rows writing the tiles costs."""
+    return chunk_reads <= tile_reads + n_points
 
 
 @contextlib.contextmanager

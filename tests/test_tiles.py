@@ -138,22 +138,27 @@ def test_blocks_read_only_the_tiles_their_halos_meet(monkeypatch):
     assert_matches(res, X)
 
 
-def test_row_order_changes_neither_the_result_nor_the_bytes():
+def test_row_order_changes_neither_the_result_nor_the_bytes(monkeypatch):
+    """Rows in tile order are read as they are (their chunks are compact: nothing written);
+    shuffled rows are written into tiles once, and then move about as many bytes (measured:
+    7.30 and 7.38 X; blocks of at most 15,000 rows, as a worker's memory would impose)."""
+    monkeypatch.setattr(flood._distributed, "DEFAULT_BLOCK_ROWS", 15_000)
     X = make_torus(60_000, noise=0.02, random_state=5)
     cell = np.floor((X - X.min(axis=0)) / 0.5).astype(int)
     ordered = X[np.lexsort(cell.T[::-1])]  # rows in tile order
     shuffled = X[np.random.default_rng(6).permutation(len(X))]
     ref = flood_complex(X, 250, random_state=0, device="cpu")
     runs = [
-        flood_complex(da.from_array(Y, chunks=(6_000, 3)), ref.landmarks, tol=ref.tol, device="cpu")
+        flood_complex(da.from_array(Y, chunks=(3_000, 3)), ref.landmarks, tol=ref.tol, device="cpu")
         for Y in (ordered, shuffled)
     ]
     for res in runs:
         assert_matches(res, X, landmarks_in_X=False)
     a, b = (r.work for r in runs)
-    assert b["bytes_read"] <= 1.15 * a["bytes_read"]
-    assert a["bytes_read"] + a["bytes_written"] <= 12 * a["x_bytes"]
-    assert b["bytes_read"] + b["bytes_written"] <= 12 * b["x_bytes"]
+    assert a["chunks_as_tiles"] and a["bytes_written"] == 0
+    assert not b["chunks_as_tiles"] and b["bytes_written"] == b["x_bytes"]
+    moved = [(w["bytes_read"] + w["bytes_written"]) / w["x_bytes"] for w in (a, b)]
+    assert moved[1] <= 1.15 * moved[0] and max(moved) <= 9
 
 
 def _objects():
@@ -187,6 +192,7 @@ def test_work_directory_is_removed_on_success_and_on_error(tmp_path, monkeypatch
         return made[-1]
 
     monkeypatch.setattr(flood._tiles.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(flood._distributed, "choose_layout", lambda *a: False)  # tiles written
     flood_complex(dX, 60, device="cpu", work_dir=tmp_path)
     assert len(made) == 1 and made[0].startswith(str(tmp_path)) and not os.path.exists(made[0])
     assert os.listdir(tmp_path) == []
@@ -284,15 +290,16 @@ def test_chunks_over_the_workers_memory_are_refused_before_any_read(monkeypatch)
 
 
 def _peak_rss_mib():
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's high-water mark (``ru_maxrss`` would report the peak of the process
+    that started it: it survives fork and exec)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
 
 
 def test_workers_of_600_mib_finish_a_shuffled_cloud_of_a_million_and_a_half(tmp_path):
-    """Measured (2026-12-05): 22 s, 5 blocks of at most 737k rows, worker peaks 463 MiB (95%
-    of the limit: 570), moved 5.3 X; before the tiles, 800 MiB workers were killed by block
-    tasks on such a cloud."""
+    """Measured (2026-12-05): 16-36 s, 5 blocks of at most 737k rows, worker peaks (VmHWM)
+    462 MiB from 190 MiB before the first task (95% of the limit: 570 MiB), moved 5.3 X;
+    before the tiles, 800 MiB workers were killed by block tasks on such a cloud."""
     import dask
     import distributed
 
