@@ -6,189 +6,33 @@ covering radius), triangulate them, bound the filtration, and return a FloodResu
 
 import sys
 import time
-import warnings
-from dataclasses import dataclass, field
-from math import comb
 
 import numpy as np
 
-from flood._certify import certified_bounds, propagate_bounds
-from flood._delaunay import FLAT_RTOL, facet_index, triangulate
-from flood._diagrams import persistence_diagrams, zero_persistence_threshold
-from flood._landmarks import covering_radius, farthest_point_sampling
+from flood._certify import certified_bounds
+from flood._landmarks import covering_radius
 from flood._progress import FiltrationBars, compile_kernels
+from flood._result import FloodResult
+from flood._stages import (
+    certified_filtration,
+    check_options,
+    default_tol,
+    grid_filtration,
+    pick_landmarks,
+    triangulate_landmarks,
+)
 from flood._validation import (
     DEFAULT_N_THREADS,
     METHODS,
     check_device,
-    check_homology_dimensions,
     check_landmarks,
-    check_method,
-    check_min_persistence,
     check_n_points,
-    check_n_threads,
     check_points,
-    check_tol,
     distinct_rows,
 )
 from flood.kernels import build_tree, grid_interior_max, nearest
 
-#: Default tolerance relative to the landmark covering radius (1%).
-DEFAULT_RELATIVE_TOL = 1e-2
-#: Floor of the default tolerance, relative to the median Delaunay edge length; used when
-#: the covering radius is 0 or tiny (landmarks = all points).
-DEFAULT_TOL_FLOOR = 1e-4
-
-
-@dataclass
-class FloodResult:
-    """The Flood complex of a point cloud, its certified filtration and its persistence.
-
-    Attributes
-    ----------
-    landmarks : ndarray of shape (n_landmarks, dim)
-        Landmark coordinates.
-    landmark_indices : ndarray of int64 or None
-        Row of each landmark in the input points (None when landmarks were given as
-        coordinates that are not all input points).
-    covering_radius : float
-        Exact ``max over x in X of min over l in L |x - l|``.
-    simplices : list of ndarray of int64
-        ``simplices[k]`` has shape (n_k, k + 1): landmark indices of the k-simplices of
-        Del(L), rows sorted.
-    lower, upper : list of ndarray of float64 or None
-        Per dimension, certified bounds ``lower <= f(s) <= upper`` on the exact filtration
-        value; None for ``method="grid"``, which certifies nothing.
-    filtration : list of ndarray of float64
-        Per dimension, the values used for persistence: within the bounds (the midpoint of
-        the face-propagated bounds) and non-decreasing from faces to cofaces.
-    tol : float
-        The tolerance used (``upper - lower <= tol``); NaN for ``method="grid"``.
-    method : str
-    timings : dict
-        Wall seconds per stage (``compile`` too when ``progress=True`` compiled the kernels
-        first: a first run on a machine).
-    evaluations : dict
-        Mean nearest-point queries per simplex, per dimension (a k-nearest query counts as
-        one; for ``method="grid"``, the interior grid points per simplex).
-    work : dict
-        ``{"max_sites": {k: largest |S| on one task}, "splits": {k: tasks split}}`` of the
-        certified refinement (empty for the grid method).
-    """
-
-    landmarks: np.ndarray
-    landmark_indices: np.ndarray | None
-    covering_radius: float
-    simplices: list
-    lower: list | None
-    upper: list | None
-    filtration: list
-    tol: float
-    method: str
-    timings: dict = field(default_factory=dict)
-    evaluations: dict = field(default_factory=dict)
-    work: dict = field(default_factory=dict)
-    _tree: object = field(default=None, repr=False)
-
-    @property
-    def n_simplices(self):
-        """Number of simplices per dimension."""
-        return [len(s) for s in self.simplices]
-
-    @property
-    def max_gap(self):
-        """``max(upper - lower)`` over all simplices (NaN for the grid method)."""
-        if self.lower is None:
-            return float("nan")
-        return max(
-            (float((u - lo).max()) for lo, u in zip(self.lower, self.upper) if len(u)), default=0.0
-        )
-
-    def simplex_tree(self):
-        """The filtered complex as a ``gudhi.SimplexTree`` (built once, then cached)."""
-        if self._tree is None:
-            import gudhi
-
-            st = gudhi.SimplexTree()
-            for s, f in zip(self.simplices, self.filtration):
-                if len(s):
-                    st.insert_batch(np.ascontiguousarray(s.T, dtype=np.int32), f)
-            st.compute_persistence(persistence_dim_max=True)
-            self._tree = st
-        return self._tree
-
-    def diagrams(self, homology_dimensions=None, min_persistence=0.0):
-        """Persistence diagrams, one ``(n_pairs, 2)`` float array per requested dimension.
-
-        Births and deaths are radii; essential classes die at ``inf``. Pairs of zero
-        persistence (``death - birth`` within rounding, ``ZERO_PERSISTENCE_RTOL`` times the
-        largest filtration value, see :mod:`flood._diagrams`) are left out, and so are
-        pairs with ``death - birth <= min_persistence``.
-
-        Parameters
-        ----------
-        homology_dimensions : int or sequence of int, optional
-            Distinct dimensions, in the order wanted; a bare int ``q`` means ``(q,)``.
-            Default: every dimension the points can have, ``0, ..., dim - 1``. A dimension
-            ``>= dim`` gives a warning and an empty diagram (H_q of a subset of R^dim is 0
-            for q >= dim); repeated dimensions are refused (ValueError).
-        min_persistence : float, default=0.0
-            Leave out the pairs with ``death - birth <= min_persistence``.
-
-        Returns
-        -------
-        diagrams : Diagrams
-            A list of ndarray of shape (n_pairs, 2), one per dimension, whose
-            ``homology_dimensions`` attribute says which (so plots label them right).
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from flood import flood_complex
-        >>> t = np.linspace(0, 2 * np.pi, 200, endpoint=False)
-        >>> res = flood_complex(np.c_[np.cos(t), np.sin(t)], 20, device="cpu")
-        >>> dgms = res.diagrams(1, min_persistence=0.1)  # the circle's one long H1 bar
-        >>> dgms.homology_dimensions, dgms[0].shape
-        ((1,), (1, 2))
-        """
-        dim = self.landmarks.shape[1]
-        dims = check_homology_dimensions(
-            tuple(range(dim)) if homology_dimensions is None else homology_dimensions,
-            dim,
-            owner="The 'homology_dimensions' parameter of FloodResult.diagrams",
-        )
-        min_persistence = check_min_persistence(
-            min_persistence, owner="The 'min_persistence' parameter of FloodResult.diagrams"
-        )
-        threshold = zero_persistence_threshold(self.filtration)
-        return persistence_diagrams(self.simplex_tree(), dims, min_persistence, threshold)
-
-
-def _default_tol(cover, landmarks, simplices):
-    """``DEFAULT_RELATIVE_TOL`` of the covering radius, at least ``DEFAULT_TOL_FLOOR`` of the
-    median edge length (and never 0)."""
-    edges = simplices[1] if len(simplices) > 1 else np.empty((0, 2), dtype=np.int64)
-    if len(edges):
-        lengths = np.linalg.norm(landmarks[edges[:, 0]] - landmarks[edges[:, 1]], axis=1)
-        floor = DEFAULT_TOL_FLOOR * float(np.median(lengths))
-    else:
-        floor = 0.0
-    tol = max(DEFAULT_RELATIVE_TOL * cover, floor)
-    return tol if tol > 0 else 1e-12
-
-
-def _warn_if_only_landmarks_flat(Xc, rank, dim):
-    """Warn when the landmarks span fewer dimensions than the cloud X itself."""
-    sv = np.linalg.svd(Xc, compute_uv=False)
-    x_rank = int((sv > FLAT_RTOL * sv[0]).sum()) if sv[0] > 0 else 0
-    if x_rank > rank:
-        warnings.warn(
-            f"the landmarks lie in a {rank}-D affine subspace while the points span "
-            f"{x_rank} dimensions; the complex is their {rank}-D Delaunay triangulation "
-            f"(no simplices above dimension {rank}). Use more landmarks or others.",
-            UserWarning,
-            stacklevel=3,
-        )
+__all__ = ["FloodResult", "flood_complex"]
 
 
 def flood_complex(
@@ -355,14 +199,14 @@ def flood_complex(
     timings["landmarks"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    simplices, facets = _delaunay(L, Xc, max_dimension)
+    simplices, facets = triangulate_landmarks(L, Xc, max_dimension)
     timings["delaunay"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
     if method == "grid":
         bounds = _grid_filtration(tree, L, sites, simplices, facets, vertex_values, points_per_edge)
     else:
-        tol = tol if tol is not None else _default_tol(cover, L, simplices)
+        tol = tol if tol is not None else default_tol(cover, L, simplices)
         bounds = _certified_filtration(
             tree, L, sites, simplices, facets, vertex_values, tol, n_threads, progress
         )
@@ -392,37 +236,8 @@ def _check_input(points, landmarks, max_dimension, tol, method, points_per_edge,
     n, dim = X.shape
     check_n_points(n, dim)
     landmarks = check_landmarks(landmarks, n, dim)
-    max_dimension, tol = _check_options(dim, max_dimension, tol, method, points_per_edge, n_threads)
+    max_dimension, tol = check_options(dim, max_dimension, tol, method, points_per_edge, n_threads)
     return X, landmarks, max_dimension, tol
-
-
-def _check_options(dim, max_dimension, tol, method, points_per_edge, n_threads):
-    """The rules of the options that do not depend on the points' values; returns
-    (max_dimension, tol)."""
-    tol = check_tol(tol)
-    check_method(method)
-    check_n_threads(n_threads)
-    if (
-        isinstance(points_per_edge, bool)
-        or not isinstance(points_per_edge, (int, np.integer))
-        or points_per_edge < 2
-    ):
-        raise ValueError(
-            f"The 'points_per_edge' parameter must be an int in the range "
-            f"[2, inf). Got {points_per_edge!r} instead."
-        )
-    if max_dimension is None:
-        max_dimension = dim
-    if (
-        isinstance(max_dimension, bool)
-        or not isinstance(max_dimension, (int, np.integer))
-        or not 0 <= max_dimension <= dim
-    ):
-        raise ValueError(
-            f"The 'max_dimension' parameter must be an int in the range "
-            f"[0, {dim}] for {dim}-D points. Got {max_dimension!r} instead."
-        )
-    return int(max_dimension), tol
 
 
 def _index(Xc, device):
@@ -437,9 +252,7 @@ def _landmarks(Xc, shift, tree, inverse, landmarks, random_state):
     """Distinct landmarks L (centered by ``shift``), their sites (tree order), d_X at them,
     and their rows in X (None when given coordinates are not all points of X)."""
     if isinstance(landmarks, int):
-        lm_idx = farthest_point_sampling(Xc, landmarks, random_state=random_state)
-        # FPS repeats points only when X has fewer distinct points than landmarks
-        lm_idx = lm_idx[distinct_rows(Xc[lm_idx], "points")]
+        lm_idx = pick_landmarks(Xc, landmarks, random_state)
         return Xc[lm_idx], inverse[lm_idx], np.zeros(len(lm_idx)), lm_idx
     L = landmarks[distinct_rows(landmarks, "landmarks")] - shift
     site_tree, vertex_values = nearest(tree, L)
@@ -447,30 +260,13 @@ def _landmarks(Xc, shift, tree, inverse, landmarks, random_state):
     return L, site_tree.astype(np.int32), vertex_values, lm_idx
 
 
-def _delaunay(L, Xc, max_dimension):
-    """Del(L) up to ``max_dimension`` and, per dimension >= 2, each simplex's facet rows."""
-    simplices, rank = triangulate(L, max_dimension)
-    dim = L.shape[1]
-    if rank < min(dim, max_dimension) and len(L) > rank + 1:
-        _warn_if_only_landmarks_flat(Xc, rank, dim)
-    facets = [None, None] + [
-        facet_index(simplices[k], simplices[k - 1], len(L)) for k in range(2, len(simplices))
-    ]
-    return simplices, facets
-
-
 def _grid_filtration(tree, L, sites, simplices, facets, vertex_values, points_per_edge):
     """flooder's rule: each simplex the max over its interior grid points and its faces."""
-    values, evaluations = [vertex_values.copy()], {}
-    for k in range(1, len(simplices)):
-        inner = grid_interior_max(tree, L, sites, simplices[k], points_per_edge)
-        if k == 1:
-            faces = vertex_values[simplices[1]].max(axis=1)
-        else:
-            faces = values[k - 1][facets[k]].max(axis=1)
-        values.append(np.maximum(inner, faces))
-        evaluations[k] = comb(points_per_edge - 2, k)  # interior grid points per simplex
-    return dict(lower=None, upper=None, filtration=values, evaluations=evaluations, work={})
+    inner = [None] + [
+        grid_interior_max(tree, L, sites, simplices[k], points_per_edge)
+        for k in range(1, len(simplices))
+    ]
+    return dict(grid_filtration(vertex_values, inner, simplices, facets, points_per_edge), work={})
 
 
 def _certified_filtration(
@@ -493,11 +289,5 @@ def _certified_filtration(
     finally:
         if bars is not None:
             bars.close()
-    lower, upper, filtration = propagate_bounds(lower, upper, facets)
-    return dict(
-        lower=lower,
-        upper=upper,
-        filtration=filtration,
-        evaluations={k: v / max(len(simplices[k]), 1) for k, v in stats.queries.items()},
-        work={"max_sites": stats.max_sites, "splits": stats.splits},
-    )
+    out = certified_filtration(lower, upper, facets, stats.queries, simplices)
+    return dict(out, work={"max_sites": stats.max_sites, "splits": stats.splits})

@@ -18,7 +18,11 @@ The stages (DESIGN.md section 7), passes over the chunks alternating with work o
 5. filtration, one task per block of simplices (:mod:`flood._blocks`): each reads the
    tiles meeting its halo (:class:`flood._tiles.TileReader`), keeps the points inside, and
    runs :func:`flood._certify.certified_bounds` on them; the client merges the bounds and
-   tightens them by face <= coface (:func:`flood._certify.propagate_bounds`).
+   tightens them by face <= coface (:func:`flood._stages.certified_filtration`).
+
+The stages that do not depend on where X lives (options, landmark picking, Delaunay, the
+tolerance, the filtration from the bounds) are :mod:`flood._stages`, shared with the
+one-process path; this module imports nothing from :mod:`flood._complex`.
 
 The client holds the landmarks, the candidates, the samples, the complex and the bounds,
 never X. With a ``dask.distributed`` Client active every task runs on its workers (a task is
@@ -49,8 +53,6 @@ from flood._blocks import (
     plan_blocks,
     top_dimension,
 )
-from flood._certify import propagate_bounds
-from flood._complex import FloodResult, _check_options, _default_tol, _delaunay
 from flood._landmarks import farthest_point_sampling
 from flood._memory import (
     block_rows_cap,
@@ -59,6 +61,15 @@ from flood._memory import (
     worker_memory_limit,
 )
 from flood._progress import compile_kernels
+from flood._result import FloodResult
+from flood._stages import (
+    certified_filtration,
+    check_options,
+    default_tol,
+    grid_filtration,
+    pick_landmarks,
+    triangulate_landmarks,
+)
 from flood._tiles import (
     ChunkTiles,
     Layout,
@@ -288,9 +299,7 @@ def _partition(parts, L, survey, tiling, directory, given, device, client, n_thr
 def _landmarks(landmarks, survey, seed):
     """L in input coordinates and their rows (None for given coordinates)."""
     if isinstance(landmarks, int):
-        idx = farthest_point_sampling(survey.coords, landmarks, random_state=seed)
-        # FPS repeats points only when X has fewer distinct points than landmarks
-        idx = idx[distinct_rows(survey.coords[idx], "points")]
+        idx = pick_landmarks(survey.coords, landmarks, seed)
         return survey.coords[idx], survey.candidates[idx]
     return landmarks[distinct_rows(landmarks, "landmarks")], None
 
@@ -351,16 +360,11 @@ def _filtration(tiles, survey, Lc, values, simplices, facets, options, client, p
         settings = (survey.mean, tol, method, points_per_edge, device, n_threads)
         results = _run_blocks(tiles, blocks, settings, client, progress)
         lower, upper, queries, work = merge(results, simplices, values, method)
-    if method == "grid":
-        values = [lower[0]]
-        for k in range(1, len(simplices)):
-            faces = values[0][simplices[1]] if k == 1 else values[k - 1][facets[k]]
-            values.append(np.maximum(lower[k], faces.max(axis=1, initial=0.0)))
-        evaluations = {k: _grid_points(points_per_edge, k) for k in range(1, len(simplices))}
-        return dict(lower=None, upper=None, filtration=values, evaluations=evaluations, work=work)
-    lower, upper, filtration = propagate_bounds(lower, upper, facets)
-    evaluations = {k: q / max(len(simplices[k]), 1) for k, q in queries.items()}
-    return dict(lower=lower, upper=upper, filtration=filtration, evaluations=evaluations, work=work)
+    if method == "grid":  # the blocks' "bounds" are the interior grid maxima
+        out = grid_filtration(lower[0], lower, simplices, facets, points_per_edge)
+    else:
+        out = certified_filtration(lower, upper, facets, queries, simplices)
+    return dict(out, work=work)
 
 
 def _plan(tiles, survey, Lc, values, simplices, facets, block_size, device, limit):
@@ -423,12 +427,6 @@ def _bytes_moved(n, dim, tiles, work):
     }
 
 
-def _grid_points(points_per_edge, k):
-    from math import comb
-
-    return comb(points_per_edge - 2, k)
-
-
 def dask_flood_complex(
     points,
     landmarks,
@@ -459,7 +457,7 @@ def dask_flood_complex(
     if n_known is not None:
         check_n_points(n_known, dim)
     landmarks = check_landmarks(landmarks, n_known or sys.maxsize, dim)
-    max_dimension, tol = _check_options(dim, max_dimension, tol, method, points_per_edge, n_threads)
+    max_dimension, tol = check_options(dim, max_dimension, tol, method, points_per_edge, n_threads)
     block_size = _check_block_size(block_size)
     device = check_device(device)
     if progress and compile_kernels(method, device):  # first run: its own stage
@@ -484,7 +482,7 @@ def dask_flood_complex(
 
     t2 = time.perf_counter()
     Lc = L - survey.mean
-    simplices, facets = _delaunay(Lc, survey.spread, max_dimension)
+    simplices, facets = triangulate_landmarks(Lc, survey.spread, max_dimension)
     timings["delaunay"] = time.perf_counter() - t2
 
     with work_directory(work_dir) as directory:
@@ -503,7 +501,7 @@ def dask_flood_complex(
 
         t3 = time.perf_counter()
         if method != "grid" and tol is None:
-            tol = _default_tol(cover, Lc, simplices)
+            tol = default_tol(cover, Lc, simplices)
         options = (tol, method, points_per_edge, device, n_threads, block_size)
         bounds = _filtration(
             tiles, survey, Lc, values, simplices, facets, options, client, progress
