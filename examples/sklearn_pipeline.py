@@ -1,7 +1,8 @@
 """A scikit-learn Pipeline on point clouds: FloodComplex -> PersistenceFeatures -> classifier.
 
 Circles vs figure eights (one loop vs two) in 2-D: the H1 diagram tells them apart.
-``GridSearchCV`` tunes the number of Atol centres and the regularisation; the Flood step is
+``GridSearchCV`` tunes the number of Atol centres (the paper's vectorizer, ``vectorizer="atol"``;
+the default, Betti curves, has none) and the regularisation; the Flood step is
 cached with ``Pipeline(memory=...)``, so each cloud's diagram is computed once per fold::
 
     python examples/sklearn_pipeline.py
@@ -37,7 +38,7 @@ def main(n_samples=36, n_points=300, n_landmarks=30, random_state=0):
                         random_state=0,
                     ),
                 ),
-                ("features", PersistenceFeatures(random_state=0)),
+                ("features", PersistenceFeatures(vectorizer="atol", random_state=0)),
                 ("scale", StandardScaler()),
                 ("clf", LogisticRegression(max_iter=1000)),
             ],
