@@ -429,14 +429,19 @@ def _boxes_meeting(boxes, lo, hi):
 def halo_points(reader, block):
     """The points of X in the block's halo boxes, read tile by tile (``reader.pieces``, a
     :class:`flood._tiles.TileReader`: each chunk file opened once), each piece tested
-    against the boxes that meet its tile only; and the rows read."""
+    against the boxes that meet its tile only (kept whole when one box holds the tile's
+    box); and the rows read."""
     kept, n_read = [np.zeros((0, block.boxes.shape[2]))], 0
     meeting = {}
     for t, points in reader.pieces(block.tiles):
         if t not in meeting:
-            meeting[t] = _boxes_meeting(block.boxes, reader.lo[t], reader.hi[t])
+            lo, hi = reader.lo[t], reader.hi[t]
+            inside = np.all(block.boxes[:, 0] <= lo, axis=1) & np.all(
+                block.boxes[:, 1] >= hi, axis=1
+            )
+            meeting[t] = None if inside.any() else _boxes_meeting(block.boxes, lo, hi)
         n_read += len(points)
-        kept.append(points[_in_boxes(points, meeting[t])])
+        kept.append(points if meeting[t] is None else points[_in_boxes(points, meeting[t])])
     return np.concatenate(kept), n_read
 
 
