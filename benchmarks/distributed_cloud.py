@@ -23,8 +23,8 @@ the partition read X, the partition writes its tiles, the blocks read theirs), t
 the blocks indexed per point of X, the simplices computed per simplex (faces shared by
 blocks count in each), the tiles, the blocks' summed seconds of read, tree and kernel, and
 the bottleneck distance of the diagrams to the single-process run divided by tol
-(certified: at most 2); the tasks' summed seconds (each on one thread) over the CPU seconds
-of the single-process run, and the efficiency of a 16-worker schedule of the measured task
+(certified: at most 2); the tasks' summed CPU seconds (each on one thread) over the CPU
+seconds of the single-process run, and the efficiency of a 16-worker schedule of the measured task
 times (chunk passes, then blocks, longest first; :func:`schedule_efficiency`). The header
 records a two-core check (``_peers.two_core_ratio``) and the load.
 
@@ -120,7 +120,7 @@ def _result(res, seconds):
             out[key] = w[key]
         for stage, total in zip(("read", "tree", "kernel"), w["block_seconds"].sum(axis=0)):
             out[f"block_{stage}_s"] = total
-        out["task_s"] = float(w["chunk_seconds"].sum() + w["block_seconds"].sum())
+        out["task_s"] = float(w["chunk_cpu_seconds"].sum() + w["block_cpu_seconds"].sum())
         out["schedule_16_efficiency"] = schedule_efficiency(
             [*w["chunk_seconds"].T, w["block_seconds"].sum(axis=1)], 16
         )

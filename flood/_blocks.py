@@ -506,9 +506,16 @@ def _certify_points(points, block, tol, device, n_threads, seconds):
     return out
 
 
-def block_task(
-    reader, block, shift, tol, method, points_per_edge, device, n_threads, max_halo=None
-):
+def block_task(reader, block, *args, **kwargs):
+    """:func:`run_block`, with the CPU seconds of this thread in ``seconds["cpu"]`` (the
+    kernel runs on the calling thread when ``n_threads`` is 1, as on a dask worker)."""
+    cpu = time.thread_time()
+    result = run_block(reader, block, *args, **kwargs)
+    result.seconds["cpu"] = time.thread_time() - cpu
+    return result
+
+
+def run_block(reader, block, shift, tol, method, points_per_edge, device, n_threads, max_halo=None):
     """Bounds (or, for ``method="grid"``, grid values) of one block's simplices.
 
     Runs where the task is scheduled (a worker process, or this one): reads the halo,
@@ -587,7 +594,7 @@ def merge(results, simplices, values, method):
     blocks is computed in each)."""
     lower = [values.copy()] + [np.full(len(s), -np.inf) for s in simplices[1:]]
     upper = [values.copy()] + [np.full(len(s), np.inf) for s in simplices[1:]]
-    queries, max_sites, splits, halo, read, parts, seconds = {}, {}, {}, [], [], [], []
+    queries, max_sites, splits, halo, read, parts, seconds, cpu = {}, {}, {}, [], [], [], [], []
     evaluated = 0
     for res in results:
         for k in range(1, len(simplices)):
@@ -603,6 +610,7 @@ def merge(results, simplices, values, method):
         read.append(res.rows_read)
         parts.append(res.sub_blocks)
         seconds.append([res.seconds[s] for s in BLOCK_STAGES])
+        cpu.append(res.seconds.get("cpu", np.nan))
     if not all(np.isfinite(lo).all() and np.isfinite(up).all() for lo, up in zip(lower, upper)):
         raise RuntimeError("a simplex was left out of every block (please report this)")
     upper = [np.maximum(up, lo) for lo, up in zip(lower, upper)]
@@ -613,6 +621,7 @@ def merge(results, simplices, values, method):
         "rows_read": np.array(read, dtype=np.int64),
         "sub_blocks": np.array(parts, dtype=np.int64),
         "block_seconds": np.array(seconds, dtype=np.float64).reshape(-1, len(BLOCK_STAGES)),
+        "block_cpu_seconds": np.array(cpu, dtype=np.float64),
         "evaluations_per_simplex": evaluated / max(n_simplices, 1),
     }
     if method != "grid":

@@ -115,6 +115,7 @@ class ChunkSurvey:
     weights: np.ndarray = None  # rows each sample point stands for
     bad: bool = False  # refused by flood.datasets.check_chunk
     seconds: float = 0.0  # the task's own time (the chunk's read included)
+    cpu: float = 0.0  # and its thread's CPU seconds
 
 
 def _refuse_array(points):
@@ -157,7 +158,7 @@ def _compute(tasks, client, n_threads):
 
 def _survey_chunk(block, dim, n_candidates, quota, seed):
     """Pass 1 on one chunk (runs where the chunk is)."""
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     empty = np.zeros((0, dim))
     try:
         block = check_chunk(block, 0, "points", dim=dim)  # its rows are named on the client
@@ -186,6 +187,7 @@ def _survey_chunk(block, dim, n_candidates, quota, seed):
         sample,
         weights,
         seconds=time.perf_counter() - t0,
+        cpu=time.thread_time() - cpu0,
     )
 
 
@@ -259,7 +261,7 @@ def _survey(parts, dim, n_candidates, quota, seeds, client, n_threads):
     task = dask.delayed(_survey_chunk, pure=True)
     tasks = [task(p, dim, n_candidates, quota, s) for p, s in zip(parts, seeds)]
     out = _compute(tasks, client, n_threads)
-    return _merge_survey(out, parts, dim), np.array([o.seconds for o in out])
+    return _merge_survey(out, parts, dim), np.array([[o.seconds, o.cpu] for o in out])
 
 
 def _partition_task(block, landmarks, start, tiling, directory, index, given, device):
@@ -286,7 +288,7 @@ def _partition(parts, L, survey, tiling, directory, given, device, client, n_thr
     else:
         tiles = merge_tiles(out, directory)
         tiles.reader = TileReader(tiles)
-    tiles.seconds = np.array([o.seconds for o in out])
+    tiles.seconds = np.array([[o.seconds, o.cpu] for o in out])
     cover = max(o.cover for o in out)
     if not given:
         return cover, np.zeros(len(L)), None, tiles
@@ -508,7 +510,8 @@ def dask_flood_complex(
         )
         timings["filtration"] = time.perf_counter() - t3
     bounds["work"].update(_bytes_moved(survey.n, dim, tiles, bounds["work"]))
-    bounds["work"]["chunk_seconds"] = np.c_[survey_seconds, tiles.seconds]
+    bounds["work"]["chunk_seconds"] = np.c_[survey_seconds[:, 0], tiles.seconds[:, 0]]
+    bounds["work"]["chunk_cpu_seconds"] = np.c_[survey_seconds[:, 1], tiles.seconds[:, 1]]
     return FloodResult(
         landmarks=L,
         landmark_indices=None if lm_idx is None else np.asarray(lm_idx, dtype=np.int64),

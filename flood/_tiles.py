@@ -174,7 +174,8 @@ class TilePart:
     counts: np.ndarray  # (n_tiles,) points of each tile in this chunk
     lo: np.ndarray  # (n_tiles, dim) bounding box of each tile's points (+inf/-inf if none)
     hi: np.ndarray
-    seconds: float
+    seconds: float  # wall
+    cpu: float = 0.0  # this thread's CPU seconds
 
 
 def chunk_path(directory, index):
@@ -193,7 +194,7 @@ def partition_chunk(block, landmarks, start, tiling, directory, index, given, de
     under a temporary name and renamed, so a task run twice (a worker lost) leaves one
     whole file.
     """
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     block = np.asarray(block, dtype=np.float64)
     dim = block.shape[1]
     distance = rows = None
@@ -210,7 +211,16 @@ def partition_chunk(block, landmarks, start, tiling, directory, index, given, de
             rows = tree.order[found] + start
             del tree
     if tiling is None:  # the chunks serve as tiles: nothing to write
-        return TilePart(cover, distance, rows, None, None, None, time.perf_counter() - t0)
+        return TilePart(
+            cover,
+            distance,
+            rows,
+            None,
+            None,
+            None,
+            time.perf_counter() - t0,
+            time.thread_time() - cpu0,
+        )
     n_tiles = tiling.n_tiles
     tile = tiling.assign(block)
     order = np.argsort(tile, kind="stable")
@@ -228,7 +238,9 @@ def partition_chunk(block, landmarks, start, tiling, directory, index, given, de
         first = np.concatenate([[0], np.cumsum(counts)])[full]
         lo[full] = np.minimum.reduceat(block, first, axis=0)
         hi[full] = np.maximum.reduceat(block, first, axis=0)
-    return TilePart(cover, distance, rows, counts, lo, hi, time.perf_counter() - t0)
+    return TilePart(
+        cover, distance, rows, counts, lo, hi, time.perf_counter() - t0, time.thread_time() - cpu0
+    )
 
 
 @dataclass

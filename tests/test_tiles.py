@@ -230,6 +230,9 @@ def test_block_timings_and_totals():
     w = res.work
     assert w["block_seconds"].shape == (w["blocks"], len(flood._blocks.BLOCK_STAGES))
     assert np.all(w["block_seconds"] >= 0) and w["block_seconds"][:, 2].sum() > 0
+    assert w["block_cpu_seconds"].shape == (w["blocks"],) and w["block_cpu_seconds"].min() > 0
+    assert w["chunk_seconds"].shape == w["chunk_cpu_seconds"].shape == (4, 2)
+    assert np.all(w["chunk_cpu_seconds"] > 0)
     assert w["x_bytes"] == 24 * len(X) and w["bytes_written"] == w["x_bytes"]
     assert w["bytes_read"] == 2 * w["x_bytes"] + 24 * w["rows_read"].sum()
     assert w["tree_points_per_point"] == w["halo_points"].sum() / len(X)
