@@ -8,6 +8,7 @@ from flood._warp import quiet_startup
 quiet_startup()
 
 from flood._complex import FloodResult, flood_complex  # noqa: E402
+from flood._convert import from_giotto, from_persim, to_giotto, to_persim  # noqa: E402
 from flood._estimator import FloodComplex  # noqa: E402
 from flood._features import PersistenceFeatures  # noqa: E402
 from flood._version import __version__  # noqa: E402
@@ -18,4 +19,8 @@ __all__ = [
     "PersistenceFeatures",
     "__version__",
     "flood_complex",
+    "from_giotto",
+    "from_persim",
+    "to_giotto",
+    "to_persim",
 ]
