@@ -18,7 +18,14 @@ def _load(name):
 
 def test_every_example_has_a_docstring_and_main():
     names = sorted(p.stem for p in EXAMPLES.glob("*.py"))
-    expected = ["quickstart", "sklearn_pipeline", "large_ply", "sparse_baselines", "dask_cluster"]
+    expected = [
+        "quickstart",
+        "sklearn_pipeline",
+        "large_ply",
+        "sparse_baselines",
+        "dask_cluster",
+        "giotto_pipeline",  # run in tests/test_convert.py
+    ]
     assert names == sorted(expected)
     for name in names:
         module = _load(name)
