@@ -1,4 +1,5 @@
-"""Shared fixtures: the Warp devices to test on, a quiet, repo-local kernel cache, toy clouds."""
+"""Shared fixtures: the Warp devices to test on, a quiet, repo-local kernel cache, toy clouds,
+and the scikit-learn checks that need no data."""
 
 import os
 import pathlib
@@ -10,6 +11,30 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from sklearn.utils import estimator_checks as ec  # noqa: E402
+
+#: scikit-learn's checks that need no data (`parametrize_with_checks` skips estimators whose
+#: input is not 2-D). A test asking for ``sklearn_data_free_check`` runs once per check.
+DATA_FREE_CHECKS = [
+    ec.check_estimator_cloneable,
+    ec.check_estimator_repr,
+    ec.check_no_attributes_set_in_init,
+    ec.check_parameters_default_constructible,
+    ec.check_get_params_invariance,
+    ec.check_set_params,
+    ec.check_mixin_order,
+    ec.check_estimators_unfitted,
+    ec.check_transformers_unfitted,
+    ec.check_estimator_tags_renamed,
+    ec.check_valid_tag_types,
+    ec.check_do_not_raise_errors_in_init_or_set_params,
+    ec.check_param_validation,
+]
+
+
+def pytest_generate_tests(metafunc):
+    if "sklearn_data_free_check" in metafunc.fixturenames:
+        metafunc.parametrize("sklearn_data_free_check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
 
 
 def _devices():

@@ -6,27 +6,9 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import estimator_checks as ec
 
 from flood import FloodComplex, flood_complex
 from flood.datasets import make_circle, make_shapes_dataset, make_sphere
-
-# Data-free checks: `parametrize_with_checks` skips estimators whose input is not 2-D.
-DATA_FREE_CHECKS = [
-    ec.check_estimator_cloneable,
-    ec.check_estimator_repr,
-    ec.check_no_attributes_set_in_init,
-    ec.check_parameters_default_constructible,
-    ec.check_get_params_invariance,
-    ec.check_set_params,
-    ec.check_mixin_order,
-    ec.check_estimators_unfitted,
-    ec.check_transformers_unfitted,
-    ec.check_estimator_tags_renamed,
-    ec.check_valid_tag_types,
-    ec.check_do_not_raise_errors_in_init_or_set_params,
-    ec.check_param_validation,
-]
 
 
 def _fc(**params):
@@ -53,9 +35,8 @@ def clouds():
     return X
 
 
-@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
-def test_sklearn_data_free_checks(check):
-    check("FloodComplex", FloodComplex())
+def test_sklearn_data_free_checks(sklearn_data_free_check):  # one per check (conftest.py)
+    sklearn_data_free_check("FloodComplex", FloodComplex())
 
 
 @pytest.mark.parametrize(

@@ -8,27 +8,11 @@ import pytest
 from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import estimator_checks as ec
 
 from flood import PersistenceFeatures
 from flood._features import STATISTICS
 
 VECTORIZERS = ["weighted_atol", "atol", "image", "landscape", "betti", "stats"]
-DATA_FREE_CHECKS = [
-    ec.check_estimator_cloneable,
-    ec.check_estimator_repr,
-    ec.check_no_attributes_set_in_init,
-    ec.check_parameters_default_constructible,
-    ec.check_get_params_invariance,
-    ec.check_set_params,
-    ec.check_mixin_order,
-    ec.check_estimators_unfitted,
-    ec.check_transformers_unfitted,
-    ec.check_estimator_tags_renamed,
-    ec.check_valid_tag_types,
-    ec.check_do_not_raise_errors_in_init_or_set_params,
-    ec.check_param_validation,
-]
 
 
 def _random_diagrams(n_samples, rng, n_dims=3, empty_dims=()):
@@ -64,9 +48,8 @@ def _width(pf):
     }[pf.vectorizer]
 
 
-@pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=lambda c: c.__name__)
-def test_sklearn_data_free_checks(check):
-    check("PersistenceFeatures", PersistenceFeatures())
+def test_sklearn_data_free_checks(sklearn_data_free_check):  # one per check (conftest.py)
+    sklearn_data_free_check("PersistenceFeatures", PersistenceFeatures())
 
 
 @pytest.mark.parametrize(
