@@ -56,8 +56,11 @@ def _check_infinity(value, owner):
         isinstance(value, (bool, np.bool_))
         or not isinstance(value, numbers.Real)
         or np.isnan(value)
+        or value == -np.inf
     ):
-        raise ValueError(f"{owner} must be a real number or inf. Got {value!r} instead.")
+        raise ValueError(
+            f"{owner} must be a float in the range (-inf, inf]. Got {value!r} instead."
+        )
     return float(value)
 
 
@@ -168,6 +171,8 @@ def to_giotto(diagrams, homology_dimensions=None, *, infinity_values=np.inf):
         homology_dimensions,
         "The 'homology_dimensions' parameter of flood.to_giotto",
     )
+    if not dims:
+        raise _refusal(ValueError, "diagrams[0]", "holds no diagram", ">= 1 homology dimension")
     infinity = _check_infinity(
         infinity_values, "The 'infinity_values' parameter of flood.to_giotto"
     )

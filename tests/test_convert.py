@@ -204,6 +204,8 @@ def test_persim_functions_take_the_converted_diagrams():
             ValueError,
             "different homology dimensions",
         ),
+        (lambda: flood.to_giotto([[], []]), ValueError, "holds no diagram"),
+        (lambda: flood.from_giotto([[[0, 1, 0]]], infinity_values=-np.inf), ValueError, "-inf"),
         (lambda: flood.from_giotto(np.zeros((3, 3))), ValueError, r"Got shape \(3, 3\)"),
         (lambda: flood.from_giotto(np.zeros((0, 1, 3))), ValueError, "n_samples >= 1"),
         (lambda: flood.from_giotto("X"), TypeError, "'X' parameter"),
