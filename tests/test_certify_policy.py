@@ -4,6 +4,7 @@ launch threads."""
 import os
 import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -11,6 +12,16 @@ import pytest
 from flood.kernels import build_tree, certify_tasks
 from flood.kernels._pool import run_shared
 from flood.kernels._voronoi import restricted_voronoi_max_reference
+
+#: Seconds a whole threading test may wait, summed over all its waits: a regression that
+#: leaves an item waiting fails the test after this, not after 30 s per item.
+WAIT_BUDGET_S = 30.0
+
+
+def _time_left(budget=WAIT_BUDGET_S):
+    """A function giving the seconds left of one deadline shared by every wait of a test."""
+    deadline = time.monotonic() + budget
+    return lambda: max(0.0, deadline - time.monotonic())
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
@@ -41,16 +52,17 @@ def test_tasks_report_the_sites_that_bound_them(k):
 def test_run_shared_keeps_order_and_uses_another_thread():
     seen = set()
     both = threading.Event()
+    left = _time_left()
 
     def work(x):
         seen.add(threading.current_thread().name)
         if len(seen) == 2:
             both.set()
-        both.wait(30)  # the first item is held until a second thread has taken one
+        both.wait(left())  # the first item is held until a second thread has taken one
         return x * x
 
     assert run_shared(work, range(40), 2) == [x * x for x in range(40)]
-    assert threading.current_thread().name in seen and len(seen) == 2
+    assert threading.current_thread().name in seen and len(seen) == 2 and left() > 0
     assert run_shared(work, [3], 2) == [9]
     assert run_shared(work, [], 2) == []
 
@@ -84,24 +96,26 @@ def test_run_shared_after_fork_makes_a_new_pool():
 def test_run_shared_callers_do_not_wait_for_each_others_queued_helpers():
     release = threading.Event()
     started = threading.Event()
+    left = _time_left()
 
     def slow(x):
         started.set()
-        assert release.wait(30)
+        assert release.wait(left())
         return x
 
     a = threading.Thread(target=run_shared, args=(slow, [0, 1], 2))
     a.start()
-    assert started.wait(30)  # A's items hold the caller and the pool's one worker
+    assert started.wait(left())  # A's items hold the caller and the pool's one worker
     b_result = []
     b = threading.Thread(target=lambda: b_result.append(run_shared(lambda x: -x, [1, 2, 3], 2)))
     b.start()
-    b.join(10)  # B's helper is queued behind A's: B does its items alone and returns
+    b.join(min(10.0, left()))  # B's helper is queued behind A's: B does its items alone
     alive = b.is_alive()
     release.set()
-    a.join(30)
-    b.join(30)
+    a.join(left())
+    b.join(left())
     assert not alive and b_result == [[-1, -2, -3]]
+    assert not a.is_alive() and not b.is_alive()
 
 
 @pytest.mark.parametrize("lead", [0, 1, 3])
