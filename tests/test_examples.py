@@ -80,14 +80,21 @@ def test_large_ply_leaves_no_file_by_default():
     assert not out["path"].exists()
 
 
+#: Test accuracy both networks of examples/sparse_baselines.py must reach on 12 test clouds
+#: (chance 0.5): measured 0.917-1.0 for both over random_state 0-15 at these sizes (a
+#: constant prediction scores 0.5, one more wrong cloud than allowed here is 0.667).
+SPARSE_BASELINES_MIN_ACCURACY = 0.75
+
+
 def test_sparse_baselines():
     import torch  # noqa: F401
 
-    out = _load("sparse_baselines").main(n_samples=24, n_points=128, epochs=3)
+    out = _load("sparse_baselines").main(n_samples=40, n_points=128, epochs=6)
     assert set(out) == {"dense", "gradual 0.8"}
     assert out["dense"]["sparsity"] == 0.0
     assert out["gradual 0.8"]["sparsity"] == pytest.approx(0.8, abs=0.01)
-    assert all(0.0 <= r["accuracy"] <= 1.0 for r in out.values())
+    for name, r in out.items():
+        assert r["accuracy"] >= SPARSE_BASELINES_MIN_ACCURACY, (name, r["accuracy"])
 
 
 def test_dask_cluster_equals_serial():
