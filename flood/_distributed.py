@@ -392,7 +392,12 @@ def _plan(tiles, survey, Lc, values, simplices, facets, block_size, device, limi
 def _chunks_are_tiles(survey, tiling, L, given, Lc, simplices, facets, block_size, device, client):
     """Whether to read the chunks as they are (their blocks read little more than the tiles'
     would, plus the tiles' writing: :func:`flood._tiles.choose_layout`), planned both ways
-    before anything is written. d_X at given landmarks is bounded by the candidates'."""
+    before anything is written. d_X at given landmarks is bounded by the candidates'.
+
+    The chosen plan's largest block is checked against the workers' memory limit here, so
+    a run that cannot fit stops before the second pass reads and writes X (the blocks over
+    the tiles actually written are checked again before they run).
+    """
     if top_dimension(simplices) == 0:
         return False
     values = np.zeros(len(L))
@@ -401,14 +406,15 @@ def _chunks_are_tiles(survey, tiling, L, given, Lc, simplices, facets, block_siz
     limit = worker_memory_limit(client)
     chunks = Layout(survey.lo, survey.hi, np.diff([*survey.starts, survey.n]))
     tiles = estimated_tiles(tiling, survey.sample, survey.weights)
-    reads = [
-        sum(
-            b.reads
-            for b in _plan(t, survey, Lc, values, simplices, facets, block_size, device, limit)
-        )
+    plans = [
+        _plan(t, survey, Lc, values, simplices, facets, block_size, device, limit)
         for t in (chunks, tiles)
     ]
-    return choose_layout(reads[0], reads[1], survey.n)
+    reads = [sum(b.reads for b in plan) for plan in plans]
+    use_chunks = choose_layout(reads[0], reads[1], survey.n)
+    chosen = plans[0] if use_chunks else plans[1]
+    check_block_memory(limit, max(b.reads for b in chosen), Lc.shape[1])
+    return use_chunks
 
 
 def _bytes_moved(n, dim, tiles, work):

@@ -273,6 +273,8 @@ def test_a_simplex_over_the_workers_memory_is_refused_before_any_block_runs(monk
     limit = int((WORKER_BASELINE + BLOCK_BYTES * 3 * rows) / MEMORY_SHARE) + 1
     monkeypatch.setattr(flood._distributed, "worker_memory_limit", lambda client: limit)
     monkeypatch.setattr(flood._distributed, "block_task", lambda *a, **k: pytest.fail("ran"))
+    # refused from the plan over the estimated tiles, before X is read a second time
+    monkeypatch.setattr(flood._distributed, "_partition", lambda *a: pytest.fail("written"))
     with pytest.raises(
         ValueError,
         match=r"one simplex of the Flood complex needs [\d,]+ points of X .* over 80% of the "
