@@ -59,7 +59,8 @@ def test_quickstart_output_argument_wins(tmp_path, monkeypatch):
 
 def test_sklearn_pipeline_beats_chance():
     out = _load("sklearn_pipeline").main(n_samples=24, n_points=200, n_landmarks=20)
-    assert out["test_accuracy"] > 0.5
+    # 6 test clouds, chance 0.5: at most one wrong (measured 1.0 over random_state 0-7)
+    assert out["test_accuracy"] >= 0.8, out["test_accuracy"]
     assert set(out["best_params"]) == {"features__n_centers", "clf__C"}
 
 
