@@ -282,13 +282,15 @@ def _partition(parts, L, survey, tiling, directory, given, device, client, n_thr
         for i, (p, s) in enumerate(zip(parts, survey.starts))
     ]
     out = _compute(tasks, client, n_threads)
+    seconds = np.array([[o.seconds, o.cpu] for o in out])
     if tiling is None:  # the chunks are the tiles
-        tiles = Layout(survey.lo, survey.hi, np.diff([*survey.starts, survey.n]))
-        tiles.counts, tiles.reader = None, ChunkTiles(parts, survey.lo, survey.hi)
+        rows = np.diff([*survey.starts, survey.n])
+        reader = ChunkTiles(parts, survey.lo, survey.hi)
+        tiles = Layout(survey.lo, survey.hi, rows, reader, written=False, seconds=seconds)
     else:
-        tiles = merge_tiles(out, directory)
-        tiles.reader = TileReader(tiles)
-    tiles.seconds = np.array([[o.seconds, o.cpu] for o in out])
+        disk = merge_tiles(out, directory)
+        reader = TileReader(disk)
+        tiles = Layout(disk.lo, disk.hi, disk.sizes, reader, written=True, seconds=seconds)
     cover = max(o.cover for o in out)
     if not given:
         return cover, np.zeros(len(L)), None, tiles
@@ -425,12 +427,12 @@ def _bytes_moved(n, dim, tiles, work):
     return {
         "x_bytes": x_bytes,
         "bytes_read": 2 * x_bytes + 8 * dim * block_rows,
-        "bytes_written": x_bytes if tiles.counts is not None else 0,
+        "bytes_written": x_bytes if tiles.written else 0,
         "tree_points_per_point": (
             float(work["halo_points"].sum()) / max(n, 1) if "halo_points" in work else 0.0
         ),
         "tiles": len(tiles.sizes),
-        "chunks_as_tiles": tiles.counts is None,
+        "chunks_as_tiles": not tiles.written,
         "tile_points": tiles.sizes,
     }
 

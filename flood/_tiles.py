@@ -251,7 +251,6 @@ class Tiles:
     counts: np.ndarray  # (n_chunks, n_tiles)
     lo: np.ndarray  # (n_tiles, dim)
     hi: np.ndarray
-    seconds: np.ndarray = None  # (n_chunks,) the partition tasks' own time
 
     @property
     def sizes(self):
@@ -310,11 +309,16 @@ class ChunkTiles:
 
 @dataclass
 class Layout:
-    """Where X lies, for planning blocks: per tile (or chunk) its box and its points."""
+    """Where X lies, for planning blocks: per tile (or chunk) its box and its points; and,
+    once the second pass has run, how blocks read it (a :class:`TileReader` over the tiles
+    written, or :class:`ChunkTiles`) and that pass's seconds per chunk (wall, CPU)."""
 
     lo: np.ndarray
     hi: np.ndarray
     sizes: np.ndarray
+    reader: object = None
+    written: bool = False
+    seconds: np.ndarray = None
 
 
 def estimated_tiles(tiling, sample, weights):
