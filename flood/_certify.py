@@ -61,6 +61,8 @@ class CertifyStats:
     queries: dict = field(default_factory=dict)  # k-nearest queries in all
     max_sites: dict = field(default_factory=dict)  # largest |S| active on a task
     splits: dict = field(default_factory=dict)  # pieces split in two (in the kernel or here)
+    # per dimension (n_k, dim): where the kernel found d_X >= lower (NaN: lower came from faces)
+    witness: list = field(default_factory=list)
 
 
 def _bisect(corners, edge, sites, side):
@@ -124,6 +126,7 @@ def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, pr
     each simplex ended with (-1 padded), queries, max |S|, splits, depth reached)."""
     n = len(corners)
     lower, upper = lower0.copy(), np.zeros(n)
+    witness = np.full((n, corners.shape[2]), np.nan)
     sid = np.arange(n)
     reach = np.full(n, np.inf)
     root_sites, queries, max_sites, splits, depth = None, 0, 0, 0, 0
@@ -139,6 +142,7 @@ def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, pr
         queries += int(out["queries"].sum())
         splits += int(out["splits"].sum())
         max_sites = max(max_sites, int((out["sites"] >= 0).sum(axis=1).max()))
+        _keep_witness(witness, lower, sid, out["lower"], out["ylow"])
         np.maximum.at(lower, sid, out["lower"])
         done = (out["status"] == 0) | (out["upper"] <= lower[sid] + tol) | (depth >= max_depth)
         np.maximum.at(upper, sid[done], out["upper"][done])
@@ -152,7 +156,19 @@ def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, pr
         reach = out["upper"][keep][parent]
         sid = sid[keep][parent]
         depth += 1
-    return lower, np.maximum(upper, lower), root_sites, queries, max_sites, splits, depth
+    upper = np.maximum(upper, lower)
+    return lower, upper, witness, root_sites, queries, max_sites, splits, depth
+
+
+def _keep_witness(witness, lower, sid, found, where):
+    """Per simplex ``sid``, the point of the piece that raised its lower bound the most
+    above ``lower`` (its value before this round), into ``witness``."""
+    up = np.flatnonzero(found > lower[sid])
+    if not len(up):
+        return
+    up = up[np.lexsort((-found[up], sid[up]))]  # per simplex, the largest first
+    first = np.r_[True, sid[up][1:] != sid[up][:-1]]
+    witness[sid[up[first]]] = where[up[first]]
 
 
 def _seeds(sites, simplex, face_rows, face_sites):
@@ -209,18 +225,21 @@ def certified_bounds(
     lower, upper : list of ndarray
         Per dimension; dimension 0 is ``vertex_values`` (zeros by default).
     stats : CertifyStats
+        With ``witness``: per dimension, where the kernel found ``d_X >= lower`` in each
+        simplex (NaN where ``lower`` is its faces' bound; :func:`maximizers` fills those).
     """
     vertices = np.ascontiguousarray(vertices, dtype=np.float64)
     sites = np.asarray(sites, dtype=np.int32)
     values = np.zeros(len(vertices)) if vertex_values is None else np.asarray(vertex_values)
     lower, upper = [values.copy()], [values.copy()]
-    stats = CertifyStats()
+    stats = CertifyStats(witness=[np.full(vertices.shape, np.nan)])
     face_sites = sites[:, None]
     for k in range(1, len(simplices)):
         s_k = simplices[k]
         if not len(s_k):
             lower.append(np.zeros(0))
             upper.append(np.zeros(0))
+            stats.witness.append(np.zeros((0, vertices.shape[1])))
             face_sites = np.zeros((0, 1), dtype=np.int32)
             continue
         if k == 1:
@@ -237,7 +256,7 @@ def certified_bounds(
             seeds = _seeds(sites, s_k, facets[k], face_sites)
             landmark_queries = 0
         report = None if progress is None else (lambda m, t, k=k: progress(k, m, t))
-        lo, up, face_sites, queries, max_sites, splits, depth = _bound_dimension(
+        lo, up, wit, face_sites, queries, max_sites, splits, depth = _bound_dimension(
             tree, vertices[s_k], seeds, lower0, tol, n_threads, max_depth, report
         )
         lower.append(lo)
@@ -245,6 +264,7 @@ def certified_bounds(
         stats.queries[k] = queries + landmark_queries
         stats.max_sites[k] = max_sites
         stats.splits[k] = splits
+        stats.witness.append(wit)
         gap = float((up - lo).max())
         if depth >= max_depth and gap > tol:
             warnings.warn(
@@ -277,3 +297,27 @@ def propagate_bounds(lower, upper, facets):
         if len(filtration[k]):
             filtration[k] = np.maximum(filtration[k], filtration[k - 1][facets[k]].max(axis=1))
     return lower, upper, filtration
+
+
+def maximizers(vertices, lower, witness, simplices, facets):
+    """Per simplex a point y of it with ``d_X(y) >= lower(s)`` after face <= coface.
+
+    ``lower`` is the kernel's (before :func:`propagate_bounds`), ``witness`` its points (NaN
+    where a simplex kept its faces' bound). Where a face's lower bound is larger or the
+    kernel found none, the face's point stands in: it lies in the simplex too. Vertices are
+    their own points (``d_X(l) = lower`` of a vertex). With ``lower >= f(s) - tol``, the
+    point is a ``tol``-maximizer of d_X over s: where the flood reaches s last.
+    """
+    points = [np.asarray(vertices, dtype=np.float64).copy()]
+    low = [np.asarray(lower[0], dtype=np.float64)]
+    for k in range(1, len(simplices)):
+        faces = simplices[1] if k == 1 else facets[k]
+        face_low = low[k - 1][faces] if len(faces) else np.zeros((0, k + 1))
+        best = face_low.argmax(axis=1) if len(faces) else np.zeros(0, dtype=np.int64)
+        rows = np.arange(len(faces))
+        own = witness[k].copy()
+        from_face = np.isnan(own[:, 0]) | (face_low[rows, best] > lower[k])
+        own[from_face] = points[k - 1][faces[rows, best]][from_face]
+        points.append(own)
+        low.append(np.maximum(lower[k], face_low.max(axis=1, initial=-np.inf)))
+    return points

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from flood._certify import certified_bounds
+from flood._certify import certified_bounds, maximizers
 from flood._landmarks import covering_radius
 from flood._progress import FiltrationBars, compile_kernels
 from flood._result import FloodResult
@@ -159,7 +159,7 @@ def flood_complex(
     if _is_dask_array(points):
         from flood._distributed import dask_flood_complex
 
-        return dask_flood_complex(
+        res = dask_flood_complex(
             points,
             landmarks,
             max_dimension=max_dimension,
@@ -173,6 +173,8 @@ def flood_complex(
             block_size=block_size,
             work_dir=work_dir,
         )
+        res._points = points  # lazy: features() reads the few neighbourhoods it needs
+        return res
     for name, value in (("block_size", block_size), ("work_dir", work_dir)):
         if value is not None:
             raise ValueError(
@@ -211,6 +213,8 @@ def flood_complex(
             tree, L, sites, simplices, facets, vertex_values, tol, n_threads, progress
         )
     timings["filtration"] = time.perf_counter() - t3
+    if bounds.get("maximizers") is not None:
+        bounds["maximizers"] = [y + shift for y in bounds["maximizers"]]
 
     return FloodResult(
         landmarks=X[lm_idx] if lm_idx is not None else L + shift,
@@ -290,4 +294,6 @@ def _certified_filtration(
         if bars is not None:
             bars.close()
     out = certified_filtration(lower, upper, facets, stats.queries, simplices)
-    return dict(out, work={"max_sites": stats.max_sites, "splits": stats.splits})
+    witness = maximizers(L, lower, stats.witness, simplices, facets)
+    work = {"max_sites": stats.max_sites, "splits": stats.splits}
+    return dict(out, maximizers=witness, work=work)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from flood._diagrams import persistence_diagrams, zero_persistence_threshold
+from flood._holes import feature_table
 from flood._validation import check_homology_dimensions, check_min_persistence
 
 
@@ -45,6 +46,11 @@ class FloodResult:
     work : dict
         ``{"max_sites": {k: largest |S| on one task}, "splits": {k: tasks split}}`` of the
         certified refinement (empty for the grid method).
+    maximizers : list of ndarray of float64 or None
+        Per dimension, shape (n_k, dim): a point y of each simplex with
+        ``d_X(y) >= lower(s) >= f(s) - tol``, where the flood reaches the simplex last (a
+        vertex for a vertex). None for ``method="grid"`` and for dask input (there
+        :meth:`features` evaluates the few simplices it needs again from the points).
     """
 
     landmarks: np.ndarray
@@ -59,7 +65,10 @@ class FloodResult:
     timings: dict = field(default_factory=dict)
     evaluations: dict = field(default_factory=dict)
     work: dict = field(default_factory=dict)
+    maximizers: list | None = None
     _tree: object = field(default=None, repr=False)
+    _reducer: object = field(default=None, repr=False)
+    _points: object = field(default=None, repr=False)  # dask input: X, to evaluate centres
 
     @property
     def n_simplices(self):
@@ -133,3 +142,74 @@ class FloodResult:
         )
         threshold = zero_persistence_threshold(self.filtration)
         return persistence_diagrams(self.simplex_tree(), dims, min_persistence, threshold)
+
+    def features(
+        self,
+        homology_dimensions=None,
+        *,
+        min_persistence=0.0,
+        top=None,
+        cycles=True,
+        as_frame=False,
+    ):
+        """Where the holes are: one row per persistence pair, most persistent first.
+
+        A bar of H_q is born at a q-simplex and dies at a (q+1)-simplex tau, the last to
+        fill the hole. The point of tau that the flood reaches last is the hole's
+        ``centre`` and ``d_X`` there its ``radius``: no point of X lies within ``radius``
+        of ``centre``, and ``radius >= f(tau) - tol``. The ``cycle`` is a representative
+        of the class: the reduced column of tau in a persistence reduction that keeps
+        chains (Oineus, :mod:`flood._cycles`), a closed loop of edges for H1, a closed
+        shell of triangles for H2, every simplex of it in the complex at the birth.
+
+        Parameters
+        ----------
+        homology_dimensions : int or sequence of int, optional
+            Default: the holes, ``1, ..., dim - 1`` (``0`` for 1-D points).
+        min_persistence : float, default=0.0
+            Leave out the pairs with ``death - birth <= min_persistence`` (and, as in
+            :meth:`diagrams`, those of zero persistence up to rounding).
+        top : int, optional
+            Keep only the ``top`` most persistent rows.
+        cycles : bool, default=True
+            Compute the representative cycles (needs ``oineus``: ``pip install
+            'flood-tda[cycles]'``); False takes the pairs from gudhi and leaves ``cycle``
+            empty.
+        as_frame : bool, default=False
+            Return a pandas DataFrame (``centre`` split into ``centre_0, ...``).
+
+        Returns
+        -------
+        table : ndarray (structured) of shape (n_features,) or pandas.DataFrame
+            Fields ``dimension`` (int), ``birth``, ``death``, ``persistence``, ``radius``
+            (float; ``death`` is ``inf`` for an essential class), ``centre`` (float, shape
+            (dim,), in the points' coordinates; NaN for an essential class and for
+            ``method="grid"``), and the object fields ``birth_simplex`` (landmark indices,
+            shape (q + 1,)), ``death_simplex`` (shape (q + 2,)) and ``cycle`` (shape
+            (n_simplices, q + 1): landmark indices of the cycle's q-simplices). Sorted by
+            persistence, largest first. For dask input the centres are evaluated again
+            from the few death simplices' neighbourhoods in X (one pass over its chunks).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from flood import flood_complex
+        >>> t = np.linspace(0, 2 * np.pi, 200, endpoint=False)
+        >>> res = flood_complex(np.c_[np.cos(t), np.sin(t)], 20, device="cpu")
+        >>> f = res.features(top=1)
+        >>> int(f["dimension"][0]), bool(abs(f["radius"][0] - 1) < 0.02)
+        (1, True)
+        >>> bool(np.linalg.norm(f["centre"][0]) < 0.05), f["cycle"][0].shape
+        (True, (20, 2))
+        """
+        table, self._reducer = feature_table(
+            self,
+            homology_dimensions,
+            min_persistence,
+            top,
+            cycles,
+            as_frame,
+            owner="FloodResult.features",
+            reducer=self._reducer,
+        )
+        return table

@@ -1125,6 +1125,7 @@ def certify_kernel(
     queries_out: wp.array(dtype=wp.int32),
     splits_out: wp.array(dtype=wp.int32),
     ystar_out: wp.array2d(dtype=wp.float64),
+    ylow_out: wp.array2d(dtype=wp.float64),
     edge_out: wp.array(dtype=wp.int32),
     side_out: wp.array2d(dtype=wp.int32),
 ):
@@ -1155,6 +1156,8 @@ def certify_kernel(
     n_split = int(0)
     margin2 = wp.float64(-1.0)
     ybest = vec6()
+    ylow = vec6()  # where d_X >= lower was found (the witness of the lower bound)
+    raised = bool(False)  # whether this task raised lower above lower0
     n_cand = int(-1)
     while True:
         fmax, y, p2 = maximizer(tx, points, pv, pm, slots, t, top)
@@ -1189,11 +1192,15 @@ def certify_kernel(
                 kq = wp.max(1, wp.min(n_add + n_keep, K_NEAREST))
                 count, dd, ii = tree_knn(points, lo, hi, first_leaf, y, r2, kq, n_add == 1)
                 queries += 1
+                d_here = wp.sqrt(dd[0])
                 if count == 0:  # nothing of X is closer to y* than S: the maximum is exact
-                    lower = wp.max(lower, wp.sqrt(r2))
+                    d_here = wp.sqrt(r2)
                     finished = True
-                else:
-                    lower = wp.max(lower, wp.sqrt(dd[0]))
+                if d_here > lower:
+                    lower = d_here
+                    ylow = y
+                    raised = True
+                if count > 0:
                     thr = lower + tol
                     for i in range(K_NEAREST):
                         if i < count and i < n_add and not overflow:
@@ -1261,6 +1268,7 @@ def certify_kernel(
     splits_out[t] = wp.int32(n_split)
     for l in range(dim):
         ystar_out[t, l] = ybest[l]
+        ylow_out[t, l] = wp.where(raised, ylow[l], wp.float64(wp.nan))
     if status == STATUS_SPLIT:
         split_sides(tx, pv, pm, slots, t, nv, edge_out, side_out)
 
@@ -1389,7 +1397,9 @@ def certify_tasks(
         ``queries`` (k-nearest queries per task), ``splits`` (pieces split inside the
         task), ``sites`` (n_tasks, N_BITS) int32: the sites active on the task when it
         stopped (-1 free, -2 a split plane), ``ystar`` (n_tasks, dim): the
-        last maximizer of phi_S; for tasks to split, ``edge`` (n_tasks,): the longest edge
+        last maximizer of phi_S, ``ylow`` (n_tasks, dim): a point of the simplex with
+        ``d_X(ylow) >= lower`` (the witness of the lower bound; NaN where the task did not
+        raise ``lower0``); for tasks to split, ``edge`` (n_tasks,): the longest edge
         ``(a, b)`` as ``a * 7 + b``, and ``side`` (n_tasks, N_BITS): per site slot, bit 0 if its
         cell reaches the half at corner a, bit 1 the half at corner b.
     """
@@ -1415,6 +1425,7 @@ def certify_tasks(
         "splits": np.empty(n, dtype=np.int32),
         "sites": np.empty((n, N_BITS), dtype=np.int32),
         "ystar": np.empty((n, dim)),
+        "ylow": np.empty((n, dim)),
         "edge": np.full(n, -1, dtype=np.int32),
         "side": np.zeros((n, N_BITS), dtype=np.int32),
     }
@@ -1432,6 +1443,7 @@ def certify_tasks(
             wp.empty(m, dtype=wp.int32, device=device),
             wp.empty(m, dtype=wp.int32, device=device),
             wp.empty(m, dtype=wp.int32, device=device),
+            wp.empty((m, dim), dtype=wp.float64, device=device),
             wp.empty((m, dim), dtype=wp.float64, device=device),
             wp.full(m, -1, dtype=wp.int32, device=device),
             wp.zeros((m, N_BITS), dtype=wp.int32, device=device),
@@ -1472,7 +1484,7 @@ def certify_tasks(
             device=device,
         )
         for key, arr in zip(
-            ("lower", "upper", "status", "queries", "splits", "ystar", "edge", "side"),
+            ("lower", "upper", "status", "queries", "splits", "ystar", "ylow", "edge", "side"),
             outs,
         ):
             out[key][a:e] = arr.numpy()

@@ -198,3 +198,32 @@ def test_cuda_code_compiles_without_gpu(tmp_path):
     for module in (tree, voronoi, grid):
         files = wp.compile_aot_module(module, arch=90, module_dir=tmp_path / module.__name__)
         assert files and all(p.exists() for p in files)
+
+
+@pytest.mark.parametrize("dim, k", [(2, 2), (3, 2), (3, 3)])
+def test_certify_tasks_lower_bound_witness(device, dim, k):
+    """``ylow`` is a point of the simplex where d_X is the lower bound (NaN only where the
+    task kept ``lower0``); at tol 0 it is the maximizer: d_X there is the upper bound."""
+    from flood.kernels import certify_tasks
+
+    rng = np.random.default_rng(dim + k)
+    X = rng.normal(size=(400, dim))
+    corners = rng.normal(size=(30, k + 1, dim))
+    tree = build_tree(X, device=device)
+    sites, _ = nearest(tree, corners.reshape(-1, dim))
+    lower0 = np.zeros(30)
+    lower0[:3] = 100.0  # a face bound no point reaches: no witness
+    out = certify_tasks(tree, corners, sites.reshape(30, -1), lower0, np.full(30, np.inf), 0.0)
+    found = ~np.isnan(out["ylow"][:, 0])
+    assert not found[:3].any() and found[3:].all()
+    y = out["ylow"][found]
+    d = np.sqrt(((y[:, None] - X[None]) ** 2).sum(axis=2)).min(axis=1)
+    np.testing.assert_allclose(d, out["lower"][found], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(d, out["upper"][found], rtol=0, atol=1e-8)
+    # barycentric coordinates of y in its simplex are >= 0 (up to rounding)
+    W = corners[found]
+    A = (W[:, 1:] - W[:, :1]).transpose(0, 2, 1)
+    for a, w, yy in zip(A, W, y):
+        b = np.linalg.lstsq(a, yy - w[0], rcond=None)[0]
+        assert b.min() >= -1e-9 and b.sum() <= 1 + 1e-9
+        np.testing.assert_allclose(w[0] + a @ b, yy, atol=1e-9)

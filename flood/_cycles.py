@@ -1,0 +1,209 @@
+"""Persistence pairs of a Flood complex by simplex, and representative cycles.
+
+Which library, and why. gudhi 3.13 gives a ``SimplexTree``'s pairs of simplices
+(``persistence_pairs``) but no chains: its Python generators are for flag and lower-star
+filtrations only (``flag_persistence_generators``, ``lower_star_persistence_generators``,
+vertices and edges). dionysus 2.2.3 ships a source distribution only (a Boost build). Oineus
+(BSD, wheels for CPython 3.11 on manylinux, 4.6 MB, maintained) reduces the boundary matrix
+of any simplicial filtration and keeps R: the reduced column ``R[tau]`` of a death simplex
+is a cycle whose youngest simplex is the birth simplex (its pivot). So the representative
+cycle of a bar is ``R[tau]``: closed (a sum of boundaries of the chain ``V[tau]``, R = D V),
+made only of simplices that enter at or before the birth, and it represents the class that
+is born at ``sigma`` and killed at ``tau``. The complex has the size of Del(L): 26,573
+simplices at 1,000 landmarks build and reduce in ~0.2 s (measured on a 300k-point swiss
+cheese; the Python list of cells is most of it).
+
+Simplices are named by their global id: ``offsets[k] + row`` for row ``row`` of
+``result.simplices[k]``.
+"""
+
+from bisect import bisect_left
+from dataclasses import dataclass
+
+import numpy as np
+
+from flood._delaunay import facet_index
+
+#: What oineus answers for the death of an essential class (uint64 max).
+_OINEUS_INF = np.iinfo(np.uint64).max
+
+
+@dataclass
+class Pairs:
+    """Finite and essential persistence pairs by global simplex id.
+
+    Attributes
+    ----------
+    dimension : ndarray of int64 of shape (n_pairs,)
+    birth, death : ndarray of int64 of shape (n_pairs,)
+        Global ids (``death`` is -1 for an essential class).
+    reducer : OineusReducer or None
+        What answers the cycles (None when the pairs came from gudhi: no chains).
+    """
+
+    dimension: np.ndarray
+    birth: np.ndarray
+    death: np.ndarray
+    reducer: object = None
+
+
+def offsets(simplices):
+    """Global id of the first simplex of each dimension, and the total (length n_dims + 1)."""
+    return np.concatenate([[0], np.cumsum([len(s) for s in simplices])]).astype(np.int64)
+
+
+def split_ids(ids, offs):
+    """Global ids -> (dimension, row) arrays."""
+    ids = np.asarray(ids, dtype=np.int64)
+    k = np.searchsorted(offs, ids, side="right") - 1
+    return k, ids - offs[k]
+
+
+class OineusReducer:
+    """The filtration of a FloodResult in Oineus, reduced once; answers pairs and cycles."""
+
+    def __init__(self, simplices, filtration, n_threads=1):
+        try:
+            import oineus
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "Representative cycles need oineus: pip install 'flood-tda[cycles]' "
+                "(or pip install oineus), or pass cycles=False."
+            ) from exc
+        cells = [
+            oineus.Simplex(row, value)
+            for s, f in zip(simplices, filtration)
+            for row, value in zip(s.tolist(), f.tolist())
+        ]
+        self.filtration = oineus.Filtration(cells)
+        self.decomposition = oineus.Decomposition(self.filtration, False)
+        params = oineus.ReductionParams()
+        params.n_threads = int(n_threads)
+        self.decomposition.reduce(params)
+        # sorting_permutation()[id] = sorted id; ids are positions in ``cells``
+        self.rank = np.asarray(self.filtration.sorting_permutation(), dtype=np.int64)
+        self.id_of_sorted = np.argsort(self.rank)
+        self._facets = None
+
+    def pairs(self, max_dimension):
+        """All pairs of dimensions ``0 .. max_dimension`` (global ids)."""
+        diagram = self.decomposition.diagram(self.filtration, include_inf_points=True)
+        dims, births, deaths = [], [], []
+        for q in range(max_dimension + 1):
+            idx = np.asarray(diagram.index_diagram_in_dimension(q), dtype=np.uint64)
+            idx = idx.reshape(-1, 2)
+            essential = idx[:, 1] == _OINEUS_INF
+            death = np.where(essential, 0, idx[:, 1]).astype(np.int64)
+            dims.append(np.full(len(idx), q, dtype=np.int64))
+            births.append(self.id_of_sorted[idx[:, 0].astype(np.int64)])
+            deaths.append(np.where(essential, -1, self.id_of_sorted[death]))
+        return Pairs(np.concatenate(dims), np.concatenate(births), np.concatenate(deaths), self)
+
+    def cycle(self, birth, death, simplices, avoid=()):
+        """Global ids of a representative cycle of the bar (birth, death), sorted: for
+        H_{d-1} of a d-dimensional triangulation the boundary of the region its class
+        encloses (:func:`region_cycle`; ``avoid``: (birth, death) global ids of other bars
+        whose holes it should not enclose), else the reduced column ``R[death]``."""
+        offs = offsets(simplices)
+        d = len(simplices) - 1
+        k, row = split_ids([death], offs)
+        if k[0] == d and d >= 2 and len(simplices[d][0]) == d + 1:
+            if self._facets is None:
+                self._facets = facet_index(simplices[d], simplices[d - 1], len(simplices[0]))
+            ranks = self.rank[offs[d - 1] : offs[d]]
+            others = [(self.rank[b], a - offs[d]) for b, a in avoid if offs[d] <= a < offs[d + 1]]
+            rows = region_cycle(self._facets, ranks, self.rank[birth], int(row[0]), others)
+            if rows is not None:
+                return offs[d - 1] + rows
+        sorted_death = int(self.rank[death])
+        rows = self.decomposition.r_col(sorted_death)
+        return np.sort(self.id_of_sorted[np.asarray(rows, dtype=np.int64)])
+
+
+def gudhi_pairs(simplex_tree, simplices):
+    """The pairs of a ``gudhi.SimplexTree`` (persistence computed) by global id."""
+    offs = offsets(simplices)
+    lookup = [_RowLookup(s) for s in simplices]
+    dims, births, deaths = [], [], []
+    for birth, death in simplex_tree.persistence_pairs():
+        k = len(birth) - 1
+        dims.append(k)
+        births.append(offs[k] + lookup[k](birth))
+        deaths.append(offs[k + 1] + lookup[k + 1](death) if death else -1)
+    as_int = [np.asarray(a, dtype=np.int64) for a in (dims, births, deaths)]
+    return Pairs(*as_int)
+
+
+class _RowLookup:
+    """Row of a simplex (a vertex list) in one dimension's sorted-row simplex array."""
+
+    def __init__(self, rows):
+        self.rows = np.ascontiguousarray(rows, dtype=np.int64)
+        self.order = np.lexsort(self.rows.T[::-1]) if len(rows) else np.zeros(0, np.int64)
+        self.keys = [tuple(r) for r in self.rows[self.order].tolist()]
+
+    def __call__(self, vertices):
+        return int(self.order[bisect_left(self.keys, tuple(sorted(int(v) for v in vertices)))])
+
+
+def region_cycle(top_facets, ranks, birth_rank, death_row, avoid=()):
+    """For a bar of H_{d-1} of a triangulation of a region of R^d: the rows (in dimension
+    d - 1) of the boundary of the region that the bar's class encloses.
+
+    Alexander duality: at the birth, the (d-1)-simplices present cut the d-simplices not yet
+    present into regions; the death simplex's region is bounded (else the class would not
+    die) and its boundary is a cycle of the complex at the birth that dies with the death
+    simplex (``R[tau]`` may add the shells of older classes). When that region also holds
+    the death simplex of a younger bar in ``avoid`` (another void whose wall closed after
+    this birth), that bar's own region at its birth is left out: the boundary is then this
+    bar's cycle plus the younger one's, a representative in the complex at the later
+    birth. Returns None when the region reaches the hull (no such representative).
+
+    Parameters
+    ----------
+    top_facets : ndarray of int64 of shape (n_d, d + 1)
+        Facet rows of each d-simplex.
+    ranks : ndarray of shape (n_{d-1},)
+        Position of each (d-1)-simplex in the filtration order.
+    birth_rank : int
+        Position of the birth simplex.
+    death_row : int
+        Row of the death simplex among the d-simplices.
+    avoid : sequence of (int, int)
+        (birth rank, death row) of other bars of the same dimension.
+    """
+    region = _region(top_facets, ranks, birth_rank, death_row)
+    if region is None:
+        return None
+    for other_birth, other_death in avoid:
+        if other_death != death_row and other_birth > birth_rank and region[other_death]:
+            inner = _region(top_facets, ranks, other_birth, other_death)
+            if inner is not None and not inner[death_row]:
+                region &= ~inner
+    odd = np.bincount(top_facets[region].ravel(), minlength=len(ranks)) % 2 == 1
+    return np.flatnonzero(odd)
+
+
+def _region(top_facets, ranks, threshold, death_row):
+    """Mask of the d-simplices that reach ``death_row`` through (d-1)-simplices of rank
+    above ``threshold``; None when they reach the hull."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(top_facets)
+    faces = top_facets.ravel()
+    owners = np.repeat(np.arange(n), top_facets.shape[1])
+    open_ = ranks[faces] > threshold  # faces not yet present: the region flows through
+    faces, owners = faces[open_], owners[open_]
+    order = np.argsort(faces, kind="stable")
+    faces, owners = faces[order], owners[order]
+    twin = np.flatnonzero(faces[1:] == faces[:-1])
+    count = np.bincount(faces, minlength=len(ranks))
+    hull = count[faces] == 1  # a face of one d-simplex only: on the hull, to the outside
+    a = np.concatenate([owners[twin], owners[hull]])
+    b = np.concatenate([owners[twin + 1], np.full(int(hull.sum()), n)])
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n + 1, n + 1))
+    _, label = connected_components(graph, directed=False)
+    if label[death_row] == label[n]:
+        return None
+    return label[:n] == label[death_row]

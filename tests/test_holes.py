@@ -1,0 +1,227 @@
+"""FloodResult.features: where the holes are, how big, and their representative cycles."""
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+
+from flood import flood_complex
+from flood.datasets import make_circle, make_swiss_cheese, make_torus
+
+pytest.importorskip("oineus")
+
+
+def boundary_mod2(chain):
+    """The faces that appear an odd number of times in a mod-2 chain of simplices (rows)."""
+    chain = np.sort(np.asarray(chain), axis=1)
+    faces = np.concatenate([np.delete(chain, j, axis=1) for j in range(chain.shape[1])])
+    uniq, counts = np.unique(faces, axis=0, return_counts=True)
+    return uniq[counts % 2 == 1]
+
+
+def ray_parity(P, triangles, origin, direction):
+    """Parity of the triangles a ray from ``origin`` crosses: 1 when the shell encloses it."""
+    v0, v1, v2 = (P[triangles[:, j]] for j in range(3))
+    e1, e2 = v1 - v0, v2 - v0
+    h = np.cross(direction, e2)
+    a = (e1 * h).sum(axis=1)
+    inv = 1.0 / np.where(np.abs(a) > 1e-14, a, np.nan)
+    s = origin - v0
+    u = inv * (s * h).sum(axis=1)
+    q = np.cross(s, e1)
+    v = inv * (q @ direction)
+    t = inv * (e2 * q).sum(axis=1)
+    return int(((u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0)).sum()) % 2
+
+
+def crossings(P, edges, axis, inside):
+    """Edges crossing the plane ``x[axis] = 0`` at a point where ``inside(point)`` holds."""
+    a, b = P[edges[:, 0]], P[edges[:, 1]]
+    cross = a[:, axis] * b[:, axis] < 0
+    t = a[cross, axis] / (a[cross, axis] - b[cross, axis])
+    p = a[cross] + t[:, None] * (b[cross] - a[cross])
+    return int(inside(p).sum())
+
+
+def fibonacci_sphere(n):
+    i = np.arange(n) + 0.5
+    phi, theta = np.arccos(1 - 2 * i / n), np.pi * (1 + 5**0.5) * i
+    return np.c_[np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)]
+
+
+@pytest.fixture(scope="module")
+def cheese():
+    X, centres, radii = make_swiss_cheese(
+        100_000, n_voids=8, radii=(0.3, 0.6), return_voids=True, random_state=0
+    )
+    return X, centres, radii, flood_complex(X, 600, random_state=0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def torus():
+    X = make_torus(20_000, R=1.0, r=0.35, random_state=0)
+    return X, flood_complex(X, 400, random_state=0, device="cpu")
+
+
+def test_features_are_the_diagrams_pairs_with_their_simplices(cheese):
+    *_, res = cheese
+    for cycles in (True, False):
+        f = res.features((0, 1, 2), cycles=cycles)
+        assert np.all(np.diff(f["persistence"]) <= 0)
+        for q, dgm in zip((0, 1, 2), res.diagrams((0, 1, 2))):
+            rows = f[f["dimension"] == q]
+            got = np.sort(np.c_[rows["birth"], rows["death"]], axis=0)
+            np.testing.assert_allclose(got, np.sort(dgm, axis=0), rtol=0, atol=1e-12)
+        finite = f[np.isfinite(f["death"])]
+        for row in finite[:50]:
+            q = row["dimension"]
+            b = np.flatnonzero((res.simplices[q] == row["birth_simplex"]).all(axis=1))
+            d = np.flatnonzero((res.simplices[q + 1] == row["death_simplex"]).all(axis=1))
+            assert res.filtration[q][b[0]] == row["birth"]
+            assert res.filtration[q + 1][d[0]] == row["death"]
+
+
+def test_cycles_are_closed_and_born_by_the_birth(cheese, torus):
+    """Closed (boundary 0 mod 2), in the complex before the death, and for H1 (the reduced
+    column) by the birth; an H2 shell that had to leave another listed void outside is
+    taken when the wall between them closed, after the birth."""
+    for res in (cheese[-1], torus[-1]):
+        for row in res.features(top=40):
+            q = row["dimension"]
+            cycle = row["cycle"]
+            assert cycle.shape[1] == q + 1 and len(cycle)
+            assert len(boundary_mod2(cycle)) == 0
+            rows = [np.flatnonzero((res.simplices[q] == s).all(axis=1))[0] for s in cycle]
+            assert res.filtration[q][rows].max() <= (row["birth"] if q == 1 else row["death"])
+            if q == 1:
+                assert any((cycle == row["birth_simplex"]).all(axis=1))
+
+
+def test_swiss_cheese_voids_are_the_h2_features(cheese):
+    """Each void (c, R) is matched one-to-one by an H2 feature, and nothing else stands out.
+
+    Derived bounds. Let h_c = max of d_X over the void's sphere (the sampling's covering
+    radius there; measured on 20,000 points of the sphere plus their spacing: d_X is
+    1-Lipschitz) and tol the certified gap. The class of the void's shell dies only once
+    the tetrahedron holding c has entered, whose value is >= d_X(c) - tol >= R - tol; the
+    death simplex tau's value is within tol of f(tau), and the radius is lower(tau) >=
+    f(tau) - tol: radius >= R - 3 tol. In the ball, d_X(y) <= (R - |y - c|) + h_c, so
+    radius <= R + h_c and, as d_X(centre) = radius >= R - 3 tol, |centre - c| <= h_c + 3 tol
+    (a centre outside every void would have d_X <= h < R - 3 tol).
+    Measured (seeds 0-9, 100k points, 8 voids of radius 0.3-0.6, 600 landmarks, tol
+    0.0054, h_c 0.14-0.24): centre errors <= 0.018 (<= 0.10 of the bound), radius - R in
+    [-0.0041, 0.0093]; the next H2 bar after the voids 0.041-0.055, the smallest void's
+    0.13-0.26: the test asks centre errors <= 0.25 of the bound and extra bars below the
+    smallest h_c (0.14).
+    """
+    X, centres, radii, res = cheese
+    f = res.features(2)
+    n = len(centres)
+    tree = cKDTree(X)
+    sphere = fibonacci_sphere(20_000)
+    spacing = 4.0 / np.sqrt(len(sphere))  # covering radius of the unit sphere's points, up to
+    h_c = np.array(
+        [tree.query(c + r * sphere)[0].max() + r * spacing for c, r in zip(centres, radii)]
+    )
+    # one-to-one: the n most persistent H2 features, each nearest to a distinct void
+    dist = np.linalg.norm(f["centre"][:n, None] - centres[None], axis=2)
+    match = dist.argmin(axis=1)
+    assert sorted(match) == list(range(n))
+    err = dist[np.arange(n), match]
+    radius = f["radius"][:n]
+    tol = res.tol
+    assert np.all(err <= h_c[match] + 3 * tol)
+    assert np.all(err <= 0.25 * (h_c[match] + 3 * tol))
+    assert np.all(radius >= radii[match] - 3 * tol)
+    assert np.all(radius <= radii[match] + h_c[match])
+    # each shell encloses its void's centre and no other
+    rng = np.random.default_rng(0)
+    for row, j in zip(f[:n], match):
+        inside = [ray_parity(res.landmarks, row["cycle"], c, rng.normal(size=3)) for c in centres]
+        assert inside == [int(i == j) for i in range(n)]
+    # no other H2 feature above the noise
+    assert len(f) == n or f["persistence"][n] < h_c.min()
+
+
+def test_torus_cycles_wind_around_its_two_circles_and_its_shell_holds_the_tube(torus):
+    """Linking numbers mod 2 of each H1 cycle with the core circle (crossings of the disk it
+    bounds) and with the axis (crossings of a half-plane): the two long H1 bars' cycles
+    span both circles (measured seeds 0-2: (1, 1) and (1, 0), (0, 1) and (1, 0)). The H2
+    shell encloses every point of the core circle, not the centre nor a point outside."""
+    X, res = torus
+    P = res.landmarks
+    h1 = res.features(1, top=2)
+    links = []
+    for row in h1:
+        c = row["cycle"]
+        core = crossings(P, c, 2, lambda p: np.hypot(p[:, 0], p[:, 1]) < 1.0) % 2
+        axis = crossings(P, c, 1, lambda p: p[:, 0] > 0) % 2
+        links.append((core, axis))
+    assert np.linalg.det(np.array(links, dtype=float)) % 2 == 1  # independent mod 2
+    (shell,) = res.features(2, top=1)
+    rng = np.random.default_rng(1)
+    for a in np.linspace(0, 2 * np.pi, 9):
+        core_point = np.array([np.cos(a), np.sin(a), 0.0])
+        assert ray_parity(P, shell["cycle"], core_point, rng.normal(size=3)) == 1
+    for p in ([0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 1.0]):
+        assert ray_parity(P, shell["cycle"], np.array(p), rng.normal(size=3)) == 0
+    assert abs(shell["radius"] - 0.35) <= 0.02  # the tube's radius
+    assert abs(np.hypot(*shell["centre"][:2]) - 1.0) <= 0.02  # on the core circle
+
+
+def test_cycles_move_with_the_cloud():
+    """A rotated and translated cloud with the same landmarks: the same cycles, centres
+    rotated and translated, the same radii."""
+    X = make_torus(3_000, R=1.0, r=0.35, random_state=3)
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    shift = np.array([5.0, -2.0, 0.5])
+    L = X[rng.choice(len(X), 200, replace=False)]  # FPS buckets by axes: not invariant
+    # tol=0: the same values up to rounding, so the same order and the same reduction
+    a = flood_complex(X, L, tol=0.0, device="cpu")
+    b = flood_complex(X @ Q.T + shift, L @ Q.T + shift, tol=0.0, device="cpu")
+    fa, fb = a.features(top=3), b.features(top=3)
+    for ra, rb in zip(fa, fb):
+        assert ra["dimension"] == rb["dimension"]
+        assert set(map(tuple, ra["cycle"])) == set(map(tuple, rb["cycle"]))
+        np.testing.assert_allclose(rb["radius"], ra["radius"], rtol=1e-8)
+        np.testing.assert_allclose(rb["centre"], ra["centre"] @ Q.T + shift, atol=1e-6)
+
+
+def test_table_selection_frame_and_errors():
+    X = make_circle(300, random_state=0)
+    res = flood_complex(X, 30, random_state=0, device="cpu")
+    full = res.features((0, 1))
+    assert len(res.features((0, 1), top=2)) == 2
+    cut = full["persistence"][3]
+    assert np.all(res.features((0, 1), min_persistence=cut)["persistence"] > cut)
+    frame = res.features(top=1, as_frame=True)
+    assert list(frame.columns[:7]) == [
+        "dimension", "birth", "death", "persistence", "radius", "centre_0", "centre_1",
+    ]  # fmt: skip
+    assert frame["cycle"][0].shape[1] == 2
+    essential = full[np.isinf(full["death"])]
+    assert len(essential) == 1 and np.isnan(essential["centre"]).all()
+    with pytest.raises(ValueError, match="'top' parameter of FloodResult.features"):
+        res.features(top=0)
+    with pytest.raises(ValueError, match="'min_persistence' parameter of FloodResult.features"):
+        res.features(min_persistence=-1.0)
+    grid = flood_complex(X, 30, random_state=0, method="grid", device="cpu")
+    assert np.isnan(grid.features(top=1)["centre"]).all()
+
+
+def test_dask_input_gives_the_same_holes():
+    """A dask result keeps no maximizers: features() evaluates its death simplices again
+    from the points near them. Both radii are within tol below f(tau): within tol of each
+    other; both centres are tol-maximizers (measured 0.0056 apart, tol 0.007)."""
+    da = pytest.importorskip("dask.array")
+    X = make_swiss_cheese(60_000, n_voids=5, radii=(0.4, 0.7), random_state=2)
+    a = flood_complex(X, 300, random_state=0, device="cpu")
+    b = flood_complex(da.from_array(X, chunks=20_000), a.landmarks, tol=a.tol, device="cpu")
+    assert b.maximizers is None
+    fa, fb = a.features(2, top=5), b.features(2, top=5)
+    for rb in fb:
+        ra = fa[np.linalg.norm(fa["centre"] - rb["centre"], axis=1).argmin()]
+        assert abs(ra["radius"] - rb["radius"]) <= a.tol
+        assert np.linalg.norm(ra["centre"] - rb["centre"]) <= 0.05
+        d = cKDTree(X).query(rb["centre"])[0]  # the radius is d_X at the centre
+        assert abs(d - rb["radius"]) <= 1e-9
