@@ -6,7 +6,7 @@ here is called, so ``import flood`` never pulls it in.
 
 import numpy as np
 
-__all__ = ["plot_barcode", "plot_complex", "plot_diagrams"]
+__all__ = ["plot_barcode", "plot_complex", "plot_diagrams", "plot_features"]
 
 
 def _pyplot():
@@ -297,6 +297,88 @@ def plot_complex(
         ax.set_aspect("equal")
     if colorbar and mappable is not None:
         ax.figure.colorbar(mappable, ax=ax, shrink=0.8, label="filtration value (radius)")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+#: Points of the cloud drawn by :func:`plot_features` by default (a random subsample).
+FEATURE_PLOT_POINTS = 5_000
+
+
+def plot_features(result, points=None, features=None, *, top=5, max_points=FEATURE_PLOT_POINTS,
+                  ax=None, title=None, random_state=0):  # fmt: skip
+    """Draw a 3-D cloud's holes: a subsample of the points, each feature's cycle and centre.
+
+    Parameters
+    ----------
+    result : flood.FloodResult
+        Of a 3-D cloud.
+    points : array-like of shape (n_points, 3), optional
+        The cloud to draw (a random subsample of ``max_points``); default the landmarks.
+    features : structured ndarray, optional
+        As returned by :meth:`flood.FloodResult.features`; default
+        ``result.features(top=top)``.
+    top : int, default=5
+    max_points : int, default=5,000
+    ax : matplotlib 3-D Axes, optional
+    title : str, optional
+    random_state : int or None
+        Seeds the subsample.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        Collections labelled ``"cycle i"`` (lines for H1, translucent triangles for H2)
+        and a scatter labelled ``"centres"``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from flood import flood_complex
+    >>> from flood.datasets import make_torus
+    >>> from flood.plotting import plot_features
+    >>> X = make_torus(2000, random_state=0)
+    >>> ax = plot_features(flood_complex(X, 100, random_state=0, device="cpu"), X, top=3)
+    >>> sorted(c.get_label() for c in ax.collections)[:2]
+    ['centres', 'cycle 0']
+    """
+    plt = _pyplot()
+    from mpl_toolkits.mplot3d.art3d import Line3DCollection, Poly3DCollection
+
+    landmarks = np.asarray(result.landmarks, dtype=float)
+    if landmarks.shape[1] != 3:
+        raise ValueError(
+            f"plot_features draws 3-D clouds; the landmarks have shape {landmarks.shape}."
+        )
+    if features is None:
+        features = result.features(top=top)
+    P = landmarks if points is None else np.asarray(points, dtype=float)
+    if len(P) > max_points:
+        P = P[np.random.default_rng(random_state).choice(len(P), max_points, replace=False)]
+    if ax is None:
+        ax = plt.figure(figsize=(6, 5.5)).add_subplot(projection="3d")
+    ax.scatter(*P.T, s=0.5, c="0.6", alpha=0.3, depthshade=False, label="points")
+    colours = plt.get_cmap("tab10")
+    for i, row in enumerate(features):
+        cycle = np.asarray(row["cycle"])
+        if not cycle.size:
+            continue
+        colour = colours(i % 10)
+        if cycle.shape[1] == 2:
+            artist = Line3DCollection(landmarks[cycle], colors=[colour], linewidths=1.5)
+        else:
+            artist = Poly3DCollection(landmarks[cycle], facecolors=[colour], alpha=0.25,
+                                      edgecolors=[colour], linewidths=0.3)  # fmt: skip
+        artist.set_label(f"cycle {i}")
+        ax.add_collection(artist)
+    centres = np.asarray(features["centre"], dtype=float).reshape(-1, 3)
+    ax.scatter(*centres.T, s=25, c="k", marker="x", depthshade=False, label="centres")
+    lo, hi = P.min(axis=0), P.max(axis=0)
+    mid, half = (lo + hi) / 2, (hi - lo).max() / 2 or 1.0
+    for setter, m in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), mid):
+        setter(m - half, m + half)
     if title:
         ax.set_title(title)
     return ax
