@@ -1,0 +1,180 @@
+"""The measured costs behind :func:`flood.estimate`: CPU seconds and bytes per point, per
+landmark and per simplex of each stage of :func:`flood.flood_complex`, and the size of Del(L).
+
+Every number was measured on this machine class (2 shared x86-64 cores, 128-bit SIMD, CPU
+device) at commit b8e89bf, on uniform clouds in the unit cube with FPS landmarks and the
+default tolerance; the runs, their commands and the load are in benchmarks/RESULTS.md, section
+"Issue 31, point 6" (R31 below), which also compares them with the earlier sections. CPU
+seconds are the process's (all threads); peak bytes are the growth of VmHWM (resident
+high-water mark) during a stage over what the process held before the run.
+"""
+
+import math
+
+# -- Del(L): simplices per landmark ----------------------------------------------------------
+#: Simplices of dimension 1..dim per landmark of Del(L), FPS landmarks of 100k-200k uniform
+#: points (R31 table "Del(L)"). The boundary makes small L sparser; in between and beyond the
+#: rows, counts are linear in L**(-1/dim), the share of landmarks near the boundary (at
+#: L -> inf this gives the interior density, e.g. 7.6 / 13.3 / 6.7 in 3-D).
+SIMPLICES_PER_LANDMARK = {
+    2: {100: (2.84, 1.85), 1000: (2.98, 1.98), 10000: (3.0, 2.0)},
+    3: {
+        30: (5.13, 7.7, 3.53),
+        100: (6.3, 10.29, 4.98),
+        1000: (7.18, 12.28, 6.1),
+        10000: (7.4, 12.79, 6.39),
+    },
+    4: {
+        30: (7.93, 21.13, 22.43, 8.27),
+        100: (11.66, 35.34, 40.03, 15.36),
+        1000: (15.41, 51.05, 60.63, 24.0),
+        3000: (16.3, 54.92, 65.84, 26.22),
+    },
+    5: {
+        50: (14.0, 63.06, 120.12, 102.3, 32.22),
+        100: (18.66, 92.04, 182.09, 157.89, 50.17),
+        300: (25.8, 140.31, 291.64, 260.87, 84.74),
+        1000: (31.18, 178.31, 380.43, 346.23, 113.93),
+    },
+    6: {
+        30: (12.67, 69.87, 184.87, 249.07, 165.43, 43.07),
+        100: (26.62, 198.92, 612.94, 905.68, 641.09, 175.06),
+        300: (41.22, 348.44, 1136.67, 1737.2, 1258.16, 349.41),
+    },
+}
+
+# -- CPU seconds -----------------------------------------------------------------------------
+#: index (centre X, k-d tree, inverse order): nanoseconds per point per log2(n_points), by
+#: dimension. R31: 0.42-0.80 us per point over 1e5-3e6 points in 2-6-D (3-D: 0.51 at 1e5,
+#: 0.70 at 1e6, 0.80 at 3e6); RESULTS.md seventh step (c2d1b77): 0.59-0.73 s wall per 1e6
+#: points, 6.85 s per 1e7.
+INDEX_NS_PER_POINT_LOG2 = {1: 26.0, 2: 27.0, 3: 33.0, 4: 33.0, 5: 33.0, 6: 33.0}
+#: landmarks (FPS, then the exact covering radius): microseconds per point and per
+#: sqrt(n_points * n_landmarks), by dimension: a * n + b * sqrt(n * L) fits R31's runs within
+#: 0.6-1.4x (2-D 0.013-0.50 s, 3-D 0.045-0.76 s, 4-D 0.03-0.11 s; 5-D and 6-D from 1e4-5e4
+#: points; 1-D taken from 2-D). Seventh step: 0.28-0.38 s wall per 1e6 points with 1,000
+#: landmarks, 0.60 s with 10,000.
+LANDMARKS_US_PER_POINT = {1: 0.12, 2: 0.12, 3: 0.14, 4: 0.2, 5: 0.5, 6: 0.58}
+LANDMARKS_US_PER_SQRT = {1: 1.8, 2: 1.8, 3: 3.9, 4: 5.9, 5: 5.0, 6: 4.9}
+#: delaunay (Qhull, then the faces of every dimension): microseconds per simplex of Del(L),
+#: by dimension (R31: 0.57-1.3 us in 2-4-D, 1.1-1.7 in 5-D, 1.0-2.1 in 6-D, growing with L).
+DELAUNAY_US_PER_SIMPLEX = {1: 0.75, 2: 0.75, 3: 0.75, 4: 0.9, 5: 1.5, 6: 2.0}
+#: filtration, certified method, default tol: microseconds per k-simplex (rows k = 1..dim) at
+#: the points per landmark of ``FILTRATION_POINTS_PER_LANDMARK`` (R31, per-dimension CPU of
+#: the certified refinement); log-log interpolation in between, the end slopes beyond. The
+#: cost grows with the points per landmark (each simplex certifies against more points of X)
+#: and most steeply for the top dimension. Seventh step: 3.35 and 2.48 s wall for 1M cheese,
+#: 1,000 landmarks, i.e. 4.55 s one-thread CPU: 178 us per simplex (R31: 186 us, uniform).
+FILTRATION_POINTS_PER_LANDMARK = {
+    1: (10, 100, 1000, 10000),
+    2: (10, 100, 1000, 10000),
+    3: (10, 100, 1000, 10000),
+    4: (10, 100, 1000, 10000),
+    5: (10, 100, 1000),
+    6: (100, 333),
+}
+FILTRATION_US_PER_SIMPLEX = {
+    1: {1: (10.0, 18.0, 49.0, 173.0)},  # edges of a line: measured on 2-D edges
+    2: {1: (10.0, 18.0, 49.0, 173.0), 2: (10.0, 34.0, 362.0, 3900.0)},
+    3: {
+        1: (10.0, 17.5, 34.0, 86.0),
+        2: (9.0, 22.0, 95.0, 530.0),
+        3: (13.0, 48.5, 575.0, 10200.0),
+    },
+    4: {
+        1: (11.0, 22.0, 37.0, 89.0),
+        2: (10.0, 21.0, 71.0, 318.0),
+        3: (14.0, 45.0, 338.0, 3825.0),
+        4: (33.0, 143.0, 2048.0, 58210.0),
+    },
+    5: {
+        1: (12.0, 23.0, 44.0),
+        2: (12.0, 24.0, 59.0),
+        3: (15.0, 40.0, 248.0),
+        4: (35.0, 131.0, 1599.0),
+        5: (79.0, 780.0, 24979.0),
+    },
+    6: {
+        1: (27.0, 43.0),
+        2: (24.0, 39.0),
+        3: (42.0, 94.0),
+        4: (132.0, 442.0),
+        5: (1098.0, 7237.0),
+        6: (12319.0, 89502.0),
+    },
+}
+#: tol=0 (exact) against the default tol, filtration CPU (R31: 1.15 and 1.23 at 300k points,
+#: 300 landmarks, 3-D). A tol 3x below the default cost 1.10x, 10x above it 0.36x.
+EXACT_TOL_FACTOR = 1.2
+#: method="grid": microseconds per interior grid point (one nearest-point query; R31: 0.51-0.62
+#: at 300k points, 300 landmarks, 2-D and 3-D, points_per_edge 10-30).
+GRID_US_PER_QUERY = 0.55
+#: persistence (FloodResult.diagrams: gudhi's SimplexTree, insert_batch and persistence):
+#: microseconds per simplex (R31: 1.9-2.2 us for 8e4-1e6 simplices in 2-5-D; DESIGN.md 6:
+#: ~1.5 us for 1M simplices).
+PERSISTENCE_US_PER_SIMPLEX = 2.0
+#: Wall-clock gain of each thread past the first in the certified filtration (RESULTS.md,
+#: seventh step: one-thread CPU 4.55 s, two-thread wall 2.48 s on two free cores: 1.83x).
+THREAD_GAIN = 0.83
+
+# -- bytes -----------------------------------------------------------------------------------
+#: Resident memory of the Python process before the run: the interpreter, NumPy, SciPy,
+#: Warp, gudhi and flood's loaded kernels (R31: 298 MiB after import and a first tiny run).
+BASE_BYTES = 300 * 2**20
+#: index: peak bytes per point, 16 per coordinate (the centred copy and the tree's copy of X)
+#: and 45 more (orders, Z-order keys) (R31: 2-D 61-72, 3-D 85-107, 4-D 90-145 B/pt).
+INDEX_BYTES_PER_POINT = (16, 45)
+#: landmarks: peak bytes per point, 40 per coordinate and 30 more: the index, a rotated copy
+#: of X and fpsample's own (R31: 2-D 100-114, 3-D 132-158, 4-D 159-208 B/pt;
+#: tests/test_resources.py: 132 B/pt by VmHWM at d3b6b8c, 3-D).
+LANDMARKS_BYTES_PER_POINT = (40, 30)
+#: delaunay: bytes per simplex over the index's (Qhull's output, the faces of each dimension
+#: and their facet rows; R31: 100 B in 3-D, 140 in 4-D, 175 in 5-D at 2.7e5-1e6 simplices).
+DELAUNAY_BYTES_PER_SIMPLEX = 150
+#: filtration: bytes per simplex held through the refinement (corners, edge vectors, seeds,
+#: sites and bounds; R31: 2.2-2.7 KB per simplex at 1e5-1e6 simplices in 3-5-D).
+FILTRATION_BYTES_PER_SIMPLEX = 2400
+#: filtration: the kernel's scratch per task and polytope vertex (kernels/_voronoi.py
+#: TaskScratch: 250,064 bytes per task at 256 vertices), allocated per launch for up to
+#: ``flood._certify.BATCH_SIZE`` tasks per thread, of which a task touches the share
+#: ``SCRATCH_TOUCHED`` (by points per landmark: deeper stacks of pieces where a simplex
+#: meets more points; fitted to R31's filtration peaks), times ``SCRATCH_SHARE`` by simplex
+#: dimension: edges touch a quarter of that, 5- and 6-simplices (1,024-2,048 vertices) 2.5x.
+SCRATCH_BYTES_PER_VERTEX = 977
+SCRATCH_TOUCHED = {10: 0.1, 100: 0.18, 1000: 0.25, 10000: 0.6, 100000: 1.0}
+SCRATCH_SHARE = {1: 0.25, 5: 2.5, 6: 2.5}
+#: persistence: bytes per simplex, the result's arrays (simplices, bounds, values) and gudhi's
+#: tree and pairs (R31: 50-70 B/simplex of RSS growth for gudhi).
+PERSISTENCE_BYTES_PER_SIMPLEX = 130
+
+
+def piecewise(t, ts, vs):
+    """Piecewise linear interpolation of ``vs`` over increasing ``ts`` at ``t``, continued by
+    the end segments' slopes beyond the ends (a single row: constant)."""
+    if len(ts) == 1:
+        return float(vs[0])
+    i = 0
+    while i < len(ts) - 2 and t > ts[i + 1]:
+        i += 1
+    return vs[i] + (vs[i + 1] - vs[i]) * (t - ts[i]) / (ts[i + 1] - ts[i])
+
+
+def loglog(x, xs, ys):
+    """:func:`piecewise` in log(x) and log(y): power laws between and beyond the rows."""
+    return math.exp(piecewise(math.log(x), [math.log(v) for v in xs], [math.log(v) for v in ys]))
+
+
+def simplices_per_dimension(n_landmarks, dim, max_dimension):
+    """Predicted simplices of Del(L) per dimension 0..max_dimension (vertices first)."""
+    L = n_landmarks
+    if dim == 1:
+        return [L, L - 1][: max_dimension + 1]  # the landmarks of a line: L - 1 edges
+    rows = SIMPLICES_PER_LANDMARK[dim]
+    sizes = sorted(rows, reverse=True)  # increasing x = L**(-1/dim)
+    xs = [size ** (-1.0 / dim) for size in sizes]
+    counts = [L]
+    for k in range(1, max_dimension + 1):
+        per = piecewise(L ** (-1.0 / dim), xs, [rows[size][k - 1] for size in sizes])
+        # at least one d-simplex and its faces; at most every (k + 1)-subset of L
+        counts.append(max(math.comb(dim + 1, k + 1), min(round(per * L), math.comb(L, k + 1))))
+    return counts
