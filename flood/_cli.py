@@ -11,8 +11,11 @@ import warnings
 
 import numpy as np
 
+from flood import _cli_holes as holes
 from flood._complex import flood_complex
+from flood._estimate import estimate
 from flood._validation import (
+    MAX_DIM,
     METHODS,
     check_homology_dimensions,
     check_min_persistence,
@@ -94,6 +97,7 @@ def _parser():
             + ("" if plot_default else " (default: no plot)"),
         )
         sp.add_argument("--quiet", action="store_true", help="no progress bars")
+        holes.add_arguments(sp)
 
     d = sub.add_parser(
         "demo", help="run on a generated cloud and print a summary", formatter_class=formatter
@@ -165,6 +169,12 @@ def _parser():
         help="an existing folder for the tiles the run writes (a copy of FILE sorted in "
         "space, removed at the end; default: the system's temporary folder); on a cluster of "
         "several machines, one that every worker sees",
+    )
+    c.add_argument(
+        "--estimate",
+        action="store_true",
+        help="print the predicted time and peak memory of each stage for FILE's shape "
+        "(flood.estimate; a .npy file's header only) and exit without computing",
     )
     common(c, None)
     return p
@@ -372,10 +382,52 @@ def _check_args(args):
         args.out = _output_path(args.out or _default_out(args.file), (OUT_SUFFIX,), "--out")
     if args.plot:
         args.plot = _output_path(args.plot, PLOT_SUFFIXES, "--plot")
+    holes.check_arguments(args, _output_path)
     _check_plot_dependency(args)
 
 
+def _estimate(args, stream):
+    """``compute --estimate``: the predicted cost of the one-process run on FILE's shape."""
+    if _dask_options(args):
+        raise ValueError(
+            "--estimate predicts a run in one process; got it with --workers, --scheduler or "
+            "--chunks"
+        )
+    n_points, dim = _file_shape(args)
+    check_n_points(n_points, dim, name=args.file)
+    dims = _parse_dims(args.dims, dim) if args.dims else list(range(dim))
+    est = estimate(
+        n_points,
+        dim,
+        args.landmarks,
+        max_dimension=min(dim, max(dims) + 1),
+        tol=args.tol,
+        method=args.method,
+    )
+    print(est, file=stream)
+
+
+def _file_shape(args):
+    """(n_points, dim) of FILE: a plain .npy file's header only (memory-mapped, no data read),
+    any other file (or .npy with --columns) read as ``compute`` reads it."""
+    path = pathlib.Path(args.file)
+    if path.suffix.lower() == ".npy" and args.columns is None and path.is_file():
+        try:
+            shape = np.load(path, mmap_mode="r").shape
+        except (OSError, ValueError):
+            shape = ()  # then the reader below says what is wrong with the file
+        if len(shape) == 2 and 1 <= shape[1] <= MAX_DIM:
+            return shape
+    from flood.datasets import read_point_cloud
+
+    X = read_point_cloud(args.file, columns=args.columns, classes=args.classes)
+    return check_points(X, name=args.file).shape
+
+
 def _run(args, stream):
+    if args.command == "compute" and args.estimate:
+        _estimate(args, stream)
+        return
     _check_args(args)
     if args.command == "demo":
         if args.points < 1:
@@ -455,6 +507,7 @@ def _finish(args, X, title, stream):
             min_persistence=args.min_persistence,
         )
         print(f"wrote {out}", file=stream)
+    holes.write_outputs(args, res, X, stream, args.out if args.command == "compute" else None)
     if args.plot:
         _plot(dgms, dims, args.plot, title, stream)
 
