@@ -225,3 +225,21 @@ def test_dask_input_gives_the_same_holes():
         assert np.linalg.norm(ra["centre"] - rb["centre"]) <= 0.05
         d = cKDTree(X).query(rb["centre"])[0]  # the radius is d_X at the centre
         assert abs(d - rb["radius"]) <= 1e-9
+
+
+def test_readme_where_are_the_holes_runs(tmp_path, monkeypatch):
+    """The README's "Where are the holes" example: the six voids are the six rows."""
+    import pathlib
+    import re
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    readme = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), flags=re.S)
+    (block,) = [b for b in blocks if "write_report" in b]
+    monkeypatch.chdir(tmp_path)  # it writes holes.html
+    ns = {}
+    exec(compile(block, "README-holes", "exec"), ns)
+    assert list(ns["holes"]["dimension"]) == [2] * 6
+    assert (tmp_path / "holes.html").stat().st_size < 1_000_000
