@@ -70,6 +70,10 @@ class FloodResult:
     _reducer: object = field(default=None, repr=False)
     _points: object = field(default=None, repr=False)  # dask input: X, to evaluate centres
 
+    def __getstate__(self):
+        """Pickle without the Oineus reduction (C++ objects; rebuilt on demand)."""
+        return dict(self.__dict__, _reducer=None)
+
     @property
     def n_simplices(self):
         """Number of simplices per dimension."""

@@ -243,3 +243,12 @@ def test_readme_where_are_the_holes_runs(tmp_path, monkeypatch):
     exec(compile(block, "README-holes", "exec"), ns)
     assert list(ns["holes"]["dimension"]) == [2] * 6
     assert (tmp_path / "holes.html").stat().st_size < 1_000_000
+
+
+def test_result_pickles_after_features():
+    import pickle
+
+    res = flood_complex(make_circle(300, random_state=0), 30, random_state=0, device="cpu")
+    first = res.features(top=1)
+    again = pickle.loads(pickle.dumps(res)).features(top=1)
+    np.testing.assert_array_equal(first["centre"], again["centre"])
