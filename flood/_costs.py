@@ -1,8 +1,8 @@
 """The measured costs behind :func:`flood.estimate`: CPU seconds and bytes per point, per
 landmark and per simplex of each stage of :func:`flood.flood_complex`, and the size of Del(L).
 
-Every number was measured on this machine class (2 shared x86-64 cores, 128-bit SIMD, CPU
-device) at commit b8e89bf, on uniform clouds in the unit cube with FPS landmarks and the
+Every number was measured on this machine class (2 shared x86-64 cores, CPU device) at
+commit b8e89bf, on uniform clouds in the unit cube with FPS landmarks and the
 default tolerance; the runs, their commands and the load are in benchmarks/RESULTS.md, section
 "Issue 31, point 6" (R31 below), which also compares them with the earlier sections. CPU
 seconds are the process's (all threads); peak bytes are the growth of VmHWM (resident
@@ -12,34 +12,39 @@ high-water mark) during a stage over what the process held before the run.
 import math
 
 # -- Del(L): simplices per landmark ----------------------------------------------------------
-#: Simplices of dimension 1..dim per landmark of Del(L), FPS landmarks of 100k-200k uniform
-#: points (R31 table "Del(L)"). The boundary makes small L sparser; in between and beyond the
-#: rows, counts are linear in L**(-1/dim), the share of landmarks near the boundary (at
-#: L -> inf this gives the interior density, e.g. 7.6 / 13.3 / 6.7 in 3-D).
+#: Simplices of dimension 1..dim per landmark of Del(L), FPS landmarks of 200,000 uniform
+#: points (R31 table "Del(L)", ``benchmarks/estimate.py --delaunay``). The boundary makes
+#: small L sparser; in between and beyond the rows, counts are linear in L**(-1/dim), the
+#: share of landmarks near the boundary (at L -> inf this gives the interior density, e.g.
+#: 7.6 / 13.2 / 6.6 in 3-D).
 SIMPLICES_PER_LANDMARK = {
-    2: {100: (2.84, 1.85), 1000: (2.98, 1.98), 10000: (3.0, 2.0)},
+    2: {
+        100: (2.84, 1.85),
+        1000: (2.98, 1.98),
+        10000: (3.0, 2.0),
+    },
     3: {
-        30: (5.13, 7.7, 3.53),
-        100: (6.3, 10.29, 4.98),
-        1000: (7.18, 12.28, 6.1),
-        10000: (7.4, 12.79, 6.39),
+        30: (5.03, 7.53, 3.47),
+        100: (6.38, 10.45, 5.06),
+        1000: (7.16, 12.25, 6.09),
+        10000: (7.4, 12.78, 6.38),
     },
     4: {
-        30: (7.93, 21.13, 22.43, 8.27),
-        100: (11.66, 35.34, 40.03, 15.36),
-        1000: (15.41, 51.05, 60.63, 24.0),
-        3000: (16.3, 54.92, 65.84, 26.22),
+        30: (7.8, 20.4, 21.27, 7.7),
+        100: (11.67, 35.41, 40.17, 15.44),
+        1000: (15.77, 52.59, 62.67, 24.85),
+        3000: (16.44, 55.46, 66.52, 26.49),
     },
     5: {
-        50: (14.0, 63.06, 120.12, 102.3, 32.22),
-        100: (18.66, 92.04, 182.09, 157.89, 50.17),
-        300: (25.8, 140.31, 291.64, 260.87, 84.74),
-        1000: (31.18, 178.31, 380.43, 346.23, 113.93),
+        50: (14.06, 63.8, 121.62, 103.26, 32.36),
+        100: (18.81, 93.4, 186.32, 162.9, 52.16),
+        300: (25.92, 141.79, 296.14, 265.96, 86.69),
+        1000: (31.09, 177.83, 379.92, 346.31, 114.13),
     },
     6: {
-        30: (12.67, 69.87, 184.87, 249.07, 165.43, 43.07),
-        100: (26.62, 198.92, 612.94, 905.68, 641.09, 175.06),
-        300: (41.22, 348.44, 1136.67, 1737.2, 1258.16, 349.41),
+        30: (12.17, 64.3, 164.03, 214.6, 139.23, 35.57),
+        100: (27.0, 202.0, 623.65, 924.1, 656.24, 179.8),
+        300: (41.42, 351.92, 1153.44, 1770.05, 1286.55, 358.44),
     },
 }
 
@@ -132,8 +137,12 @@ LANDMARKS_BYTES_PER_POINT = (40, 30)
 #: and their facet rows; R31: 100 B in 3-D, 140 in 4-D, 175 in 5-D at 2.7e5-1e6 simplices).
 DELAUNAY_BYTES_PER_SIMPLEX = 150
 #: filtration: bytes per simplex held through the refinement (corners, edge vectors, seeds,
-#: sites and bounds; R31: 2.2-2.7 KB per simplex at 1e5-1e6 simplices in 3-5-D).
-FILTRATION_BYTES_PER_SIMPLEX = 2400
+#: sites, bounds and, since 41285bc, each simplex's maximizer; R31: 2.2-2.7 KB per simplex at
+#: b8e89bf, 2.8-3.6 KB at 41285bc, 1e5-1e6 simplices in 3-5-D). Peaks of one run repeated
+#: spread up to 1.7x (4-D, 1e5 points, 1,000 landmarks: 430-921 MiB): glibc keeps freed
+#: batch arrays in its heap as its mmap threshold grows (with MALLOC_MMAP_THRESHOLD_=131072
+#: the 2e5-point run of tests/test_estimate.py peaks at 84 MiB instead of 212-367).
+FILTRATION_BYTES_PER_SIMPLEX = 3200
 #: filtration: the kernel's scratch per task and polytope vertex (kernels/_voronoi.py
 #: TaskScratch: 250,064 bytes per task at 256 vertices), allocated per launch for up to
 #: ``flood._certify.BATCH_SIZE`` tasks per thread, of which a task touches the share
