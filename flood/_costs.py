@@ -50,10 +50,12 @@ SIMPLICES_PER_LANDMARK = {
 
 # -- CPU seconds -----------------------------------------------------------------------------
 #: index (centre X, k-d tree, inverse order): nanoseconds per point per log2(n_points), by
-#: dimension. R31: 0.42-0.80 us per point over 1e5-3e6 points in 2-6-D (3-D: 0.51 at 1e5,
-#: 0.70 at 1e6, 0.80 at 3e6); RESULTS.md seventh step (c2d1b77): 0.59-0.73 s wall per 1e6
-#: points, 6.85 s per 1e7.
-INDEX_NS_PER_POINT_LOG2 = {1: 26.0, 2: 27.0, 3: 33.0, 4: 33.0, 5: 33.0, 6: 33.0}
+#: dimension. R31: 0.42-0.88 us per point over 1e5-3e6 points in 2-6-D (3-D: 0.51 at 1e5,
+#: 0.64-0.88 at 1e6, 0.80 at 3e6); RESULTS.md seventh step (c2d1b77): 0.59-0.73 s wall per
+#: 1e6 points, 6.85 s per 1e7. Plus the input check and centring, which
+#: ``FloodResult.timings["index"]`` also counts: 13 ns per coordinate (40 ms at 1e6 x 3).
+INDEX_NS_PER_POINT_LOG2 = {1: 26.0, 2: 27.0, 3: 36.0, 4: 36.0, 5: 36.0, 6: 36.0}
+CHECK_NS_PER_COORDINATE = 13.0
 #: landmarks (FPS, then the exact covering radius): microseconds per point and per
 #: sqrt(n_points * n_landmarks), by dimension: a * n + b * sqrt(n * L) fits R31's runs within
 #: 0.6-1.4x (2-D 0.013-0.50 s, 3-D 0.045-0.76 s, 4-D 0.03-0.11 s; 5-D and 6-D from 1e4-5e4

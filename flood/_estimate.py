@@ -250,34 +250,33 @@ def _check_shape(n_points, dim):
 
 def _model(n_points, dim, n_landmarks, counts, tol, method, points_per_edge, n_threads):
     """CPU seconds and peak bytes per stage, and notes, from the measured costs."""
-    n_simplices = sum(counts[1:])
-    log2n = math.log2(max(n_points, 2))
+    n, L, S = n_points, n_landmarks, sum(counts[1:])
+    index_ns = costs.INDEX_NS_PER_POINT_LOG2[dim] * math.log2(max(n, 2))
+    check_ns = costs.CHECK_NS_PER_COORDINATE * dim
+    fps_us = (
+        costs.LANDMARKS_US_PER_POINT[dim] * n + costs.LANDMARKS_US_PER_SQRT[dim] * (n * L) ** 0.5
+    )
     cpu = {
-        "index": costs.INDEX_NS_PER_POINT_LOG2[dim] * 1e-9 * log2n * n_points,
-        "landmarks": 1e-6
-        * (
-            costs.LANDMARKS_US_PER_POINT[dim] * n_points
-            + costs.LANDMARKS_US_PER_SQRT[dim] * math.sqrt(n_points * n_landmarks)
-        ),
-        "delaunay": 1e-6 * costs.DELAUNAY_US_PER_SIMPLEX[dim] * n_simplices,
-        "persistence": 1e-6 * costs.PERSISTENCE_US_PER_SIMPLEX * (n_simplices + n_landmarks),
+        "index": 1e-9 * n * (index_ns + check_ns),
+        "landmarks": 1e-6 * fps_us,
+        "delaunay": 1e-6 * costs.DELAUNAY_US_PER_SIMPLEX[dim] * S,
+        "persistence": 1e-6 * costs.PERSISTENCE_US_PER_SIMPLEX * (S + L),
     }
-    index_bytes = (costs.INDEX_BYTES_PER_POINT[0] * dim + costs.INDEX_BYTES_PER_POINT[1]) * n_points
+    index_bytes = (costs.INDEX_BYTES_PER_POINT[0] * dim + costs.INDEX_BYTES_PER_POINT[1]) * n
+    landmark_bytes = costs.LANDMARKS_BYTES_PER_POINT[0] * dim + costs.LANDMARKS_BYTES_PER_POINT[1]
     peak = {
         "index": index_bytes,
-        "landmarks": (costs.LANDMARKS_BYTES_PER_POINT[0] * dim + costs.LANDMARKS_BYTES_PER_POINT[1])
-        * n_points,
-        "delaunay": index_bytes + costs.DELAUNAY_BYTES_PER_SIMPLEX * n_simplices,
-        "persistence": costs.PERSISTENCE_BYTES_PER_SIMPLEX * (n_simplices + n_landmarks),
+        "landmarks": landmark_bytes * n,
+        "delaunay": index_bytes + costs.DELAUNAY_BYTES_PER_SIMPLEX * S,
+        "persistence": costs.PERSISTENCE_BYTES_PER_SIMPLEX * (S + L),
     }
     notes = []
-    per_landmark = n_points / n_landmarks
     if method == "grid":
         queries = sum(c * math.comb(points_per_edge - 2, k) for k, c in enumerate(counts) if k)
         cpu["filtration"] = 1e-6 * costs.GRID_US_PER_QUERY * queries
         peak["filtration"] = index_bytes
     else:
-        cpu["filtration"] = _certified_seconds(dim, counts, per_landmark)
+        cpu["filtration"] = _certified_seconds(dim, counts, n / L)
         if tol == 0:
             cpu["filtration"] *= costs.EXACT_TOL_FACTOR
         elif tol is not None:
@@ -285,11 +284,8 @@ def _model(n_points, dim, n_landmarks, counts, tol, method, points_per_edge, n_t
                 f"tol={tol:g} costed as the default tol (1% of the covering radius): a larger "
                 "tol is cheaper (10x the default: 0.36x), a smaller one at most 1.2x"
             )
-        peak["filtration"] = (
-            index_bytes
-            + costs.FILTRATION_BYTES_PER_SIMPLEX * n_simplices
-            + _scratch_bytes(counts, per_landmark, n_threads)
-        )
+        scratch = _scratch_bytes(counts, n / L, n_threads)
+        peak["filtration"] = index_bytes + costs.FILTRATION_BYTES_PER_SIMPLEX * S + scratch
     return cpu, {s: int(peak[s]) for s in STAGES}, notes
 
 
