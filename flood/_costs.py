@@ -150,10 +150,12 @@ FILTRATION_BYTES_PER_SIMPLEX = 3200
 #: ``flood._certify.BATCH_SIZE`` tasks per thread, of which a task touches the share
 #: ``SCRATCH_TOUCHED`` (by points per landmark: deeper stacks of pieces where a simplex
 #: meets more points; fitted to R31's filtration peaks), times ``SCRATCH_SHARE`` by simplex
-#: dimension: edges touch a quarter of that, 5- and 6-simplices (1,024-2,048 vertices) 2.5x.
+#: dimension: edges touch a quarter of that, 4-simplices (1,024 vertices) 2x, 5- and
+#: 6-simplices (1,024-2,048 vertices) 2.5x (4-D: 2x since 299e0f1, where 4-D peaks at
+#: 41285bc-299e0f1 read 0.63-0.75x of the prediction).
 SCRATCH_BYTES_PER_VERTEX = 977
 SCRATCH_TOUCHED = {10: 0.1, 100: 0.18, 1000: 0.25, 10000: 0.6, 100000: 1.0}
-SCRATCH_SHARE = {1: 0.25, 5: 2.5, 6: 2.5}
+SCRATCH_SHARE = {1: 0.25, 4: 2.0, 5: 2.5, 6: 2.5}
 #: persistence: bytes per simplex, the result's arrays (simplices, bounds, values) and gudhi's
 #: tree and pairs (R31: 50-70 B/simplex of RSS growth for gudhi).
 PERSISTENCE_BYTES_PER_SIMPLEX = 130
