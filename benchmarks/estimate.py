@@ -6,8 +6,9 @@ cloud, warms up (a 300-point run loads the kernels), resets Linux's VmHWM to the
 its process CPU seconds (all threads), wall seconds and the growth of VmHWM: the quantities
 ``estimate(...).total_cpu_seconds`` and ``.run_peak_bytes`` predict. ``--stages`` instead runs
 the stages one by one (flood's private stage functions, as ``flood_complex`` calls them) and
-reads each stage's CPU seconds and peak: the per-point and per-simplex costs of
-``flood/_costs.py`` come from these tables (benchmarks/RESULTS.md, issue 31 point 6)::
+reads each stage's CPU seconds and peak, and the refinement's CPU per simplex dimension: the
+per-point and per-simplex costs of ``flood/_costs.py`` come from these tables
+(benchmarks/RESULTS.md, issue 31 point 6)::
 
     python benchmarks/estimate.py
     python benchmarks/estimate.py --runs cube:300000:300:3,torus:1000000:1000:3
@@ -83,7 +84,18 @@ CHILD = textwrap.dedent(
         print(json.dumps(out))
         sys.exit()
 
+    import flood._certify as certify
     from flood._complex import _certified_filtration, _index, _landmarks
+
+    per_k, bound = {{}}, certify._bound_dimension
+
+    def timed(tree, corners, *args, **kwargs):  # the refinement's CPU per simplex dimension
+        c0 = time.process_time()
+        result = bound(tree, corners, *args, **kwargs)
+        per_k[corners.shape[1] - 1] = time.process_time() - c0
+        return result
+
+    certify._bound_dimension = timed
     from flood._landmarks import covering_radius
     from flood._result import FloodResult
     from flood._stages import default_tol, triangulate_landmarks
@@ -110,6 +122,7 @@ CHILD = textwrap.dedent(
                       simplices=simplices, tol=tol, method="certified", **bounds)
     stage("persistence", lambda: res.diagrams())
     out["n_simplices"] = res.n_simplices
+    out["us_per_simplex"] = [1e6 * per_k[k] / res.n_simplices[k] for k in sorted(per_k)]
     print(json.dumps(out))
     """
 )
@@ -184,13 +197,22 @@ def main(argv=None):
     runs = [parse_run(r) for r in args.runs.split(",")]
     if args.stages:
         stages = ("index", "landmarks", "delaunay", "filtration", "persistence")
-        print("| run | simplices | " + " | ".join(f"{s} CPU s / MiB" for s in stages) + " |")
-        print("|---|---|" + "---|" * len(stages))
+        print(
+            "| run | simplices | "
+            + " | ".join(f"{s} CPU s / MiB" for s in stages)
+            + " | filtration us per k-simplex |"
+        )
+        print("|---|---|" + "---|" * (len(stages) + 1))
         for run in runs:
             r = measure(run, stages=True)
             cells = [f"{r[s]['cpu']:.3g} / {r[s]['peak'] / 2**20:.0f}" for s in stages]
             simplices = " / ".join(f"{c:,}" for c in r["n_simplices"])
-            print(f"| {':'.join(map(str, run))} | {simplices} | " + " | ".join(cells) + " |")
+            per_k = " / ".join(f"{v:.3g}" for v in r["us_per_simplex"])
+            print(
+                f"| {':'.join(map(str, run))} | {simplices} | "
+                + " | ".join(cells)
+                + f" | {per_k} |"
+            )
         return
     print(
         "| run | CPU s predicted | measured | ratio | peak MiB predicted | measured | ratio "
