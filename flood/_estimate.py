@@ -190,7 +190,7 @@ def estimate(
     >>> from flood import estimate
     >>> est = estimate(1_000_000, 3, 1000)
     >>> est.n_simplices
-    [1000, 7180, 12280, 6100]
+    [1000, 7160, 12250, 6090]
     >>> 100 * 2**20 < est.run_peak_bytes < 1000 * 2**20, 1 < est.total_cpu_seconds < 30
     (True, True)
     """
