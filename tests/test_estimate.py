@@ -108,7 +108,6 @@ def _times(value, factor):
     "name",
     [
         "INDEX_NS_PER_POINT_LOG2",
-        "LANDMARKS_US_PER_POINT",
         "FILTRATION_US_PER_SIMPLEX",
         "INDEX_BYTES_PER_POINT",
         "LANDMARKS_BYTES_PER_POINT",
@@ -118,8 +117,10 @@ def _times(value, factor):
 )
 def test_a_constant_10x_wrong_fails_the_check(measured, monkeypatch, name):
     """The check above can fail: each constant that leads one of the runs, 10x too large,
-    moves a ratio out of [1/2, 2]. (Delaunay and persistence are < 10 % of these runs: a
-    total can not see their constants; their counts are checked by the n_simplices test.)"""
+    moves a ratio out of [1/2, 2] (measured: to 4.5-11x, at 65b0246). The landmarks,
+    Delaunay and persistence times are 1-20 % of these runs: 10x on one of them moves a total
+    by 1.2-2.2x, too close to the 2x a loaded machine may need; the simplex counts they scale
+    with are checked below, against Del(L) of few landmarks and Euler's formula."""
     monkeypatch.setattr(costs, name, _times(getattr(costs, name), 10))
     assert any(not 1 / FACTOR <= v <= FACTOR for v in ratios(measured).values())
 
