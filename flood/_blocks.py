@@ -1,48 +1,43 @@
-"""Blocks of simplices and their halos: the filtration of a dask-array cloud, block by block.
+"""Blocks and their halos: the filtration of a dask-array cloud, block by block.
 
-The top-dimensional simplices of Del(L) are grouped by the size of their halos and cut, by
-recursive bisection of their enclosing-ball centres, into compact blocks of at most
-``block_size`` (:func:`group_simplices`); a block holds them and all their faces (a face
-shared by blocks is computed in each).
+A block (planned by :mod:`flood._cells`) owns a cell of space: the top-dimensional
+simplices of Del(L) in it, whole, with all their faces, and the **pieces** of the simplices
+that reach beyond it (a face shared by blocks is bounded in each; a simplex's bound is the
+largest over its pieces).
 
-The **halo** of a block: every y in conv(s), for a top simplex s in the ball B(c, R), has a
+The **halo** of a block: every y in conv(s), for a simplex s in the ball B(c, R), has a
 vertex v with |y - v| <= R (``sum_v lambda_v |y - v|^2 = sum_v lambda_v |c - v|^2 -
 |y - c|^2 <= R^2``), so ``d_X(y) <= U = R + max_v d_X(v)`` (a sampled bound may be smaller:
-:func:`upper_bounds`). The nearest point of X to y then lies within U of conv(s), in the
-box ``[min_v - U, max_v + U]`` (inside the box of B(c, R + U), and much thinner for a flat
-simplex). Faces lie in conv(s) too, so a block needs only the points of X in the union of
-its simplices' boxes; it keeps those in the union of ``HALO_BOXES`` boxes, each around the
-boxes of a compact group of its simplices (a superset: never fewer points, sometimes more),
-read from the tiles (:mod:`flood._tiles`) whose bounding boxes meet one of them.
-On its simplices d over the kept points equals d_X, so the kernel's bounds are certified
-for X, and merging blocks by ``lower = max``, ``upper = min`` keeps them so. R is the radius
-of the smallest enclosing ball (:func:`enclosing_balls`).
+:func:`upper_bounds`; a piece keeps its simplex's U). The nearest point of X to y then lies
+within U of conv(s), in the box ``[min_v - U, max_v + U]``. Faces lie in conv(s) too, so a
+block needs only the points of X in the union of its simplices' and pieces' boxes; it keeps
+those in the union of ``HALO_BOXES`` boxes, each around the boxes of a compact group of
+them (a superset: never fewer points, sometimes more), read from the tiles
+(:mod:`flood._tiles`) whose bounding boxes meet one of them. On its simplices d over the
+kept points equals d_X, so the kernel's bounds are certified for X, and merging blocks by
+``lower = max``, ``upper = min`` keeps them so. R is the radius of the smallest enclosing
+ball (:func:`enclosing_balls`).
 
 **Memory.** A block task holds its halo (read once) and indexes it; on a dask worker with a
 memory limit, a halo of more points than :func:`worker_halo_cap` allows is indexed in parts
-(:func:`sub_groups`: the block's simplices halved until each group's halo boxes hold few
-enough), each part with its own tree. With a fixed number of landmarks the halos grow with
-N, and so does the number of parts, not a worker's peak.
+(:func:`sub_groups`: the block's simplices, then its pieces, halved until each group's halo
+boxes hold few enough), each part with its own tree.
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
 
-from flood._certify import _run, certified_bounds
+from flood._certify import MAX_SPLIT_DEPTH, CertifyStats, _bound_dimension, _run, certified_bounds
 from flood._validation import check_device
 from flood.kernels import build_tree, grid_interior_max, nearest
-from flood.kernels._tree import _morton_order
 
-#: Top-dimensional simplices per block task, at most: a 1,000-landmark 3-D complex (~6,500
-#: tetrahedra) makes a few blocks when the workers' memory allows (their halos then overlap
-#: little), more when it does not (:mod:`flood._memory`).
+#: Whole top-dimensional simplices and pieces per block task, at most: a 1,000-landmark
+#: 3-D complex (~6,500 tetrahedra) makes a few blocks when the workers' memory allows
+#: (their halos then overlap little), more when it does not (:mod:`flood._cells`).
 DEFAULT_BLOCK_SIZE = 4096
-#: Top simplices per compact group, the unit that blocks are merged from (halo boxes are
-#: drawn per group: smaller groups, tighter halos).
-GROUP_SIZE = 256
 #: Rows a block task reads, at most, where no worker memory limit says otherwise (a
 #: process, or workers without a limit): ~340 MB of halo and tree in 3-D.
 DEFAULT_BLOCK_ROWS = 2_000_000
@@ -51,9 +46,6 @@ HALO_RTOL = 1e-9
 #: The sampled bound f_C(s) >= f(s) is certified to within this fraction of the median
 #: enclosing radius (any gap keeps it an upper bound; a smaller one, thinner halos).
 BOUND_RTOL = 0.05
-#: A group of big simplices is cut while its box is over this many times the largest
-#: member's box in volume (their halos overlap little: few points would be read once).
-SPREAD = 4.0
 #: Boxes per block whose union a block keeps: tighter than one box around a curved or
 #: scattered block, and 16 box tests per point read are still cheap next to indexing them.
 HALO_BOXES = 16
@@ -76,6 +68,17 @@ BLOCK_STAGES = ("read", "tree", "kernel")
 
 
 @dataclass
+class Pieces:
+    """Pieces of k-simplices of the complex (:mod:`flood._cells`): f(s) is the largest f
+    over the pieces of s."""
+
+    parents: np.ndarray  # (n,) global rows of the k-simplices they are pieces of
+    corners: np.ndarray  # (n, k + 1, dim), centred coordinates
+    lo: np.ndarray  # (n, dim) halo box corners, input coordinates
+    hi: np.ndarray
+
+
+@dataclass
 class Block:
     """One block task: its simplices (global rows and local vertex indices) and halo box."""
 
@@ -91,6 +94,8 @@ class Block:
     top_lo: np.ndarray = None  # (n_top, dim), input coordinates
     top_hi: np.ndarray = None
     reads: int = 0  # rows of X in the tiles it meets (what the task will read)
+    pieces: dict = field(default_factory=dict)  # dimension -> Pieces
+    cell: int = -1  # the cell of space it owns (:mod:`flood._cells`)
 
 
 @dataclass
@@ -105,8 +110,9 @@ class BlockResult:
     splits: dict
     halo_points: int
     rows_read: int
-    sub_blocks: int = 1  # pieces the block was run in, to fit the worker's memory
+    sub_blocks: int = 1  # parts the block was run in, to fit the worker's memory
     seconds: dict = None  # "read", "tree", "kernel": where the task's time went
+    pieces: dict = None  # dimension -> (parents, lower, upper) of the block's pieces
 
 
 def enclosing_balls(corners):
@@ -148,57 +154,22 @@ def enclosing_balls(corners):
     return best_c, best_r
 
 
-def _bisect(points, rows, size, out, spread=None):
-    """Recursive coordinate bisection of ``rows`` into groups of at most ``size``; with
-    ``spread = (lo, hi)`` boxes, also while a group's bounding box is over ``SPREAD``
-    times its largest member's in volume (members far apart)."""
-    if len(rows) <= size and (spread is None or len(rows) == 1 or not _spread_out(spread, rows)):
+def _bisect(points, rows, size, out):
+    """Recursive coordinate bisection of ``rows`` into groups of at most ``size``."""
+    if len(rows) <= size:
         out.append(rows)
         return
     p = points[rows]
     order = rows[np.argsort(p[:, np.argmax(np.ptp(p, axis=0))], kind="stable")]
     n_groups = max(2, -(-len(rows) // size))
     cut = (n_groups // 2) * len(rows) // n_groups
-    _bisect(points, order[:cut], size, out, spread)
-    _bisect(points, order[cut:], size, out, spread)
-
-
-def _spread_out(boxes, rows):
-    lo, hi = boxes[0][rows], boxes[1][rows]
-    union = np.prod(hi.max(axis=0) - lo.min(axis=0))
-    return bool(union > SPREAD * np.prod(hi - lo, axis=1).max())
-
-
-def group_simplices(centres, lo, hi, size):
-    """Compact groups of at most ``size`` simplices, each of one size class.
-
-    Simplices whose halo box width (``hi - lo``, largest over the axes) lies in the same
-    power of 2 relative to the median are cut by recursive coordinate bisection of their
-    centres. A few big simplices (the hull's flat ones, those spanning a void or a hole)
-    need much of X: kept apart, they do not make every block's halo big; and a group of
-    them is cut further while its members lie far apart (``SPREAD``), so that one block's
-    halo does not hold the regions of many, while big simplices that need the same points
-    (around one hole) stay together and those points are read once.
-
-    Returns
-    -------
-    groups : list of ndarray of int
-    """
-    width = (hi - lo).max(axis=1)
-    scale = np.median(width) if len(width) else 1.0
-    with np.errstate(divide="ignore"):
-        size_class = np.floor(np.log2(width / scale)) if scale > 0 else np.zeros(len(width))
-    size_class = np.clip(size_class, 0, None)
-    groups = []
-    for c in np.unique(size_class):
-        rows = np.flatnonzero(size_class == c)
-        _bisect(centres, rows, size, groups, None if c == 0 else (lo, hi))
-    return groups
+    _bisect(points, order[:cut], size, out)
+    _bisect(points, order[cut:], size, out)
 
 
 def top_dimension(simplices):
     """The highest dimension with simplices."""
-    return max(k for k, s in enumerate(simplices) if len(s))
+    return max((k for k, s in enumerate(simplices) if len(s)), default=0)
 
 
 def upper_bounds(corners, radii, values, samples, device="cpu", n_threads=2):
@@ -263,127 +234,12 @@ def _halo_boxes(centres, lo_s, hi_s, group):
     return boxes
 
 
-def plan_blocks(
-    landmarks,
-    values,
-    simplices,
-    facets,
-    shift,
-    tile_lo,
-    tile_hi,
-    block_size,
-    samples,
-    device="cpu",
-    tile_rows=None,
-    max_rows=None,
-    hard=True,
-):
-    """The blocks of the complex: simplices, local indices and the tiles each must read,
-    largest first.
-
-    Parameters
-    ----------
-    landmarks : ndarray of shape (n_landmarks, dim)
-        Centred landmark coordinates (input coordinates minus ``shift``).
-    values : ndarray of shape (n_landmarks,)
-        d_X at the landmarks.
-    simplices, facets : list of ndarray
-        The complex (:func:`flood._delaunay.triangulate`, ``facet_index``).
-    shift : ndarray of shape (dim,)
-    tile_lo, tile_hi : ndarray of shape (n_tiles, dim)
-        Bounding box of each tile of X (``+inf``/``-inf`` for empty tiles).
-    block_size : int
-    samples : ndarray of shape (n_samples, dim)
-        Centred points of X for :func:`upper_bounds` (the FPS candidates).
-    device : str
-    tile_rows : ndarray of shape (n_tiles,), optional
-        Points of X in each tile: a block reads the rows of the tiles it meets.
-    max_rows : int, optional
-        A block reading more rows is halved (its centres bisected) until each part reads at
-        most ``max_rows`` or is one simplex (:mod:`flood._memory` refuses those before they
-        run).
-    hard : bool, default=True
-        Whether ``max_rows`` is a memory limit; else a target, and a block is halved only
-        where both halves then fit (halving a block of big simplices reads their tiles
-        twice and saves nothing).
-
-    Returns
-    -------
-    blocks : list of Block
-        Sorted by the rows they read, most first (with ``tile_rows``): the longest tasks
-        start first.
-    """
-    top = top_dimension(simplices)
-    corners = landmarks[simplices[top]]
-    centres, radii = enclosing_balls(corners)
-    bound = upper_bounds(corners, radii, values[simplices[top]], samples, device)
-    lo_s = corners.min(axis=1) - bound[:, None] + shift
-    hi_s = corners.max(axis=1) + bound[:, None] + shift
-    rows = tile_rows if tile_rows is not None else np.zeros(len(tile_lo), np.int64)
-
-    def halo(group):
-        boxes = _halo_boxes(centres, lo_s, hi_s, group)
-        return group, boxes, _tiles_meeting(boxes, tile_lo, tile_hi)
-
-    groups = []
-    todo = [halo(g) for g in group_simplices(centres, lo_s, hi_s, min(block_size, GROUP_SIZE))]
-    while todo:  # compact groups, each cut until its tiles fit max_rows (or one simplex)
-        group, boxes, meets = todo.pop()
-        if max_rows is not None and rows[meets].sum() > max_rows and len(group) > 1:
-            halves = []
-            _bisect(centres, group, -(-len(group) // 2), halves)
-            halves = [halo(h) for h in halves]
-            # a soft limit cuts only where the halves fit: halves that do not read the
-            # same big tiles again (the halo of a big simplex), for nothing
-            if hard or all(rows[m].sum() <= max_rows for _, _, m in halves):
-                todo.extend(halves)
-                continue
-        groups.append((group, boxes, meets))
-    blocks = []
-    for members in _merge_groups(groups, centres, rows, block_size, max_rows):
-        group = np.concatenate([groups[m][0] for m in members])
-        boxes = np.concatenate([groups[m][1] for m in members])
-        meets = np.logical_or.reduce([groups[m][2] for m in members])
-        blocks.append(
-            _block(group, landmarks, values, simplices, facets, top, boxes, np.flatnonzero(meets))
-        )
-        top_rows = blocks[-1].rows[top]
-        blocks[-1].top_centres = centres[top_rows]
-        blocks[-1].top_lo, blocks[-1].top_hi = lo_s[top_rows], hi_s[top_rows]
-        blocks[-1].reads = int(rows[meets].sum())
-    return sorted(blocks, key=lambda b: -b.reads)
-
-
 def _tiles_meeting(boxes, tile_lo, tile_hi):
     """Mask of the tiles whose box meets one of ``boxes``."""
     meets = np.zeros(len(tile_lo), dtype=bool)
     for lo, hi in boxes:
         meets |= np.all(tile_lo <= hi, axis=1) & np.all(tile_hi >= lo, axis=1)
     return meets
-
-
-def _merge_groups(groups, centres, rows, block_size, max_rows):
-    """Groups of neighbouring groups (lists of indices into ``groups``): consecutive in the
-    Z-order of their centres, merged while the block holds at most ``block_size`` top
-    simplices and its tiles at most ``max_rows`` rows. Blocks that share tiles read them
-    once: fewer, larger halos read and index less of X twice."""
-    if not groups:
-        return []
-    where = np.array([centres[g].mean(axis=0) for g, _, _ in groups])
-    out, current, size, meets = [], [], 0, None
-    for i in _morton_order(where):
-        group, _, tiles = groups[i]
-        union = tiles if meets is None else meets | tiles
-        fits = size + len(group) <= block_size
-        fits &= max_rows is None or rows[union].sum() <= max_rows
-        if current and not fits:
-            out.append(current)
-            current, size, union = [], 0, tiles
-        current.append(int(i))
-        size += len(group)
-        meets = union
-    out.append(current)
-    return out
 
 
 def _block(group, vertices, values, simplices, facets, top, boxes, tiles):
@@ -463,47 +319,88 @@ def worker_halo_cap(dim, n_halo=0):
     return max(1, int(free / (INDEXED_BYTES * dim)))
 
 
-def sub_groups(block, halo, cap):
-    """The block's top simplices (local rows) in groups whose halo boxes hold at most
-    ``cap`` of the ``halo`` points (or one simplex), by halving the block along its centres;
-    and the halo boxes of each group."""
+def sub_groups(centres, lo, hi, halo, cap):
+    """Items (top simplices or pieces, with their centres and halo boxes) in groups whose
+    halo boxes hold at most ``cap`` of the ``halo`` points (or one item), by halving along
+    their centres; and the halo boxes of each group."""
     out = []
 
     def visit(group):
-        boxes = _halo_boxes(block.top_centres, block.top_lo, block.top_hi, group)
+        boxes = _halo_boxes(centres, lo, hi, group)
         if len(group) == 1 or np.count_nonzero(_in_boxes(halo, boxes)) <= cap:
             out.append((group, boxes))
             return
         halves = []
-        _bisect(block.top_centres, group, -(-len(group) // 2), halves)
+        _bisect(centres, group, -(-len(group) // 2), halves)
         for half in halves:
             visit(half)
 
-    visit(np.arange(len(block.top_centres)))
+    if len(centres):
+        visit(np.arange(len(centres)))
     return out
 
 
-def _certify_points(points, block, tol, device, n_threads, seconds):
-    """Certified bounds of a block's simplices over ``points`` (centred; this call's own,
-    freed once indexed); adds the seconds of the tree and of the kernel to ``seconds``."""
+def _all_pieces(pieces):
+    """The pieces of all dimensions as one list: (dimension, row) of each, their centres and
+    halo boxes."""
+    keys = [(k, i) for k, q in sorted(pieces.items()) for i in range(len(q.parents))]
+    if not keys:
+        return keys, np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0))
+    qs = [pieces[k] for k in sorted(pieces)]
+    centres = np.concatenate([q.corners.mean(axis=1) for q in qs])
+    return keys, centres, np.concatenate([q.lo for q in qs]), np.concatenate([q.hi for q in qs])
+
+
+def _subset(pieces, keys, group):
+    """The Pieces of ``group`` (indices into ``keys``), per dimension."""
+    out = {}
+    for k, q in pieces.items():
+        rows = np.array([keys[g][1] for g in group if keys[g][0] == k], dtype=np.int64)
+        if len(rows):
+            out[k] = Pieces(q.parents[rows], q.corners[rows], q.lo[rows], q.hi[rows])
+    return out
+
+
+def _certify_points(points, block, tol, device, n_threads, seconds, pieces):
+    """Certified bounds of a block's whole simplices and of ``pieces`` (dimension ->
+    Pieces) over ``points`` (centred; this call's own, freed once indexed); adds the
+    seconds of the tree and of the kernel to ``seconds``. Returns (lower, upper, stats,
+    {dimension: (parents, lower, upper)})."""
     t0 = time.perf_counter()
     tree = build_tree(points, device=device)
     del points
-    sites, _ = nearest(tree, block.vertices)
     t1 = time.perf_counter()
-    out = certified_bounds(
-        tree,
-        block.vertices,
-        sites,
-        block.simplices,
-        block.facets,
-        tol,
-        vertex_values=block.values,
-        n_threads=n_threads,
-    )
+    if len(block.vertices):
+        sites, _ = nearest(tree, block.vertices)
+        t1 = time.perf_counter()
+        lower, upper, stats = certified_bounds(
+            tree,
+            block.vertices,
+            sites,
+            block.simplices,
+            block.facets,
+            tol,
+            vertex_values=block.values,
+            n_threads=n_threads,
+        )
+    else:
+        lower = upper = [np.zeros(0) for _ in block.rows]
+        stats = CertifyStats()
+    done = {}
+    for k, q in pieces.items():
+        n, kp1, dim = q.corners.shape
+        corners = np.ascontiguousarray(q.corners, dtype=np.float64)
+        seeds = nearest(tree, corners.reshape(-1, dim))[0].reshape(n, kp1).astype(np.int32)
+        lo, up, _, _, queries, max_sites, splits, _ = _bound_dimension(
+            tree, corners, seeds, np.zeros(n), tol, n_threads, MAX_SPLIT_DEPTH, None
+        )
+        done[k] = (q.parents, lo, up)
+        stats.queries[k] = stats.queries.get(k, 0) + queries
+        stats.splits[k] = stats.splits.get(k, 0) + splits
+        stats.max_sites[k] = max(stats.max_sites.get(k, 0), max_sites)
     seconds["tree"] += t1 - t0
     seconds["kernel"] += time.perf_counter() - t1
-    return out
+    return lower, upper, stats, done
 
 
 def block_task(reader, block, *args, **kwargs):
@@ -515,16 +412,23 @@ def block_task(reader, block, *args, **kwargs):
     return result
 
 
+def _add_stats(queries, max_sites, splits, stats):
+    for k, q in stats.queries.items():
+        queries[k] = queries.get(k, 0) + q
+        splits[k] = splits.get(k, 0) + stats.splits.get(k, 0)
+        max_sites[k] = max(max_sites.get(k, 0), stats.max_sites.get(k, 0))
+
+
 def run_block(reader, block, shift, tol, method, points_per_edge, device, n_threads, max_halo=None):
-    """Bounds (or, for ``method="grid"``, grid values) of one block's simplices.
+    """Bounds (or, for ``method="grid"``, grid values) of one block's simplices and pieces.
 
     Runs where the task is scheduled (a worker process, or this one): reads the halo,
     indexes it in the centred coordinates shared by all blocks and runs the kernel. A halo
     of more than ``max_halo`` points (default: :func:`worker_halo_cap`, from the dask
     worker's memory limit; no limit outside a worker) is indexed in parts: the block's
-    simplices are halved (:func:`sub_groups`) until each group's halo fits, and each group
-    runs with its faces on its part (a face in several groups is bounded in each; the
-    bounds merge as blocks do).
+    whole simplices, then its pieces, are halved (:func:`sub_groups`) until each group's
+    halo fits, and each group runs (simplices with their faces) on its part (a face in
+    several groups is bounded in each; the bounds merge as blocks do).
     """
     check_device(device)  # Warp initialized quietly, kernels from the cache
     t0 = time.perf_counter()
@@ -532,6 +436,8 @@ def run_block(reader, block, shift, tol, method, points_per_edge, device, n_thre
     n_halo = len(halo)
     seconds = {"read": time.perf_counter() - t0, "tree": 0.0, "kernel": 0.0}
     if method == "grid":
+        if block.pieces:
+            raise ValueError("method='grid' bounds whole simplices: plan without pieces")
         halo -= shift
         tree = build_tree(halo, device=device)
         del halo
@@ -544,9 +450,15 @@ def run_block(reader, block, shift, tol, method, points_per_edge, device, n_thre
         seconds["tree"], seconds["kernel"] = t1 - t0 - seconds["read"], time.perf_counter() - t1
         return BlockResult(block.rows, inner, inner, {}, {}, {}, n_halo, n_read, 1, seconds)
     cap = worker_halo_cap(halo.shape[1], n_halo) if max_halo is None else max_halo
-    if cap is None or n_halo <= cap or block.top_centres is None or len(block.top_centres) < 2:
+    top = top_dimension(block.simplices)
+    n_items = (len(block.rows[top]) if top else 0) + sum(
+        len(q.parents) for q in block.pieces.values()
+    )
+    if cap is None or n_halo <= cap or n_items < 2:
         halo -= shift  # halo is this task's own array
-        lower, upper, stats = _certify_points(halo, block, tol, device, n_threads, seconds)
+        lower, upper, stats, done = _certify_points(
+            halo, block, tol, device, n_threads, seconds, block.pieces
+        )
         return BlockResult(
             block.rows,
             lower,
@@ -558,31 +470,49 @@ def run_block(reader, block, shift, tol, method, points_per_edge, device, n_thre
             n_read,
             1,
             seconds,
+            done,
         )
-    top = top_dimension(block.simplices)
     lower = [block.values.copy()] + [np.full(len(r), -np.inf) for r in block.rows[1:]]
     upper = [block.values.copy()] + [np.full(len(r), np.inf) for r in block.rows[1:]]
-    queries, max_sites, splits = {}, {}, {}
-    groups = sub_groups(block, halo, cap)
-    for group, boxes in groups:
-        sub = _block(
-            group, block.vertices, block.values, block.simplices, block.facets, top, boxes, None
-        )
+    queries, max_sites, splits, done = {}, {}, {}, {}
+    n_top = len(block.rows[top]) if top and block.top_centres is not None else 0
+    groups = []
+    if n_top:
+        top_lo, top_hi = block.top_lo[:n_top], block.top_hi[:n_top]
+        for g, b in sub_groups(block.top_centres[:n_top], top_lo, top_hi, halo, cap):
+            groups.append((g, b, None))
+    keys, centres, lo, hi = _all_pieces(block.pieces)
+    for g, b in sub_groups(centres, lo, hi, halo, cap):
+        groups.append((None, b, _subset(block.pieces, keys, g)))
+    empty = _block(
+        np.zeros(0, np.int64), block.vertices, block.values, block.simplices, block.facets,
+        top, None, None,
+    )  # fmt: skip
+    for group, boxes, parts in groups:
+        sub = empty
+        if group is not None:
+            sub = _block(
+                group, block.vertices, block.values, block.simplices, block.facets, top, boxes, None
+            )
         points = halo[_in_boxes(halo, boxes)]
         points -= shift
-        lo, up, stats = _certify_points(points, sub, tol, device, n_threads, seconds)
+        lo_k, up_k, stats, got = _certify_points(
+            points, sub, tol, device, n_threads, seconds, parts or {}
+        )
         del points
         for k in range(1, len(sub.rows)):
             rows = sub.rows[k]  # rows of this block
-            lower[k][rows] = np.maximum(lower[k][rows], lo[k])
-            upper[k][rows] = np.minimum(upper[k][rows], up[k])
-        for k, q in stats.queries.items():
-            queries[k] = queries.get(k, 0) + q
-            splits[k] = splits.get(k, 0) + stats.splits[k]
-            max_sites[k] = max(max_sites.get(k, 0), stats.max_sites[k])
+            if len(rows):
+                lower[k][rows] = np.maximum(lower[k][rows], lo_k[k])
+                upper[k][rows] = np.minimum(upper[k][rows], up_k[k])
+        for k, (p, lo_p, up_p) in got.items():
+            old = done.get(k, (np.zeros(0, np.int64), np.zeros(0), np.zeros(0)))
+            done[k] = tuple(np.concatenate([a, b]) for a, b in zip(old, (p, lo_p, up_p)))
+        _add_stats(queries, max_sites, splits, stats)
     return BlockResult(
-        block.rows, lower, upper, queries, max_sites, splits, n_halo, n_read, len(groups), seconds
-    )
+        block.rows, lower, upper, queries, max_sites, splits, n_halo, n_read, len(groups),
+        seconds, done,
+    )  # fmt: skip
 
 
 def merge(results, simplices, values, method):
@@ -595,6 +525,10 @@ def merge(results, simplices, values, method):
     lower = [values.copy()] + [np.full(len(s), -np.inf) for s in simplices[1:]]
     upper = [values.copy()] + [np.full(len(s), np.inf) for s in simplices[1:]]
     queries, max_sites, splits, halo, read, parts, seconds, cpu = {}, {}, {}, [], [], [], [], []
+    # the pieces of a simplex: f(s) is their largest f, so are its bounds (all pieces of s
+    # are in some block); NaN: no piece
+    piece_lo = [np.full(len(s), -np.inf) for s in simplices]
+    piece_up = [np.full(len(s), -np.inf) for s in simplices]
     evaluated = 0
     for res in results:
         for k in range(1, len(simplices)):
@@ -602,6 +536,10 @@ def merge(results, simplices, values, method):
             lower[k][rows] = np.maximum(lower[k][rows], res.lower[k])
             upper[k][rows] = np.minimum(upper[k][rows], res.upper[k])
             evaluated += len(rows)
+        for k, (parents, lo, up) in (res.pieces or {}).items():
+            np.maximum.at(piece_lo[k], parents, lo)
+            np.maximum.at(piece_up[k], parents, up)
+            evaluated += len(parents)
         for k, q in res.queries.items():
             queries[k] = queries.get(k, 0) + q
             splits[k] = splits.get(k, 0) + res.splits[k]
@@ -611,6 +549,10 @@ def merge(results, simplices, values, method):
         parts.append(res.sub_blocks)
         seconds.append([res.seconds[s] for s in BLOCK_STAGES])
         cpu.append(res.seconds.get("cpu", np.nan))
+    for k in range(1, len(simplices)):
+        cut = piece_up[k] > -np.inf
+        lower[k][cut] = np.maximum(lower[k][cut], piece_lo[k][cut])
+        upper[k][cut] = np.minimum(upper[k][cut], piece_up[k][cut])
     if not all(np.isfinite(lo).all() and np.isfinite(up).all() for lo, up in zip(lower, upper)):
         raise RuntimeError("a simplex was left out of every block (please report this)")
     upper = [np.maximum(up, lo) for lo, up in zip(lower, upper)]

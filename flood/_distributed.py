@@ -50,9 +50,9 @@ from flood._blocks import (
     DEFAULT_BLOCK_SIZE,
     block_task,
     merge,
-    plan_blocks,
     top_dimension,
 )
+from flood._cells import SimplexBounds, plan_cells
 from flood._landmarks import farthest_point_sampling
 from flood._memory import (
     block_rows_cap,
@@ -349,7 +349,7 @@ def _run_blocks(tiles, blocks, settings, client, progress):
             bar.close()
 
 
-def _filtration(tiles, survey, Lc, values, simplices, facets, options, client, progress):
+def _filtration(tiles, survey, Lc, values, simplices, facets, options, plan, client, progress):
     """Bounds of every simplex from the blocks, tightened by face <= coface; the blocks are
     cut to fit the workers' memory limit, and a run refused before any block task runs if
     a single simplex cannot (:mod:`flood._memory`)."""
@@ -359,7 +359,7 @@ def _filtration(tiles, survey, Lc, values, simplices, facets, options, client, p
         lower = upper = [values] + [np.zeros(0) for _ in simplices[1:]]
         queries, work = {}, {"blocks": 0}
     else:
-        blocks = _plan(tiles, survey, Lc, values, simplices, facets, block_size, device, limit)
+        blocks = _plan(tiles, survey, Lc, values, simplices, facets, plan, limit)
         check_block_memory(limit, max(b.reads for b in blocks), Lc.shape[1])
         settings = (survey.mean, tol, method, points_per_edge, device, n_threads)
         results = _run_blocks(tiles, blocks, settings, client, progress)
@@ -371,10 +371,12 @@ def _filtration(tiles, survey, Lc, values, simplices, facets, options, client, p
     return dict(out, work=work)
 
 
-def _plan(tiles, survey, Lc, values, simplices, facets, block_size, device, limit):
-    """The blocks over a :class:`flood._tiles.Layout` (tiles, chunks, or an estimate)."""
+def _plan(tiles, survey, Lc, values, simplices, facets, plan, limit):
+    """The blocks over a :class:`flood._tiles.Layout` (tiles, chunks, or an estimate);
+    ``plan``: (block_size, upper bounds per dimension, whether simplices may be cut)."""
+    block_size, bounds, pieces = plan
     cap = block_rows_cap(limit, Lc.shape[1])
-    return plan_blocks(
+    return plan_cells(
         Lc,
         values,
         simplices,
@@ -382,16 +384,37 @@ def _plan(tiles, survey, Lc, values, simplices, facets, block_size, device, limi
         survey.mean,
         tiles.lo,
         tiles.hi,
+        tiles.sizes,
+        survey.sample - survey.mean,
+        survey.weights,
+        bounds,
         block_size,
-        survey.coords - survey.mean,
-        device,
-        tile_rows=tiles.sizes,
         max_rows=cap or DEFAULT_BLOCK_ROWS,
         hard=cap is not None,
+        pieces=pieces,
     )
 
 
-def _chunks_are_tiles(survey, tiling, L, given, Lc, simplices, facets, block_size, device, client):
+def _bound_samples(survey):
+    """Points of X (centred) for the sampled bound f_C(s) >= f(s): the landmark candidates
+    and the tiling's uniform sample. The denser C, the thinner the halos: on a 1M-point
+    cheese with 1,000 landmarks the sum of the top simplices' halo boxes fell from 77 X
+    (4,000 candidates) to 23 X (and 200,000 sample points), for 0.9 s of kernel."""
+    parts = [survey.coords] if survey.sample is None else [survey.coords, survey.sample]
+    # a sample point and a candidate may coincide
+    return np.unique(np.concatenate(parts), axis=0) - survey.mean
+
+
+def _bounds(survey, Lc, simplices, device):
+    """Upper bounds U >= f(s) per dimension, computed when a plan needs them
+    (:class:`flood._cells.SimplexBounds`), over the candidates and the tiling's sample
+    (C, a subset of X): d_C at the landmarks bounds d_X there."""
+    samples = _bound_samples(survey)
+    values = nearest(build_tree(samples, device=device), Lc)[1]
+    return SimplexBounds(Lc, values, simplices, samples, device)
+
+
+def _chunks_are_tiles(survey, tiling, L, given, Lc, simplices, facets, plan, device, client):
     """Whether to read the chunks as they are (their blocks read little more than the tiles'
     would, plus the tiles' writing: :func:`flood._tiles.choose_layout`), planned both ways
     before anything is written. d_X at given landmarks is bounded by the candidates'.
@@ -408,10 +431,7 @@ def _chunks_are_tiles(survey, tiling, L, given, Lc, simplices, facets, block_siz
     limit = worker_memory_limit(client)
     chunks = Layout(survey.lo, survey.hi, np.diff([*survey.starts, survey.n]))
     tiles = estimated_tiles(tiling, survey.sample, survey.weights)
-    plans = [
-        _plan(t, survey, Lc, values, simplices, facets, block_size, device, limit)
-        for t in (chunks, tiles)
-    ]
+    plans = [_plan(t, survey, Lc, values, simplices, facets, plan, limit) for t in (chunks, tiles)]
     reads = [sum(b.reads for b in plan) for plan in plans]
     use_chunks = choose_layout(reads[0], reads[1], survey.n)
     chosen = plans[0] if use_chunks else plans[1]
@@ -498,9 +518,9 @@ def dask_flood_complex(
     with work_directory(work_dir) as directory:
         t1 = time.perf_counter()
         given = lm_idx is None
-        if _chunks_are_tiles(
-            survey, tiling, L, given, Lc, simplices, facets, block_size, device, client
-        ):
+        known = _bounds(survey, Lc, simplices, device) if top_dimension(simplices) else None
+        plan = (block_size, known, method != "grid")
+        if _chunks_are_tiles(survey, tiling, L, given, Lc, simplices, facets, plan, device, client):
             tiling = None
         cover, values, nearest_rows, tiles = _partition(
             parts, L, survey, tiling, directory, given, device, client, n_threads
@@ -514,7 +534,7 @@ def dask_flood_complex(
             tol = default_tol(cover, Lc, simplices)
         options = (tol, method, points_per_edge, device, n_threads, block_size)
         bounds = _filtration(
-            tiles, survey, Lc, values, simplices, facets, options, client, progress
+            tiles, survey, Lc, values, simplices, facets, options, plan, client, progress
         )
         timings["filtration"] = time.perf_counter() - t3
     bounds["work"].update(_bytes_moved(survey.n, dim, tiles, bounds["work"]))

@@ -48,3 +48,63 @@ def test_bounds_fall_back_to_the_vertex_bound_without_samples():
     values = rng.random((10, 4)) * 0.01
     bound = upper_bounds(corners, radii, values, np.zeros((0, 3)))
     np.testing.assert_allclose(bound, radii + values.max(axis=1))
+
+
+def test_pieces_tile_their_simplex():
+    """Pieces (flood._cells.cut_into_pieces) lie in their simplex and fill it: their
+    volumes add up to its volume, so max over pieces of f is f."""
+    from flood._cells import cut_into_pieces
+
+    rng = np.random.default_rng(5)
+    corners = rng.random((30, 4, 3)) * [3.0, 1.0, 0.2]  # long, flat tetrahedra
+
+    def volume(c):
+        return np.abs(np.linalg.det(c[:, 1:] - c[:, :1])) / 6
+
+    def longest(c):
+        return np.max(
+            [np.linalg.norm(c[:, a] - c[:, b], axis=1) for a in range(4) for b in range(a)], axis=0
+        )
+
+    pieces, parents = cut_into_pieces(corners, np.arange(30), lambda c: longest(c) <= 0.5)
+    assert len(pieces) > 4 * len(corners) and np.all(longest(pieces) <= 0.5)
+    np.testing.assert_allclose(np.bincount(parents, volume(pieces)), volume(corners), rtol=1e-12)
+    # barycentric coordinates of every piece corner in its parent: all >= 0
+    t = corners[parents]
+    lam = np.linalg.solve(
+        (t[:, 1:] - t[:, :1]).transpose(0, 2, 1)[:, None], (pieces - t[:, :1])[..., None]
+    )[..., 0]
+    assert lam.min() >= -1e-12 and (1 - lam.sum(axis=2)).min() >= -1e-12
+    few, _ = cut_into_pieces(corners, np.arange(30), lambda c: longest(c) <= 0.5, max_pieces=60)
+    assert len(few) <= 60 + 30
+
+
+def test_bounds_over_pieces_are_the_bounds_of_the_simplex():
+    """The certified bounds of a simplex's pieces, their largest, bound f(s) as the
+    simplex's own do (both within tol of f(s), checked against a dense sampling)."""
+    from flood._cells import cut_into_pieces
+    from flood._certify import _bound_dimension
+    from flood.kernels import build_tree, nearest
+
+    rng = np.random.default_rng(6)
+    X = rng.random((20000, 3))
+    X = X[np.linalg.norm(X - 0.5, axis=1) > 0.2]  # a void in the middle
+    corners = X[rng.choice(len(X), (12, 4))]
+    tol = 1e-3
+    tree = build_tree(X)
+    pieces, parents = cut_into_pieces(
+        corners, np.arange(12), lambda c: np.ptp(c, axis=1).max(axis=1) <= 0.3
+    )
+    out = []
+    for c in (corners, pieces):
+        seeds = nearest(tree, c.reshape(-1, 3))[0].reshape(len(c), 4).astype(np.int32)
+        lo, up = _bound_dimension(tree, c, seeds, np.zeros(len(c)), tol, 1, 40, None)[:2]
+        out.append((lo, up))
+    (lo, up), (plo, pup) = out
+    lo_p, up_p = np.full(12, -np.inf), np.full(12, -np.inf)
+    np.maximum.at(lo_p, parents, plo)
+    np.maximum.at(up_p, parents, pup)
+    dense = _dense_f(corners, X)
+    assert np.all(up_p - lo_p <= tol + 1e-12) and len(pieces) > 2 * len(corners)
+    assert np.all(lo_p <= up + 1e-12) and np.all(lo <= up_p + 1e-12)  # the same value
+    assert np.all(dense <= up_p + 1e-12) and np.all(lo_p <= dense + tol + 0.02)

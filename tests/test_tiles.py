@@ -20,6 +20,7 @@ from flood._tiles import (
     work_directory,
 )
 from flood.datasets import make_swiss_cheese, make_torus
+from flood.kernels._tree import _morton_order
 from tests.test_distributed import assert_matches
 
 
@@ -139,26 +140,28 @@ def test_blocks_read_only_the_tiles_their_halos_meet(monkeypatch):
 
 
 def test_row_order_changes_neither_the_result_nor_the_bytes(monkeypatch):
-    """Rows in tile order are read as they are (their chunks are compact: nothing written);
-    shuffled rows are written into tiles once, and then move about as many bytes (measured:
-    7.30 and 7.38 X; blocks of at most 15,000 rows, as a worker's memory would impose)."""
+    """Rows in spatial (Z-) order or shuffled: the same result, and about as many bytes
+    moved (measured 8.59 X both ways: the tiles' blocks read 5.59 X, the ordered chunks'
+    blocks would read 6.8 X, so the ordered rows are written into tiles too; blocks of at
+    most 15,000 rows, as a worker's memory would impose). Chunks are read as they are only
+    when that reads less than the tiles plus their writing, and then nothing is written."""
     monkeypatch.setattr(flood._distributed, "DEFAULT_BLOCK_ROWS", 15_000)
     X = make_torus(60_000, noise=0.02, random_state=5)
-    cell = np.floor((X - X.min(axis=0)) / 0.5).astype(int)
-    ordered = X[np.lexsort(cell.T[::-1])]  # rows in tile order
+    ordered = X[_morton_order(X)]
     shuffled = X[np.random.default_rng(6).permutation(len(X))]
     ref = flood_complex(X, 250, random_state=0, device="cpu")
     runs = [
-        flood_complex(da.from_array(Y, chunks=(3_000, 3)), ref.landmarks, tol=ref.tol, device="cpu")
+        flood_complex(da.from_array(Y, chunks=(1_000, 3)), ref.landmarks, tol=ref.tol, device="cpu")
         for Y in (ordered, shuffled)
     ]
     for res in runs:
         assert_matches(res, X, landmarks_in_X=False)
+        w = res.work
+        assert w["bytes_written"] == (0 if w["chunks_as_tiles"] else w["x_bytes"])
     a, b = (r.work for r in runs)
-    assert a["chunks_as_tiles"] and a["bytes_written"] == 0
-    assert not b["chunks_as_tiles"] and b["bytes_written"] == b["x_bytes"]
+    assert not b["chunks_as_tiles"]  # shuffled chunks each span the whole cloud
     moved = [(w["bytes_read"] + w["bytes_written"]) / w["x_bytes"] for w in (a, b)]
-    assert moved[1] <= 1.15 * moved[0] and max(moved) <= 9
+    assert moved[1] <= 1.15 * moved[0] and moved[0] <= 1.15 * moved[1] and max(moved) <= 9.5
 
 
 def _objects():
@@ -241,6 +244,9 @@ def test_block_timings_and_totals():
 
 
 def test_blocks_are_cut_to_the_rows_a_worker_can_hold(monkeypatch):
+    """Cells of space are halved until each block reads at most the rows a worker may hold
+    (tiles small enough for that: a block reads whole tiles)."""
+    monkeypatch.setattr(flood._tiles, "MIN_TILE_POINTS", 100)
     X = make_swiss_cheese(40_000, n_voids=3, random_state=11)
     dX = da.from_array(X, chunks=(5_000, 3))
     whole = flood_complex(dX, 150, random_state=0, device="cpu", block_size=200)
@@ -259,7 +265,7 @@ def test_blocks_are_cut_to_the_rows_a_worker_can_hold(monkeypatch):
     res = flood_complex(dX, 150, random_state=0, device="cpu", block_size=200)
     assert res.work["blocks"] > whole.work["blocks"]
     tops, reads = np.array(seen).T
-    assert np.all((reads <= cap) | (tops == 1))  # only a lone simplex reads more
+    assert np.all(reads <= cap) and tops.sum() > 0
     assert np.array_equal(reads, np.sort(reads)[::-1])  # largest first
     assert np.array_equal(reads, res.work["rows_read"])  # the count known before the read
     assert_matches(res, X)
