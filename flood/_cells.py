@@ -44,7 +44,7 @@ MARGIN = 0.1
 #: ... and by at least this share of the median top simplex's longest edge: cells smaller
 #: than the simplices (many blocks for few landmarks) would cut every simplex into many
 #: pieces, each a task of the kernel.
-MIN_MARGIN = 0.25
+MIN_MARGIN = 0.1
 #: Rows a block reads per row of its cell, expected when the cells are first cut (its halo
 #: is the cell widened by the margin and the simplices' bounds); cells whose blocks read
 #: more than allowed are halved again.
@@ -54,6 +54,10 @@ HALO_GROWTH = 2.0
 #: complete, only larger). A piece narrower than the margin always fits.
 MAX_PIECE_LEVELS = 12
 MAX_PIECES_PER_SIMPLEX = 32
+#: Cells at least, where each keeps at least ``MIN_CELL_ROWS`` rows: tasks enough to keep 16
+#: workers busy to the end (largest first), at a thicker shell read twice.
+MIN_CELLS = 16
+MIN_CELL_ROWS = 200_000
 #: Rounds of "halve the cells whose blocks read too much, plan again"; a cell is not halved
 #: again when its block reads more than this share of its parent's.
 MAX_ROUNDS = 24
@@ -272,7 +276,12 @@ def plan_cells(
     top = top_dimension(simplices)
     dim = landmarks.shape[1]
     corners = landmarks[simplices[top]]
-    target = min(max_rows / HALO_GROWTH, weights.sum() * block_size / max(len(corners), 1))
+    n = weights.sum()
+    target = min(
+        max_rows / HALO_GROWTH,
+        n * block_size / max(len(corners), 1),
+        max(n / MIN_CELLS, MIN_CELL_ROWS),
+    )
     cells = _cells(sample, weights, max(1.0, target))
     least = MIN_MARGIN * np.median(np.sqrt(np.stack([
         ((corners[:, a] - corners[:, b]) ** 2).sum(axis=1)
