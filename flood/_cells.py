@@ -37,6 +37,7 @@ from flood._blocks import (
     top_dimension,
     upper_bounds,
 )
+from flood.kernels import build_tree, nearest
 
 #: A cell's box is widened by this share of its width (its longest side) before simplices
 #: are tested against it. Wider: fewer pieces, thicker shells read by two blocks.
@@ -289,7 +290,7 @@ def plan_cells(
     ]).max(axis=0))) if top else 0.0  # fmt: skip
     reads = {}  # rows read by the block of each cell planned so far
     for _ in range(MAX_ROUNDS):
-        known = bounds.tight() if len(cells.leaves()) > 1 else bounds.crude()
+        known = _Known(bounds, tight=len(cells.leaves()) > 1)
         blocks, too_big = _plan(
             cells, landmarks, values, simplices, facets, shift, corners, top, tile_lo, tile_hi,
             tile_rows, known, least, max_rows, hard, pieces, dim,
@@ -324,17 +325,17 @@ def _plan(
         if len(rows):
             most = MAX_PIECES_PER_SIMPLEX * len(simplices[k])
             c, p = cut_into_pieces(landmarks[simplices[k][rows]], rows, fits, most)
-            items.append((k, p, c))
+            items.append((k, p, c, bounds.of_pieces(k, p, c)))
     node_top = cells.assign(corners[top_rows].mean(axis=1))
-    node_item = [cells.assign(c.mean(axis=1)) for _, _, c in items]
+    node_item = [cells.assign(c.mean(axis=1)) for _, _, c, _ in items]
     blocks, too_big = [], []
     for leaf in cells.leaves():
         group = top_rows[node_top == leaf]
         parts = {}
-        for (k, p, c), node in zip(items, node_item):
+        for (k, p, c, u), node in zip(items, node_item):
             at = node == leaf
             if at.any():
-                parts[k] = _pieces(p[at], c[at], bounds[k][p[at]], shift)
+                parts[k] = _pieces(p[at], c[at], u[at], shift)
         n_items = len(group) + sum(len(q.parents) for q in parts.values())
         if not n_items:
             continue
@@ -372,7 +373,7 @@ class SimplexBounds:
     def __init__(self, landmarks, values, simplices, samples, device="cpu"):
         self.args = (landmarks, np.asarray(values, dtype=np.float64), simplices)
         self.samples, self.device = samples, device
-        self._crude = self._tight = None
+        self._crude = self._tight = self._tree = None
 
     def _compute(self, samples):
         landmarks, values, simplices = self.args
@@ -386,6 +387,12 @@ class SimplexBounds:
             out.append(upper_bounds(corners, radii, values[simplices[k]], samples, self.device))
         return out
 
+    def distance(self, points):
+        """d_C at ``points`` (>= d_X)."""
+        if self._tree is None:
+            self._tree = build_tree(self.samples, device=self.device)
+        return nearest(self._tree, points)[1]
+
     def crude(self):
         if self._crude is None:
             self._crude = self._compute(self.samples[:0])
@@ -395,6 +402,31 @@ class SimplexBounds:
         if self._tight is None:
             self._tight = self._compute(self.samples)
         return self._tight
+
+
+class _Known:
+    """The bounds a plan uses: per dimension (``known[k]``), and per piece."""
+
+    def __init__(self, bounds, tight):
+        self.bounds, self.tight = bounds, tight
+        self.per_simplex = bounds.tight() if tight else bounds.crude()
+
+    def __getitem__(self, k):
+        return self.per_simplex[k]
+
+    def of_pieces(self, k, parents, corners):
+        """U of each piece: its simplex's, or ``L + max_v d_C(v)`` over its corners v (L: its
+        longest edge, at least its enclosing radius), if smaller: a piece of a simplex
+        across a void, far from the void's centre, needs less of X than the whole."""
+        u = self.per_simplex[k][parents]
+        if not self.tight or not len(corners):
+            return u
+        n, kp1, dim = corners.shape
+        d = self.bounds.distance(corners.reshape(-1, dim)).reshape(n, kp1).max(axis=1)
+        a, b = _longest_edge(corners)
+        rows = np.arange(n)
+        edge = np.sqrt(((corners[rows, a] - corners[rows, b]) ** 2).sum(axis=1))
+        return np.minimum(u, edge + d)
 
 
 def _pieces(parents, corners, bound, shift):
