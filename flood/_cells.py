@@ -45,7 +45,7 @@ MARGIN = 0.1
 #: ... and by at least this share of the median top simplex's longest edge: cells smaller
 #: than the simplices (many blocks for few landmarks) would cut every simplex into many
 #: pieces, each a task of the kernel.
-MIN_MARGIN = 0.1
+MIN_MARGIN = 0.25
 #: Rows a block reads per row of its cell, expected when the cells are first cut (its halo
 #: is the cell widened by the margin and the simplices' bounds); cells whose blocks read
 #: more than allowed are halved again.
