@@ -105,8 +105,9 @@ def check_chunk_memory(limit, chunk_rows, dim):
 
 
 def check_block_memory(limit, rows, dim):
-    """Refuse, before any block task runs, a block (a single simplex: larger blocks are split
-    to fit) whose halo tiles hold more rows than a worker can index.
+    """Refuse, before any block task runs, a block whose halo tiles hold more rows than a
+    worker can index (the plan halves cells of space until their blocks fit: only a block
+    that halving no longer shrinks, around a big simplex or a large void, is left over).
 
     Parameters
     ----------
@@ -120,10 +121,10 @@ def check_block_memory(limit, rows, dim):
     need = WORKER_BASELINE + BLOCK_BYTES * dim * rows
     if need > MEMORY_SHARE * limit:
         raise ValueError(
-            f"points: one simplex of the Flood complex needs {rows:,} points of X (the tiles "
-            f"its halo meets), about {_mib(need)} on a dask worker (baseline "
+            f"points: the smallest block of the Flood complex needs {rows:,} points of X (the "
+            f"tiles its halo meets), about {_mib(need)} on a dask worker (baseline "
             f"{_mib(WORKER_BASELINE)} + {BLOCK_BYTES * dim} bytes per point), over "
-            f"{MEMORY_SHARE:.0%} of the workers' memory limit {_mib(limit)}: a big simplex "
-            "across empty space or a large void. Use more landmarks (smaller simplices) or "
+            f"{MEMORY_SHARE:.0%} of the workers' memory limit {_mib(limit)}: the halo of a "
+            "big simplex across empty space or of a large void. Use more landmarks (smaller simplices) or "
             "give the workers more memory (--memory-limit)."
         )
