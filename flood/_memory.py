@@ -125,6 +125,6 @@ def check_block_memory(limit, rows, dim):
             f"tiles its halo meets), about {_mib(need)} on a dask worker (baseline "
             f"{_mib(WORKER_BASELINE)} + {BLOCK_BYTES * dim} bytes per point), over "
             f"{MEMORY_SHARE:.0%} of the workers' memory limit {_mib(limit)}: the halo of a "
-            "big simplex across empty space or of a large void. Use more landmarks (smaller simplices) or "
-            "give the workers more memory (--memory-limit)."
+            "big simplex across empty space or of a large void. Use more landmarks (smaller "
+            "simplices) or give the workers more memory (--memory-limit)."
         )

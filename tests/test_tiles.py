@@ -283,8 +283,8 @@ def test_a_simplex_over_the_workers_memory_is_refused_before_any_block_runs(monk
     monkeypatch.setattr(flood._distributed, "_partition", lambda *a: pytest.fail("written"))
     with pytest.raises(
         ValueError,
-        match=r"the smallest block of the Flood complex needs [\d,]+ points of X .* over 80% of the "
-        r"workers' memory limit .* Use more landmarks .* \(--memory-limit\)",
+        match=r"the smallest block of the Flood complex needs [\d,]+ points of X .* over 80% of "
+        r"the workers' memory limit .* Use more landmarks .* \(--memory-limit\)",
     ):
         flood_complex(da.from_array(X, chunks=(1_000, 3)), 100, random_state=0, device="cpu")
 
