@@ -31,16 +31,23 @@ def test_report_is_offline_and_small_for_a_million_points(torus, tmp_path):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs chromium-headless-shell or chromium")
 def test_report_renders_in_headless_chromium(torus, tmp_path):
-    """The page's script ran to its end (it marks the body), and the screenshot is not
-    blank: many distinct colours (points grey, the selected cycle orange)."""
+    """The page's script ran to its end (it marks the body) with nothing on the console
+    (Chromium logs console messages and uncaught errors to stderr as ``CONSOLE`` lines),
+    and the screenshot is not blank: many distinct colours (points grey, the selected cycle
+    orange)."""
     X, res = torus
     path = tmp_path / "r.html"
     write_report(res, path, X, top=5)
     flags = [CHROMIUM, "--no-sandbox", "--disable-gpu", "--window-size=1200,800"]
     dom = subprocess.run(
-        [*flags, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120
+        [*flags, "--enable-logging=stderr", "--v=0", "--dump-dom", path.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert 'data-rendered="yes"' in dom.stdout
+    console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
+    assert not console, console
     shot = tmp_path / "shot.png"
     subprocess.run(
         [*flags, f"--screenshot={shot}", path.as_uri()], capture_output=True, timeout=120
