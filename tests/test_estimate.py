@@ -19,6 +19,12 @@ from flood._cli import main
 #: 1.08-1.13 and 0.72-1.37 (one run's peak varies up to 1.7x between repeats: glibc keeps
 #: freed batch arrays; benchmarks/RESULTS.md, issue 31 point 6).
 FACTOR = 2.0
+#: ... except that the filtration's peak may also be lower by this much: how much of the
+#: freed batch arrays glibc keeps differs between identical runs (the "simplices" run's
+#: VmHWM: 192-367 MiB here, 83 MiB in a CI run of a fresh clone at 587cc65, predicted 277
+#: MiB). A prediction above the measurement is the safe side; one below it by more than
+#: FACTOR still fails.
+RETAINED = 2.5
 
 #: One fresh interpreter per run, so that its high-water mark is its own: VmHWM is reset to
 #: the current RSS after the warm-up (as in tests/test_resources.py); time is the process's
@@ -89,10 +95,17 @@ def ratios(measured):
     return out
 
 
+def outside(found):
+    """The ratios out of their band: [1/FACTOR, FACTOR], up to FACTOR * RETAINED for the
+    filtration's peak."""
+    high = {k: FACTOR * (RETAINED if k == "simplices peak" else 1.0) for k in found}
+    return {k: round(v, 2) for k, v in found.items() if not 1 / FACTOR <= v <= high[k]}
+
+
 def test_prediction_within_2x_of_measured_runs(measured):
     found = ratios(measured)
     print(found)  # pytest -s shows them; the measured ranges are in FACTOR's comment
-    bad = {k: round(v, 2) for k, v in found.items() if not 1 / FACTOR <= v <= FACTOR}
+    bad = outside(found)
     assert not bad, (bad, measured)
 
 
@@ -117,12 +130,13 @@ def _times(value, factor):
 )
 def test_a_constant_10x_wrong_fails_the_check(measured, monkeypatch, name):
     """The check above can fail: each constant that leads one of the runs, 10x too large,
-    moves a ratio out of [1/2, 2] (measured: to 4.5-11x, at 65b0246). The landmarks,
+    moves a ratio out of its band (measured: to 4.5-11x, at 65b0246; the peak constants
+    to 7.5x or more of the largest peak measured). The landmarks,
     Delaunay and persistence times are 1-20 % of these runs: 10x on one of them moves a total
     by 1.2-2.2x, too close to the 2x a loaded machine may need; the simplex counts they scale
     with are checked below, against Del(L) of few landmarks and Euler's formula."""
     monkeypatch.setattr(costs, name, _times(getattr(costs, name), 10))
-    assert any(not 1 / FACTOR <= v <= FACTOR for v in ratios(measured).values())
+    assert outside(ratios(measured))
 
 
 # -- the model -------------------------------------------------------------------------------
