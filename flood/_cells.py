@@ -1,14 +1,15 @@
 """Cells of space and pieces of simplices: the blocks of a dask run, planned on the client.
 
-The blocks own **space**, not simplices. A k-d tree over the tiles (:mod:`flood._tiles`),
-split at the median of their rows, cuts the region of X into cells of about
-``max_rows / HALO_GROWTH`` rows; each cell is one block task. A top-dimensional simplex
-belongs to the cell holding its centroid and is kept **whole** (with all its faces, which
-the kernel bounds together, each facet's sites seeding its cofaces) when its corners lie in
-the cell's box widened by ``MARGIN`` of the cell's width. A simplex that reaches further is
-cut into **pieces** (bisection at the midpoint of the longest edge) until each piece's
-corners lie in the widened box of the cell holding the piece's centroid; so is each face
-that is a face of no whole simplex. conv(s) is the union of its pieces, so
+The blocks own **space**, not simplices. A k-d tree over a weighted random sample of X (the
+tiling's, :mod:`flood._tiles`), split at weighted medians, cuts the region of X into cells
+of about ``max_rows / HALO_GROWTH`` rows (at least ``MIN_CELLS``); each cell is one block
+task. A top-dimensional simplex belongs to the cell holding its centroid and is kept
+**whole** (with all its faces, which the kernel bounds together, each facet's sites seeding
+its cofaces) when its corners lie in the cell's box widened by ``MARGIN`` of the cell's
+width (or ``MIN_MARGIN`` of the median simplex's longest edge). A simplex that reaches
+further is cut into **pieces** (bisection at the midpoint of the longest edge) until each
+piece's corners lie in the widened box of the cell holding the piece's centroid; so is each
+face that is a face of no whole simplex. conv(s) is the union of its pieces, so
 ``f(s) = max over its pieces p of f(p)``, and the largest of the pieces' certified bounds
 bound f(s) within the same tolerance (:func:`flood._blocks.merge`).
 
@@ -18,7 +19,7 @@ share a shell of that width, not of the width of a simplex. With 1,000 landmarks
 spans about a tenth of the cloud, so simplex-owning blocks small enough for a worker of
 1 GiB at 10^8 points read their neighbours' regions several times over, and a single flat
 simplex on the hull needed 10 % of X in one task. A cell whose block would read more rows
-than a worker may hold is halved again, and the plan redone.
+than a worker may hold is halved again, and the plan redone, while halving helps.
 """
 
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from flood._blocks import (
     top_dimension,
     upper_bounds,
 )
+from flood._tiles import Tiling, weighted_median_cut
 from flood.kernels import build_tree, nearest
 
 #: A cell's box is widened by this share of its width (its longest side) before simplices
@@ -69,28 +71,28 @@ FUTILE = 0.95
 class _Cells:
     """A k-d tree of space over a weighted sample of X; its leaves are the cells.
 
-    Each node holds the sample points in it, and its box (clipped to the sample's region).
-    A point goes right of node i where ``point[axis[i]] > value[i]``.
+    Each node holds the sample points in it (``members``, rows of ``points``) and its box
+    (clipped to the sample's region). A point goes right of node i where
+    ``point[axis[i]] > value[i]``.
     """
 
-    centres: np.ndarray  # (n_sample, dim) sample points
+    points: np.ndarray  # (n_sample, dim) sample points
     rows: np.ndarray  # (n_sample,) rows of X each stands for
     axis: list = field(default_factory=list)
     value: list = field(default_factory=list)
     left: list = field(default_factory=list)
     right: list = field(default_factory=list)
-    tiles: list = field(default_factory=list)
+    members: list = field(default_factory=list)
     parent: list = field(default_factory=list)
     lo: list = field(default_factory=list)
     hi: list = field(default_factory=list)
 
-    def add(self, tiles, lo, hi, parent=-1):
-        self.parent.append(parent)
-        self.axis.append(-1)
-        self.value.append(0.0)
-        self.left.append(-1)
-        self.right.append(-1)
-        self.tiles.append(tiles)
+    def add(self, members, lo, hi, parent=-1):
+        for column, item in zip(
+            (self.parent, self.axis, self.value, self.left, self.right, self.members),
+            (parent, -1, 0.0, -1, -1, members),
+        ):
+            column.append(item)
         self.lo.append(lo)
         self.hi.append(hi)
         return len(self.axis) - 1
@@ -99,22 +101,17 @@ class _Cells:
         return [i for i, a in enumerate(self.axis) if a < 0]
 
     def split(self, i):
-        """Halve leaf i at the weighted median of its sample along its widest side; False
-        where it cannot be (one sample point, or all on one plane)."""
-        tiles = self.tiles[i]
-        if len(tiles) < 2:
+        """Halve leaf i at the weighted median of its sample along its widest side (the
+        next widest where the sample is flat); False where it cannot be halved."""
+        members = self.members[i]
+        if len(members) < 2:
             return False
-        c = self.centres[tiles]
         for a in np.argsort(self.hi[i] - self.lo[i])[::-1]:
-            order = tiles[np.argsort(c[:, a] if len(c) else c, kind="stable")]
-            values = self.centres[order, a]
+            order = members[np.argsort(self.points[members, a], kind="stable")]
+            values = self.points[order, a]
             if values[0] == values[-1]:
                 continue
-            cum = np.cumsum(self.rows[order])
-            cut = min(int(np.searchsorted(cum, cum[-1] / 2)), len(order) - 2)
-            v = values[cut]
-            if v >= values[-1]:  # ties up to the top: split below them
-                v = values[np.searchsorted(values, v) - 1]
+            v = weighted_median_cut(values, self.rows[order])
             below = values <= v
             hi, lo = self.hi[i].copy(), self.lo[i].copy()
             hi[a], lo[a] = v, v
@@ -126,16 +123,11 @@ class _Cells:
 
     def assign(self, points):
         """Leaf (node number) holding each point."""
-        axis, value = np.array(self.axis), np.array(self.value)
-        left, right = np.array(self.left), np.array(self.right)
-        node = np.zeros(len(points), dtype=np.int64)
-        todo = np.arange(len(points)) if axis[0] >= 0 else np.zeros(0, np.int64)
-        while len(todo):
-            at = node[todo]
-            go = points[todo, axis[at]] > value[at]
-            node[todo] = np.where(go, right[at], left[at])
-            todo = todo[axis[node[todo]] >= 0]
-        return node
+        n = len(self.axis)
+        return Tiling(
+            np.array(self.axis), np.array(self.value), np.array(self.left),
+            np.array(self.right), np.arange(n),
+        ).assign(points)  # fmt: skip
 
 
 def _cells(sample, weights, target):
@@ -146,7 +138,7 @@ def _cells(sample, weights, target):
     todo = [cells.add(np.arange(len(sample)), lo, hi)]
     while todo:
         i = todo.pop()
-        if cells.rows[cells.tiles[i]].sum() > target and cells.split(i):
+        if cells.rows[cells.members[i]].sum() > target and cells.split(i):
             todo += [cells.left[i], cells.right[i]]
     return cells
 
@@ -159,13 +151,14 @@ def _widened(cells, least):
 
 
 def _longest_edge(corners):
-    """Corner pairs (a, b) of each simplex's longest edge."""
+    """Corner pairs (a, b) of each simplex's longest edge, and its length."""
     pairs = list(combinations(range(corners.shape[1]), 2))
     lengths = np.stack(
         [((corners[:, a] - corners[:, b]) ** 2).sum(axis=1) for a, b in pairs], axis=1
     )
-    best = np.array(pairs)[np.argmax(lengths, axis=1)]
-    return best[:, 0], best[:, 1]
+    best = np.argmax(lengths, axis=1)
+    a, b = np.array(pairs)[best].T
+    return a, b, np.sqrt(lengths[np.arange(len(corners)), best])
 
 
 def cut_into_pieces(corners, parents, fits, max_pieces=None):
@@ -200,7 +193,7 @@ def cut_into_pieces(corners, parents, fits, max_pieces=None):
         corners, parents = corners[~ok], parents[~ok]
         if not len(corners):
             break
-        a, b = _longest_edge(corners)
+        a, b, _ = _longest_edge(corners)
         rows = np.arange(len(corners))
         mid = 0.5 * (corners[rows, a] + corners[rows, b])
         left, right = corners.copy(), corners.copy()
@@ -275,7 +268,6 @@ def plan_cells(
     blocks : list of Block
     """
     top = top_dimension(simplices)
-    dim = landmarks.shape[1]
     corners = landmarks[simplices[top]]
     n = weights.sum()
     target = min(
@@ -284,16 +276,13 @@ def plan_cells(
         max(n / MIN_CELLS, MIN_CELL_ROWS),
     )
     cells = _cells(sample, weights, max(1.0, target))
-    least = MIN_MARGIN * np.median(np.sqrt(np.stack([
-        ((corners[:, a] - corners[:, b]) ** 2).sum(axis=1)
-        for a, b in combinations(range(top + 1), 2)
-    ]).max(axis=0))) if top else 0.0  # fmt: skip
+    least = MIN_MARGIN * float(np.median(_longest_edge(corners)[2])) if top else 0.0
     reads = {}  # rows read by the block of each cell planned so far
     for _ in range(MAX_ROUNDS):
         known = _Known(bounds, tight=len(cells.leaves()) > 1)
         blocks, too_big = _plan(
             cells, landmarks, values, simplices, facets, shift, corners, top, tile_lo, tile_hi,
-            tile_rows, known, least, max_rows, hard, pieces, dim,
+            tile_rows, known, least, max_rows, hard, pieces,
         )  # fmt: skip
         reads.update({b.cell: b.reads for b in blocks})
         # halve again only where halving helped: a cell read as much as its parent is cut
@@ -306,7 +295,7 @@ def plan_cells(
 
 def _plan(
     cells, landmarks, values, simplices, facets, shift, corners, top, tile_lo, tile_hi,
-    tile_rows, bounds, least, max_rows, hard, pieces, dim,
+    tile_rows, bounds, least, max_rows, hard, pieces,
 ):  # fmt: skip
     """One plan over the current cells: its blocks, and the cells to halve."""
     wide_lo, wide_hi = _widened(cells, least)
@@ -423,10 +412,7 @@ class _Known:
             return u
         n, kp1, dim = corners.shape
         d = self.bounds.distance(corners.reshape(-1, dim)).reshape(n, kp1).max(axis=1)
-        a, b = _longest_edge(corners)
-        rows = np.arange(n)
-        edge = np.sqrt(((corners[rows, a] - corners[rows, b]) ** 2).sum(axis=1))
-        return np.minimum(u, edge + d)
+        return np.minimum(u, _longest_edge(corners)[2] + d)
 
 
 def _pieces(parents, corners, bound, shift):

@@ -12,11 +12,12 @@ with t threads holds up to t):
   coordinate): at most ``BLOCK_BYTES`` per coordinate of each row it reads, and the rows
   it reads are known exactly from the tile counts before it runs.
 
-:func:`check_worker_memory` compares the largest of these with a share
-(``MEMORY_SHARE``) of the smallest worker's limit and raises a ValueError naming what to
+:func:`check_chunk_memory` and :func:`check_block_memory` compare these with a share
+(``MEMORY_SHARE``) of the smallest worker's limit and raise a ValueError naming what to
 change, instead of letting the tasks kill workers. Blocks are planned to fit
-(:func:`block_rows_cap`): a block whose tiles hold more rows is split, so only a single
-simplex whose halo alone is over the budget makes a run refuse.
+(:func:`block_rows_cap`): the cell of space of a block whose tiles hold more rows is halved
+(:mod:`flood._cells`), so only a block that halving no longer shrinks (around a big
+simplex or a large void) makes a run refuse.
 """
 
 import math

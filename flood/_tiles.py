@@ -112,12 +112,7 @@ def build_tiling(sample, weights, tile_points):
             return i  # a leaf: a tile
         a = int(np.argmax(span))
         order = rows[np.argsort(pts[:, a], kind="stable")]
-        cum = np.cumsum(weights[order])
-        cut = int(np.searchsorted(cum, cum[-1] / 2))
-        cut = min(max(cut, 0), len(order) - 2)
-        v = sample[order[cut], a]
-        if v >= sample[order[-1], a]:  # ties up to the top: split below them
-            v = sample[order[np.searchsorted(sample[order, a], v) - 1], a]
+        v = weighted_median_cut(sample[order, a], weights[order])
         axis[i], value[i] = a, float(v)
         below = sample[order, a] <= v
         left[i] = node(order[below])
@@ -136,6 +131,25 @@ def build_tiling(sample, weights, tile_points):
         right=np.array(right, dtype=np.int64),
         tile=numbers,
     )
+
+
+def weighted_median_cut(values, weights):
+    """A value v splitting sorted ``values`` (not all equal) at their weighted median:
+    ``values <= v`` and ``values > v`` are both non-empty, ties kept on one side.
+
+    Examples
+    --------
+    >>> float(weighted_median_cut(np.array([0.0, 1.0, 2.0, 3.0]), np.ones(4)))
+    1.0
+    >>> float(weighted_median_cut(np.array([0.0, 5.0, 5.0, 5.0]), np.ones(4)))
+    0.0
+    """
+    cum = np.cumsum(weights)
+    cut = min(max(int(np.searchsorted(cum, cum[-1] / 2)), 0), len(values) - 2)
+    v = values[cut]
+    if v >= values[-1]:  # ties up to the top: split below them
+        v = values[np.searchsorted(values, v) - 1]
+    return v
 
 
 def tile_points(n_points, n_landmarks):
