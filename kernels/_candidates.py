@@ -1,0 +1,127 @@
+"""Seeds and candidates of a task: the first polytope from the seeds, and the known points of
+X (seeds not cut yet, points an earlier query found but did not add) that can join S
+without a query where they beat S at the maximizer.
+"""
+
+import warp as wp
+
+from flood.kernels._cut import add_site
+from flood.kernels._polytope import init_prism, task_ball
+from flood.kernels._tree import point_dist2, vec6
+
+wp.set_module_options({"enable_backward": False})
+
+EXTRA_CANDIDATES = 32  # points found by queries but not added, kept as candidates (a ring)
+
+
+@wp.func
+def seed_polytope(
+    tx: wp.array3d(dtype=wp.float64),
+    te: wp.array3d(dtype=wp.float64),
+    xs: wp.array2d(dtype=wp.float64),
+    seeds: wp.array2d(dtype=wp.int32),
+    reach: wp.float64,
+    n_eager: int,
+    t: int,
+    zmin: wp.float64,
+    thr2: wp.float64,
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    ps: wp.array2d(dtype=wp.float64),
+    negs: wp.array2d(dtype=wp.int32),
+    vs: wp.array3d(dtype=wp.uint64),
+    pairs: wp.array2d(dtype=wp.int32),
+    slots: wp.array2d(dtype=wp.int32),
+):
+    """P for the task's first ``n_eager`` seeds that can be nearest somewhere in C (within
+    ``reach`` of its ball); seeds that overflow are dropped. The later seeds within reach
+    stay in ``seeds`` as candidates (:func:`best_candidate`), the others become -1. Returns
+    the size (0: no seed at all)."""
+    c, rad, e2 = task_ball(tx, t)
+    nv = int(0)
+    closest = int(-1)
+    closest_d = wp.float64(wp.inf)
+    for j in range(seeds.shape[1]):
+        s = int(seeds[t, j])
+        if s >= 0:
+            dc = wp.float64(0.0)
+            for l in range(tx.shape[2]):
+                u = xs[s, l] - c[l]
+                dc += u * u
+            dc = wp.sqrt(dc)
+            if dc < closest_d:
+                closest_d = dc
+                closest = s
+            if dc - rad > reach:
+                seeds[t, j] = wp.int32(-1)
+            elif j < n_eager or nv == 0:
+                seeds[t, j] = wp.int32(-1)
+                if nv == 0:
+                    nv = init_prism(tx, te, xs, t, s, zmin, pv, pm, vs, slots)
+                else:
+                    nv, code, top = add_site(
+                        tx, te, xs, t, s, nv, pv, pm, ps, negs, vs, pairs, slots, thr2
+                    )
+    if nv == 0 and closest >= 0:
+        nv = init_prism(tx, te, xs, t, closest, zmin, pv, pm, vs, slots)
+    return nv
+
+
+@wp.func
+def best_candidate(
+    xs: wp.array2d(dtype=wp.float64),
+    seeds: wp.array2d(dtype=wp.int32),
+    n_seeds: int,
+    extra: wp.array2d(dtype=wp.int32),
+    n_extra: int,
+    t: int,
+    y: vec6,
+    r2: wp.float64,
+):
+    """The candidate (one of the first ``n_seeds`` seeds not cut yet, or a point a query
+    found but did not add) nearest to y among those closer than ``sqrt(r2)``: (point, its
+    column: seeds' columns first, then ``extra``'s), or (-1, -1). Candidates are points of
+    X: adding one keeps phi_S an upper bound, and costs no query."""
+    best = int(-1)
+    col = int(-1)
+    bd = r2
+    for j in range(n_seeds):
+        s = int(seeds[t, j])
+        if s >= 0:
+            d2 = point_dist2(xs, s, y)
+            if d2 < bd:
+                bd = d2
+                best = s
+                col = j
+    for j in range(wp.min(n_extra, extra.shape[1])):  # the ring fills from column 0
+        s = int(extra[t, j])
+        if s >= 0:
+            d2 = point_dist2(xs, s, y)
+            if d2 < bd:
+                bd = d2
+                best = s
+                col = seeds.shape[1] + j
+    return best, col
+
+
+@wp.func
+def keep_candidates(
+    xs: wp.array2d(dtype=wp.float64),
+    seeds: wp.array2d(dtype=wp.int32),
+    t: int,
+    c: vec6,
+    rad: wp.float64,
+    upper: wp.float64,
+):
+    """Move the seed candidates that can still beat S somewhere in C (closer than ``upper``
+    >= max phi_S to the task's ball) to the front of the row; returns how many."""
+    n = int(0)
+    for j in range(seeds.shape[1]):
+        s = int(seeds[t, j])
+        if s >= 0:
+            if wp.sqrt(point_dist2(xs, s, c)) - rad < upper:
+                seeds[t, n] = wp.int32(s)
+                n += 1
+    for j in range(n, seeds.shape[1]):
+        seeds[t, j] = wp.int32(-1)
+    return n

@@ -1,0 +1,162 @@
+"""The edge search of a cut: which kept vertex each removed vertex of P shares an edge with.
+
+Two vertices span an edge iff their common constraints number at least k and no third
+vertex has them all (the combinatorial test: exact for degenerate polytopes too, since
+masks are maintained combinatorially, never re-measured). The edge
+search reads per-constraint *vertex sets* (for each constraint slot, a bit set of the vertices
+holding it, kept up to date through every cut): a removed vertex q with exactly k+1
+constraints has its neighbours in the sets S_j = the vertices holding all of q's constraints
+but j; S_j = {q, p} makes (q, p) an edge at once, and a larger S_j (a degenerate face) or a
+q with more constraints gets the combinatorial test above, its "third vertex" found by the
+AND of the common constraints' sets.
+"""
+
+import warp as wp
+
+from flood.kernels._polytope import N_WORDS, bit, low_bit
+
+wp.set_module_options({"enable_backward": False})
+
+PAIR_SHIFT = 12  # an edge (p, q) is stored as p * PAIR_BASE + q (vertices < 4096)
+PAIR_BASE = 1 << PAIR_SHIFT
+
+
+@wp.func
+def holders_are_two(
+    pm: wp.array3d(dtype=wp.uint64),
+    vs: wp.array3d(dtype=wp.uint64),
+    t: int,
+    p: int,
+    q: int,
+    nw: int,
+):
+    """Whether p and q are the only vertices holding every constraint they share (with
+    >= k shared, the combinatorial edge test: exact for degenerate polytopes too)."""
+    n = int(0)
+    for w in range(nw):
+        x = ~wp.uint64(0)
+        for j in range(N_WORDS):
+            m = pm[t, p, j] & pm[t, q, j]
+            while m != wp.uint64(0):
+                x = x & vs[t, 64 * j + low_bit(m), w]
+                m = m & (m - wp.uint64(1))
+        n += wp.bit_count(x)
+    return n == 2
+
+
+@wp.func
+def add_pair(pairs: wp.array2d(dtype=wp.int32), t: int, p: int, q: int, npair: int, room: int):
+    """Append edge (p, q); -1 once ``room`` new vertices are used up (and after)."""
+    if npair < 0:
+        return npair
+    if npair >= room:
+        return -1
+    pairs[t, npair] = wp.int32(p * PAIR_BASE + q)
+    return npair + 1
+
+
+@wp.func
+def holders_but(vs: wp.array3d(dtype=wp.uint64), t: int, rest: wp.uint64, w: int):
+    """Word w of the set of vertices holding every constraint in ``rest``."""
+    x = ~wp.uint64(0)
+    m = rest
+    while m != wp.uint64(0):
+        x = x & vs[t, low_bit(m), w]
+        m = m & (m - wp.uint64(1))
+    return x
+
+
+@wp.func
+def edges_of_simple(
+    pm: wp.array3d(dtype=wp.uint64),
+    ps: wp.array2d(dtype=wp.float64),
+    vs: wp.array3d(dtype=wp.uint64),
+    pairs: wp.array2d(dtype=wp.int32),
+    t: int,
+    q: int,
+    nw: int,
+    npair: int,
+    room: int,
+):
+    """Edges from the removed vertex q with exactly k + 1 constraints to kept vertices. A
+    neighbour holds all of q's constraints but (at most) one, j: it lies in S_j, the set of
+    vertices holding the other k, which holds q too. When S_j is {q, p}, (p, q) is an edge
+    (no third vertex holds what they share); a larger S_j (degenerate) gets the
+    combinatorial test for each member. A p holding all of q's constraints (coinciding with
+    q) lies in every S_j and is taken at the lowest j only."""
+    mq = pm[t, q, 0]  # one mask word (N_WORDS == 1)
+    lowest = mq ^ (mq & (mq - wp.uint64(1)))
+    mj = mq
+    while mj != wp.uint64(0):
+        lj = mj ^ (mj & (mj - wp.uint64(1)))
+        mj = mj & (mj - wp.uint64(1))
+        rest = mq ^ lj
+        count = int(0)
+        other = int(-1)
+        for w in range(nw):
+            x = holders_but(vs, t, rest, w)
+            count += wp.bit_count(x)
+            if w == q // 64:
+                x = x & ~bit(q - 64 * w)
+            if x != wp.uint64(0):
+                other = 64 * w + low_bit(x)
+        if count == 2:
+            p = other
+            if ((pm[t, p, 0] & lj) == wp.uint64(0) or lj == lowest) and ps[t, p] > wp.float64(0.0):
+                npair = add_pair(pairs, t, p, q, npair, room)
+        elif count > 2:
+            for w in range(nw):
+                x = holders_but(vs, t, rest, w)
+                while x != wp.uint64(0):
+                    p = 64 * w + low_bit(x)
+                    x = x & (x - wp.uint64(1))
+                    first = (pm[t, p, 0] & lj) == wp.uint64(0) or lj == lowest
+                    if p != q and first and ps[t, p] > wp.float64(0.0):
+                        if holders_are_two(pm, vs, t, p, q, nw):
+                            npair = add_pair(pairs, t, p, q, npair, room)
+    return npair
+
+
+@wp.func
+def shares_at_least(pm: wp.array3d(dtype=wp.uint64), t: int, p: int, q: int, k: int):
+    """Whether vertices p and q share at least k constraints."""
+    c = int(0)
+    for w in range(N_WORDS):
+        c += int(wp.bit_count(pm[t, p, w] & pm[t, q, w]))
+    return c >= k
+
+
+@wp.func
+def find_edges(
+    pm: wp.array3d(dtype=wp.uint64),
+    ps: wp.array2d(dtype=wp.float64),
+    negs: wp.array2d(dtype=wp.int32),
+    vs: wp.array3d(dtype=wp.uint64),
+    pairs: wp.array2d(dtype=wp.int32),
+    t: int,
+    nv: int,
+    nneg: int,
+    k: int,
+    max_vertices: int,
+):
+    """Edges from a kept (+) to a removed (-) vertex, into ``pairs``; -1 if P would pass
+    ``max_vertices``. Two vertices span an edge iff they share >= k constraints and no
+    third vertex holds them all (the combinatorial test: exact for degenerate polytopes).
+    The per-constraint vertex sets ``vs`` give a simple vertex's neighbours in a few word
+    operations; a degenerate one (more than k + 1 constraints) scans every vertex."""
+    nw = (nv + 63) // 64
+    room = max_vertices - nv
+    npair = int(0)
+    for iq in range(nneg):
+        q = int(negs[t, iq])
+        nq = int(0)
+        for w in range(N_WORDS):
+            nq += int(wp.bit_count(pm[t, q, w]))
+        if nq == k + 1 and N_WORDS == 1:  # the fast search reads one mask word
+            npair = edges_of_simple(pm, ps, vs, pairs, t, q, nw, npair, room)
+        else:
+            for p in range(nv):
+                if p != q and ps[t, p] > wp.float64(0.0) and shares_at_least(pm, t, p, q, k):
+                    if holders_are_two(pm, vs, t, p, q, nw):
+                        npair = add_pair(pairs, t, p, q, npair, room)
+    return npair

@@ -1,0 +1,188 @@
+"""Pieces of a task and their stack: how a thread halves a piece of its simplex when its
+sites outgrow the fixed arrays, saves one half and comes back to it.
+
+Pieces. When a site does not fit the task's fixed arrays (``N_BITS`` constraint bits,
+``MAX_POLY_VERTICES`` vertices), the thread halves its current piece by the plane that
+bisects the piece's diameter: it pushes a copy of the polytope (with the other half's plane)
+on a per-task stack, cuts the polytope by its own half-plane (a constraint like any other,
+in the same frame) and goes on; sites and vertices of the far half drop out as redundant.
+A piece retires when its maximum is within ``tol`` of the simplex's lower bound (shared by
+all pieces) or exact; then the next piece is popped. The task's upper bound is the largest
+over its pieces. Only when the stack is full, a split plane itself does not fit, or
+``max_queries`` is spent does the task stop with valid bounds (the largest over finished,
+current and stacked pieces) and ask the host to split the simplex.
+"""
+
+import warp as wp
+
+from flood.kernels._polytope import (
+    MAX_CORNERS,
+    N_BITS,
+    N_COLS,
+    N_WORDS,
+    barycentric,
+    has_bit,
+    rebuild_vsets,
+    reset_free,
+)
+from flood.kernels._tree import vec6
+
+wp.set_module_options({"enable_backward": False})
+
+MAX_DEPTH = 12  # pieces on one task's stack (each split halves a piece's diameter)
+
+
+@wp.func
+def split_sides(
+    tx: wp.array3d(dtype=wp.float64),
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    slots: wp.array2d(dtype=wp.int32),
+    t: int,
+    nv: int,
+    edge_out: wp.array(dtype=wp.int32),
+    side_out: wp.array2d(dtype=wp.int32),
+):
+    """The longest edge (a, b) (first in row order) as ``a * MAX_CORNERS + b``, and for each
+    active site which halves its restricted cell reaches: bit 0 the half at corner a
+    (lambda_a >= lambda_b), bit 1 the half at corner b. A cell is convex: it meets a half iff
+    one of its vertices does."""
+    kp1 = tx.shape[1]
+    ea = int(0)
+    eb = int(1)
+    longest = wp.float64(-1.0)
+    for a in range(kp1):
+        for b in range(a + 1, kp1):
+            s = wp.float64(0.0)
+            for l in range(tx.shape[2]):
+                d = tx[t, a, l] - tx[t, b, l]
+                s += d * d
+            if s > longest:
+                longest = s
+                ea = a
+                eb = b
+    edge_out[t] = wp.int32(ea * MAX_CORNERS + eb)
+    for j in range(N_BITS):
+        side = int(0)
+        if j > kp1 and slots[t, j] >= 0:
+            for v in range(nv):
+                if has_bit(pm, t, v, j):
+                    d = barycentric(pv, t, v, ea, kp1 - 1) - barycentric(pv, t, v, eb, kp1 - 1)
+                    if d >= wp.float64(-1e-9):
+                        side = side | 1
+                    if d <= wp.float64(1e-9):
+                        side = side | 2
+        side_out[t, j] = wp.int32(side)
+
+
+@wp.func
+def split_plane(
+    tx: wp.array3d(dtype=wp.float64),
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    t: int,
+    nv: int,
+):
+    """The plane that bisects the piece's diameter: the piece is the floor facet of P, its
+    corners the vertices with the floor bit. Returns (ok, a, b) with the half at the first
+    end of the diameter ``b + a . u >= 0``."""
+    kp1 = tx.shape[1]
+    k = kp1 - 1
+    dim = tx.shape[2]
+    best = wp.float64(0.0)
+    va = int(-1)
+    vb = int(-1)
+    for v in range(nv):
+        if has_bit(pm, t, v, kp1):
+            for w in range(v + 1, nv):
+                if has_bit(pm, t, w, kp1):
+                    d2 = wp.float64(0.0)
+                    for l in range(dim):
+                        e = wp.float64(0.0)
+                        for c in range(k):
+                            e += (pv[t, v, c] - pv[t, w, c]) * (tx[t, c + 1, l] - tx[t, 0, l])
+                        d2 += e * e
+                    if d2 > best:
+                        best = d2
+                        va = v
+                        vb = w
+    a = vec6()
+    b = wp.float64(0.0)
+    if va < 0:
+        return False, a, b
+    for l in range(dim):
+        ya = tx[t, 0, l]
+        yb = tx[t, 0, l]
+        for c in range(k):
+            el = tx[t, c + 1, l] - tx[t, 0, l]
+            ya += pv[t, va, c] * el
+            yb += pv[t, vb, c] * el
+        d = ya - yb
+        b += (tx[t, 0, l] - wp.float64(0.5) * (ya + yb)) * d
+        for c in range(k):
+            a[c] = a[c] + (tx[t, c + 1, l] - tx[t, 0, l]) * d
+    return True, a, b
+
+
+@wp.func
+def push_piece(
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    slots: wp.array2d(dtype=wp.int32),
+    t: int,
+    nv: int,
+    level: int,
+    a: vec6,
+    b: wp.float64,
+    upper: wp.float64,
+    stk_pv: wp.array4d(dtype=wp.float64),
+    stk_pm: wp.array4d(dtype=wp.uint64),
+    stk_slots: wp.array3d(dtype=wp.int32),
+    stk_meta: wp.array3d(dtype=wp.float64),
+    stk_nv: wp.array2d(dtype=wp.int32),
+):
+    """Save P, the plane of the sibling piece and an upper bound over it."""
+    for v in range(nv):
+        for c in range(N_COLS):
+            stk_pv[t, level, v, c] = pv[t, v, c]
+        for w in range(N_WORDS):
+            stk_pm[t, level, v, w] = pm[t, v, w]
+    for j in range(N_BITS):
+        stk_slots[t, level, j] = slots[t, j]
+    for c in range(6):
+        stk_meta[t, level, c] = a[c]
+    stk_meta[t, level, 6] = b
+    stk_meta[t, level, 7] = upper
+    stk_nv[t, level] = wp.int32(nv)
+
+
+@wp.func
+def pop_piece(
+    pv: wp.array3d(dtype=wp.float64),
+    pm: wp.array3d(dtype=wp.uint64),
+    vs: wp.array3d(dtype=wp.uint64),
+    slots: wp.array2d(dtype=wp.int32),
+    t: int,
+    level: int,
+    kp1: int,
+    stk_pv: wp.array4d(dtype=wp.float64),
+    stk_pm: wp.array4d(dtype=wp.uint64),
+    stk_slots: wp.array3d(dtype=wp.int32),
+    stk_meta: wp.array3d(dtype=wp.float64),
+    stk_nv: wp.array2d(dtype=wp.int32),
+):
+    """Restore the P saved at ``level``; returns (size, plane a, plane b)."""
+    nv = int(stk_nv[t, level])
+    for v in range(nv):
+        for c in range(N_COLS):
+            pv[t, v, c] = stk_pv[t, level, v, c]
+        for w in range(N_WORDS):
+            pm[t, v, w] = stk_pm[t, level, v, w]
+    for j in range(N_BITS):
+        slots[t, j] = stk_slots[t, level, j]
+    rebuild_vsets(pm, vs, t, nv)
+    reset_free(vs, slots, t, kp1)
+    a = vec6()
+    for c in range(6):
+        a[c] = stk_meta[t, level, c]
+    return nv, a, stk_meta[t, level, 6]
