@@ -12,6 +12,7 @@ from flood.kernels._tree import point_dist2, vec6
 wp.set_module_options({"enable_backward": False})
 
 EXTRA_CANDIDATES = 32  # points found by queries but not added, kept as candidates (a ring)
+NO_POINT = -1  # an empty entry of the seeds or candidates
 
 
 @wp.func
@@ -53,9 +54,9 @@ def seed_polytope(
                 closest_d = dc
                 closest = s
             if dc - rad > reach:
-                seeds[t, j] = wp.int32(-1)
+                seeds[t, j] = wp.int32(NO_POINT)
             elif j < n_eager or nv == 0:
-                seeds[t, j] = wp.int32(-1)
+                seeds[t, j] = wp.int32(NO_POINT)
                 if nv == 0:
                     nv = init_prism(tx, te, xs, t, s, zmin, pv, pm, vs, slots)
                 else:
@@ -123,5 +124,5 @@ def keep_candidates(
                 seeds[t, n] = wp.int32(s)
                 n += 1
     for j in range(n, seeds.shape[1]):
-        seeds[t, j] = wp.int32(-1)
+        seeds[t, j] = wp.int32(NO_POINT)
     return n

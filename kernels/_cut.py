@@ -28,6 +28,7 @@ from flood.kernels._polytope import (
     COL_Z,
     N_WORDS,
     SPLIT_PLANE,
+    U_DIM,
     copy_vertex,
     free_slot,
     free_slots,
@@ -45,6 +46,12 @@ wp.set_module_options({"enable_backward": False})
 REL_TAU = 1e-12  # a vertex counts as on a plane within this fraction of the terms' size
 SPARE_SLOTS = 3  # slots sites leave free for the split planes of the pieces
 VERTEX_HEADROOM = 8  # site cuts leave 1/8 of a piece's vertices free for a split plane's cut
+
+# what :func:`cut` did (P is unchanged unless CUT_MADE)
+CUT_SKIPPED = 0  # the plane removes no vertex with F above the threshold
+CUT_MADE = 1
+CUT_NO_SLOT = 2  # refused: fewer than the spare constraint slots would stay free
+CUT_NO_ROOM = 3  # refused: P would pass its vertex limit
 
 
 @wp.func
@@ -73,12 +80,12 @@ def classify(
     best_f = wp.float64(-wp.inf)
     top = negs.shape[1] - 1
     mag0 = wp.abs(b)
-    for c in range(6):
+    for c in range(U_DIM):
         mag0 += wp.abs(a[c])
     for v in range(nv):
         z = zc * pv[t, v, COL_Z]
         s = b - z
-        for c in range(6):  # a and u are zero beyond k: a fixed, unrolled loop
+        for c in range(U_DIM):  # a and u are zero beyond k: a fixed, unrolled loop
             s += a[c] * pv[t, v, c]
         if wp.abs(s) <= wp.float64(REL_TAU) * (mag0 + wp.abs(z)):
             s = wp.float64(0.0)
@@ -163,23 +170,23 @@ def cut(
     above thr2 then; a later query finds the site again if it matters). ``label`` goes into
     the constraint's slot (a site index, or SPLIT_PLANE). The cut is refused while fewer
     than ``spare_slots`` slots would stay free or P would pass ``max_vertices``.
-    Returns (size, code, top): code 0 skipped, 1 cut, 2 no free slot, 3 too many vertices;
-    on codes 0, 2 and 3 P is unchanged (and top is -1), on code 1 top is the vertex with the
-    largest F (for :func:`maximizer`)."""
+    Returns (size, code, top): code ``CUT_SKIPPED``, ``CUT_MADE``, ``CUT_NO_SLOT`` or
+    ``CUT_NO_ROOM``; unless ``CUT_MADE`` P is unchanged (and top is -1), else top is the
+    vertex with the largest F (for :func:`maximizer`)."""
     kp1 = tx.shape[1]
     k = kp1 - 1
     nneg, nhigh, nband, top, top_f = classify(pv, ps, negs, t, nv, k, a, b, zc, thr2)
     if nhigh == 0:
-        return nv, 0, -1
+        return nv, CUT_SKIPPED, -1
     slot, n_free = free_slot(vs, t)
     if n_free <= spare_slots:
         free_slots(pm, vs, slots, t, nv, kp1)  # redundant constraints are freed only when needed
         slot, n_free = free_slot(vs, t)
     if n_free <= spare_slots:
-        return nv, 2, -1
+        return nv, CUT_NO_SLOT, -1
     npair = find_edges(pm, ps, negs, vs, pairs, t, nv, nneg, k, max_vertices)
     if npair < 0:
-        return nv, 3, -1
+        return nv, CUT_NO_ROOM, -1
     slots[t, slot] = wp.int32(label)
     set_free(vs, t, slot, False)
     for i in range(nband):
@@ -193,7 +200,7 @@ def cut(
         lam = ps[t, p] / (ps[t, p] - ps[t, q])
         v = nv + i
         z = b
-        for c in range(6):  # zeros beyond k stay zero
+        for c in range(U_DIM):  # zeros beyond k stay zero
             uc = pv[t, p, c] + lam * (pv[t, q, c] - pv[t, p, c])
             pv[t, v, c] = uc
             z += a[c] * uc
@@ -209,7 +216,7 @@ def cut(
             top_f = f
             top = v
     n, top = settle(pv, pm, negs, vs, t, nv, nneg, npair, top)
-    return n, 1, top
+    return n, CUT_MADE, top
 
 
 @wp.func
@@ -256,7 +263,7 @@ def add_site(
     """:func:`cut` by the plane of site s, leaving room for the pieces' split planes. A
     point found by a query is never in S already (it is closer to
     y* than every site); a seed or candidate may be: its plane then removes no vertex, and
-    the cut is skipped (code 0)."""
+    the cut is skipped (``CUT_SKIPPED``)."""
     a, b = site_plane(tx, te, xs, t, s)
     limit = pairs.shape[1] - pairs.shape[1] // VERTEX_HEADROOM
     return cut(

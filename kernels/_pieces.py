@@ -20,6 +20,7 @@ from flood.kernels._polytope import (
     N_BITS,
     N_COLS,
     N_WORDS,
+    U_DIM,
     barycentric,
     has_bit,
     rebuild_vsets,
@@ -30,6 +31,14 @@ from flood.kernels._tree import vec6
 wp.set_module_options({"enable_backward": False})
 
 MAX_DEPTH = 12  # pieces on one task's stack (each split halves a piece's diameter)
+# columns of the stack's ``meta`` row: the sibling's plane a (0 .. U_DIM - 1), its b, a bound
+META_B = U_DIM
+META_UPPER = U_DIM + 1  # an upper bound over the saved piece
+META_COLS = U_DIM + 2
+# which halves of a piece a site's cell reaches (:func:`split_sides`)
+SIDE_A = 1  # the half at corner a of the longest edge
+SIDE_B = 2  # the half at corner b
+SIDE_TOL = 1e-9  # a vertex this close to the bisector (barycentric) lies in both halves
 
 
 @wp.func
@@ -68,10 +77,10 @@ def split_sides(
             for v in range(nv):
                 if has_bit(pm, t, v, j):
                     d = barycentric(pv, t, v, ea, kp1 - 1) - barycentric(pv, t, v, eb, kp1 - 1)
-                    if d >= wp.float64(-1e-9):
-                        side = side | 1
-                    if d <= wp.float64(1e-9):
-                        side = side | 2
+                    if d >= wp.float64(-SIDE_TOL):
+                        side = side | SIDE_A
+                    if d <= wp.float64(SIDE_TOL):
+                        side = side | SIDE_B
         side_out[t, j] = wp.int32(side)
 
 
@@ -149,10 +158,10 @@ def push_piece(
             stk_pm[t, level, v, w] = pm[t, v, w]
     for j in range(N_BITS):
         stk_slots[t, level, j] = slots[t, j]
-    for c in range(6):
+    for c in range(U_DIM):
         stk_meta[t, level, c] = a[c]
-    stk_meta[t, level, 6] = b
-    stk_meta[t, level, 7] = upper
+    stk_meta[t, level, META_B] = b
+    stk_meta[t, level, META_UPPER] = upper
     stk_nv[t, level] = wp.int32(nv)
 
 
@@ -183,6 +192,6 @@ def pop_piece(
     rebuild_vsets(pm, vs, t, nv)
     reset_free(vs, slots, t, kp1)
     a = vec6()
-    for c in range(6):
+    for c in range(U_DIM):
         a[c] = stk_meta[t, level, c]
-    return nv, a, stk_meta[t, level, 6]
+    return nv, a, stk_meta[t, level, META_B]

@@ -14,8 +14,8 @@ F(u, z) = |E u|^2 + z is convex and increasing in z, so
 vertices are the vertices of the Voronoi diagram of S restricted to C (Voronoi vertices inside,
 Voronoi edges crossing facets, ..., the corners of C).
 
-Layout (per task t): ``pv[t, v]`` holds vertex v's u (columns 0..5, zero beyond
-k), z (``COL_Z``) and F (``COL_F``); ``pm[t, v]`` the bit mask of the constraints
+Layout (per task t): ``pv[t, v]`` holds vertex v's u (columns ``0 .. U_DIM - 1``,
+zero beyond k), z (``COL_Z``) and F (``COL_F``); ``pm[t, v]`` the bit mask of the constraints
 active at it (bits ``0 .. k``: the facets of Δ; bit ``k + 1``: the floor z_min; the rest:
 site slots, whose point index or marker is in ``slots[t]``); ``vs[t, c]`` the set of
 vertices holding constraint c, and row ``FREE_ROW`` the mask of free slots.
@@ -32,9 +32,11 @@ N_WORDS = 1  # 64-bit words per vertex mask
 N_BITS = 64 * N_WORDS  # constraint bits per vertex mask: k+1 facets, the floor, site slots
 FREE_ROW = N_BITS  # the row of the vertex sets ``vs`` that holds the free-slot mask (one word)
 MAX_POLY_VERTICES = 256  # vertices of one task's lifted polytope (fixed per-task arrays)
-COL_Z = 6  # column of z in the vertex array (u in columns 0..5, zero beyond k)
-COL_F = 7  # column of the lifted value F = |E u|^2 + z
-N_COLS = 8  # u (6, zero-padded), z, F
+U_DIM = 6  # columns of u and of a plane's a (k <= 6; zero beyond k: fixed, unrolled loops)
+COL_Z = U_DIM  # column of z in the vertex array (u in columns 0 .. U_DIM - 1)
+COL_F = U_DIM + 1  # column of the lifted value F = |E u|^2 + z
+N_COLS = U_DIM + 2  # u (zero-padded), z, F
+FLOOR_GAP = 1e-300  # z_min lies strictly below -2 max |e_j|^2, even for a point simplex
 
 FREE = -1  # slot markers: a free slot, a split plane (else the slot holds a site index)
 SPLIT_PLANE = -2
@@ -182,9 +184,9 @@ def site_plane(
     for l in range(tx.shape[2]):
         d0 = tx[t, 0, l] - xs[s, l]
         b += d0 * d0
-        for c in range(6):
+        for c in range(U_DIM):
             a[c] = a[c] + te[t, l, c] * d0
-    for c in range(6):
+    for c in range(U_DIM):
         a[c] = wp.float64(2.0) * a[c]
     return a, b
 
@@ -206,7 +208,7 @@ def lifted_value(
         return s + pv[t, v, COL_Z]
     for l in range(te.shape[1]):
         e = wp.float64(0.0)
-        for c in range(6):  # u is zero beyond k: a fixed, unrolled loop
+        for c in range(U_DIM):  # u is zero beyond k: a fixed, unrolled loop
             e += pv[t, v, c] * te[t, l, c]
         s += e * e
     return s + pv[t, v, COL_Z]
@@ -238,7 +240,7 @@ def init_prism(
             top = b + a[j - 1]
         for h in range(2):
             v = 2 * j + h
-            for c in range(6):
+            for c in range(U_DIM):
                 pv[t, v, c] = wp.float64(0.0)
             if j > 0:
                 pv[t, v, j - 1] = wp.float64(1.0)

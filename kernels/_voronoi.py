@@ -52,14 +52,25 @@ import warp as wp
 
 from flood.kernels._candidates import (
     EXTRA_CANDIDATES,
+    NO_POINT,
     best_candidate,
     keep_candidates,
     seed_polytope,
 )
-from flood.kernels._cut import add_site, cut_plane
+from flood.kernels._cut import CUT_MADE, CUT_NO_SLOT, add_site, cut_plane
 from flood.kernels._edges import PAIR_BASE
-from flood.kernels._pieces import MAX_DEPTH, pop_piece, push_piece, split_plane, split_sides
+from flood.kernels._pieces import (
+    MAX_DEPTH,
+    META_COLS,
+    META_UPPER,
+    pop_piece,
+    push_piece,
+    split_plane,
+    split_sides,
+)
 from flood.kernels._polytope import (
+    FLOOR_GAP,
+    FREE,
     MAX_CORNERS,
     MAX_POLY_VERTICES,
     N_BITS,
@@ -124,13 +135,13 @@ def certify_kernel(
     t = wp.tid()
     dim = tx.shape[2]
     for j in range(N_BITS):
-        slots[t, j] = wp.int32(-1)
+        slots[t, j] = wp.int32(FREE)
     c, rad, e2 = task_ball(tx, t)
-    zmin = wp.float64(-2.0) * e2 - wp.float64(1e-300)
+    zmin = wp.float64(-2.0) * e2 - wp.float64(FLOOR_GAP)
     lower = lower0[t]
     thr = lower + tol
     for j in range(extra.shape[1]):
-        extra[t, j] = wp.int32(-1)
+        extra[t, j] = wp.int32(NO_POINT)
     n_extra = int(0)
     nv = seed_polytope(
         tx, te, points, seeds, reach[t], n_eager, t, zmin, thr * thr, pv, pm, ps, negs, vs, pairs,
@@ -169,14 +180,14 @@ def certify_kernel(
                 nv, code, cut_top = add_site(
                     tx, te, points, t, cand, nv, pv, pm, ps, negs, vs, pairs, slots, thr * thr
                 )
-                if code == 1:
+                if code == CUT_MADE:
                     top = cut_top
-                if code >= 2:
+                if code >= CUT_NO_SLOT:  # refused: no slot or no room
                     overflow = True
                 elif col < seeds.shape[1]:
-                    seeds[t, col] = wp.int32(-1)
+                    seeds[t, col] = wp.int32(NO_POINT)
                 else:
-                    extra[t, col - seeds.shape[1]] = wp.int32(-1)
+                    extra[t, col - seeds.shape[1]] = wp.int32(NO_POINT)
             else:
                 if queries >= max_queries:
                     status = STATUS_SPLIT
@@ -200,9 +211,9 @@ def certify_kernel(
                                 tx, te, points, t, int(ii[i]), nv, pv, pm, ps, negs, vs, pairs,
                                 slots, thr * thr,
                             )  # fmt: skip
-                            if code == 1:
+                            if code == CUT_MADE:
                                 top = cut_top
-                            if code >= 2:
+                            if code >= CUT_NO_SLOT:  # refused: no slot or no room
                                 overflow = True
                         elif i < count and extra.shape[1] > 0:  # the rest: candidates
                             extra[t, n_extra % extra.shape[1]] = ii[i]
@@ -231,7 +242,7 @@ def certify_kernel(
                 depth += 1
                 n_split += 1
                 nv, code, top = cut_plane(tx, te, t, a, b, nv, pv, pm, ps, negs, vs, pairs, slots)
-                if code != 1:
+                if code != CUT_MADE:
                     status = STATUS_SPLIT
                     break
         if finished:
@@ -244,14 +255,14 @@ def certify_kernel(
                 stk_nv,
             )  # fmt: skip
             nv, code, top = cut_plane(tx, te, t, a, b, nv, pv, pm, ps, negs, vs, pairs, slots)
-            if code != 1:
+            if code != CUT_MADE:
                 status = STATUS_SPLIT
-                upper = stk_meta[t, depth, 7]
+                upper = stk_meta[t, depth, META_UPPER]
                 break
     if status == STATUS_SPLIT:  # hand back with a bound over the whole task
         upper_done = wp.max(upper_done, upper)
         for j in range(depth):
-            upper_done = wp.max(upper_done, stk_meta[t, j, 7])
+            upper_done = wp.max(upper_done, stk_meta[t, j, META_UPPER])
     upper = upper_done
     lower_out[t] = lower
     upper_out[t] = wp.max(upper, lower)
@@ -293,7 +304,7 @@ class TaskScratch:
         self.stk_pv = wp.empty((*shape, N_COLS), dtype=wp.float64, device=device)
         self.stk_pm = wp.empty((*shape, N_WORDS), dtype=wp.uint64, device=device)
         self.stk_slots = wp.empty((capacity, MAX_DEPTH, N_BITS), dtype=wp.int32, device=device)
-        self.stk_meta = wp.empty((capacity, MAX_DEPTH, 8), dtype=wp.float64, device=device)
+        self.stk_meta = wp.empty((capacity, MAX_DEPTH, META_COLS), dtype=wp.float64, device=device)
         self.stk_nv = wp.empty((capacity, MAX_DEPTH), dtype=wp.int32, device=device)
         self.extra = wp.empty((capacity, EXTRA_CANDIDATES), dtype=wp.int32, device=device)
 
