@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flood._delaunay import facet_index
+from flood._loops import short_loop
 
 #: What oineus answers for the death of an essential class (uint64 max).
 _OINEUS_INF = np.iinfo(np.uint64).max
@@ -83,7 +84,85 @@ class OineusReducer:
         # sorting_permutation()[id] = sorted id; ids are positions in ``cells``
         self.rank = np.asarray(self.filtration.sorting_permutation(), dtype=np.int64)
         self.id_of_sorted = np.argsort(self.rank)
+        self.values = np.concatenate([np.asarray(f, dtype=np.float64) for f in filtration])
+        self.offsets = offsets(simplices)
         self._facets = None
+        self._partner = None  # sorted id of the death paired with each sorted birth, or -1
+        self._dual = None  # the cohomology reduction, for cocycles
+
+    def partner(self):
+        """Sorted id of the simplex paired with each sorted id's birth (-1: none), all
+        pairs, zero persistence included: the column whose pivot a simplex is."""
+        if self._partner is None:
+            partner = np.full(len(self.rank), -1, dtype=np.int64)
+            for diagram in (
+                self.decomposition.diagram(self.filtration, include_inf_points=False),
+                self.decomposition.zero_pers_diagram(self.filtration),
+            ):
+                for q in range(len(self.offsets) - 1):
+                    idx = np.asarray(diagram.index_diagram_in_dimension(q), dtype=np.uint64)
+                    idx = idx.reshape(-1, 2).astype(np.int64)
+                    partner[idx[:, 0]] = idx[:, 1]
+            self._partner = partner
+        return self._partner
+
+    def reduce(self, chain, limit):
+        """Sorted ids of the pivots (births) of the bars whose cycles sum to the cycle
+        ``chain`` (global ids) up to boundaries, using only bars that die at or before
+        sorted id ``limit``; None when that is impossible (the chain holds a class that
+        dies later, or is not a cycle)."""
+        partner = self.partner()
+        z = set(self.rank[np.asarray(chain, dtype=np.int64)].tolist())
+        used = []
+        while z:
+            pivot = max(z)
+            column = partner[pivot]
+            if column < 0 or column > limit:
+                return None
+            used.append(pivot)
+            z.symmetric_difference_update(self.decomposition.r_col(int(column)))
+        return used
+
+    def represents(self, chain, birth, death):
+        """Whether the cycle ``chain`` (global ids) represents the bar (birth, death): the
+        reduction writes it as that bar's cycle plus cycles of bars that die no later
+        (boundaries included), so its class is born by the last of its simplices and dies
+        exactly at ``death``."""
+        used = self.reduce(chain, self.rank[death])
+        return used is not None and int(self.rank[birth]) in used
+
+    def cocycle(self, birth, until=None):
+        """Global ids of a cocycle of the bar born at ``birth`` (Oineus' cohomology
+        reduction: odd on its cycle, zero on the cycles of bars born before it, a
+        cocycle of the complex until its death). With ``until``, also zero on the
+        cycles of the bars born after it up to that value that are still alive there."""
+        n = len(self.rank)
+        if self._dual is None:
+            import oineus
+
+            self._dual = oineus.Decomposition(self.filtration, True)
+            params = oineus.ReductionParams()
+            params.compute_v = True
+            self._dual.reduce(params)
+
+        def omega(sorted_birth):  # the dual matrix runs in reverse order
+            return set((n - 1 - np.asarray(self._dual.v_col(n - 1 - sorted_birth))).tolist())
+
+        own = int(self.rank[birth])
+        cocycle = omega(own)
+        if until is not None:
+            partner = self.partner()
+            values = self.values[self.id_of_sorted]
+            last = int(np.searchsorted(values, until, side="right"))
+            window = np.arange(own + 1, last)
+            dims = np.searchsorted(self.offsets, self.id_of_sorted[window], side="right") - 1
+            for b in window[dims == 1].tolist():
+                d = partner[b]
+                if d < 0 or values[d] <= until:
+                    continue  # a boundary by then
+                if len(cocycle.intersection(self.decomposition.r_col(int(d)))) % 2:
+                    cocycle ^= omega(b)
+        return self.id_of_sorted[np.fromiter(cocycle, dtype=np.int64, count=len(cocycle))]
 
     def pairs(self, max_dimension):
         """All pairs of dimensions ``0 .. max_dimension`` (global ids)."""
@@ -99,11 +178,13 @@ class OineusReducer:
             deaths.append(np.where(essential, -1, self.id_of_sorted[death]))
         return Pairs(np.concatenate(dims), np.concatenate(births), np.concatenate(deaths), self)
 
-    def cycle(self, birth, death, simplices, avoid=()):
+    def cycle(self, birth, death, simplices, avoid=(), landmarks=None, tol=0.0):
         """Global ids of a representative cycle of the bar (birth, death), sorted: for
         H_{d-1} of a d-dimensional triangulation the boundary of the region its class
         encloses (:func:`region_cycle`; ``avoid``: (birth, death) global ids of other bars
-        whose holes it should not enclose), else the reduced column ``R[death]``."""
+        whose holes it should not enclose); for H1 below that, given the ``landmarks``,
+        the shortest loop found that represents the bar (:func:`flood._loops.short_loop`,
+        within ``tol`` of the birth); else the reduced column ``R[death]``."""
         offs = offsets(simplices)
         d = len(simplices) - 1
         k, row = split_ids([death], offs)
@@ -115,6 +196,10 @@ class OineusReducer:
             rows = region_cycle(self._facets, ranks, self.rank[birth], int(row[0]), others)
             if rows is not None:
                 return offs[d - 1] + rows
+        if k[0] == 2 and landmarks is not None:
+            loop = short_loop(self, birth, death, simplices, landmarks, tol)
+            if loop is not None:
+                return np.sort(loop)
         sorted_death = int(self.rank[death])
         rows = self.decomposition.r_col(sorted_death)
         return np.sort(self.id_of_sorted[np.asarray(rows, dtype=np.int64)])

@@ -75,7 +75,12 @@ def feature_table(
                 result.simplices,
                 offs,
                 reducer.cycle(
-                    pairs.birth[i], d, result.simplices, _walled_off(i, rank, pairs, birth, death)
+                    pairs.birth[i],
+                    d,
+                    result.simplices,
+                    _walled_off(i, rank, pairs, birth, death),
+                    result.landmarks,
+                    result.tol,
                 ),
             )
             if cycles and d >= 0
