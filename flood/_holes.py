@@ -3,9 +3,10 @@
 A bar of H_q is born at a q-simplex sigma and dies at a (q+1)-simplex tau. tau is the last
 simplex whose entry fills the hole, so the point of tau where the flood arrives last (its
 maximizer y*, :func:`flood._certify.maximizers`) is the hole's centre and ``d_X(y*)`` its
-radius: no point of X lies within that radius of the centre. Its representative cycle is the
-reduced column ``R[tau]`` (:mod:`flood._cycles`): for H1 a closed loop of edges, for H2 a
-closed shell of triangles, all entered by the birth.
+radius: no point of X lies within that radius of the centre. Its representative cycle
+(:mod:`flood._cycles`): for H1 a closed loop of edges (in 3-D the shortest found, its
+edges entered by birth + tol: :mod:`flood._loops`), for H2 a closed shell of triangles
+(in 3-D the wall of the region the void fills).
 """
 
 import numpy as np
@@ -81,6 +82,7 @@ def feature_table(
                     _walled_off(i, rank, pairs, birth, death),
                     result.landmarks,
                     result.tol,
+                    (centre[j], radius[j], *_depths(result)),
                 ),
             )
             if cycles and d >= 0
@@ -102,6 +104,13 @@ def _walled_off(i, rank, pairs, birth, death):
         & (pairs.death[rank] >= 0)
     ]
     return list(zip(pairs.birth[other].tolist(), pairs.death[other].tolist()))
+
+
+def _depths(result):
+    """Every top simplex's maximizer and certified d_X there, or (None, None)."""
+    if result.maximizers is None or result.lower is None:
+        return None, None
+    return result.maximizers[-1], result.lower[-1]
 
 
 def _check_top(top, owner):
