@@ -26,6 +26,8 @@ SCALAR_FIELDS = (
     ("radius", np.float64),
 )
 OBJECT_FIELDS = ("birth_simplex", "death_simplex", "cycle")
+#: Grid steps per edge for the grid method's centres (969 points in a tetrahedron).
+GRID_CENTRE_STEPS = 16
 
 
 def feature_table(
@@ -139,23 +141,53 @@ def _vertices(simplices, offs, ids):
 
 def _centres(result, deaths, offs):
     """Maximizer and ``d_X`` there (a certified lower bound on the death simplex's value)
-    for each death simplex (NaN for essential classes and for the grid method)."""
+    for each death simplex (NaN for essential classes; the grid method's fallback in
+    :func:`grid_centres`)."""
     dim = result.landmarks.shape[1]
     centre = np.full((len(deaths), dim), np.nan)
     radius = np.full(len(deaths), np.nan)
     finite = np.flatnonzero(deaths >= 0)
-    if not len(finite) or result.lower is None:
+    if not len(finite):
         return centre, radius
     k, rows = split_ids(deaths[finite], offs)
     for q in np.unique(k):
         at = finite[k == q]
         r = rows[k == q]
-        if result.maximizers is not None:
+        if result.lower is None:
+            centre[at], radius[at] = grid_centres(result, int(q), r)
+        elif result.maximizers is not None:
             centre[at] = result.maximizers[q][r]
             radius[at] = result.lower[q][r]
         elif result._points is not None:
             centre[at], radius[at] = evaluate_again(result, result._points, int(q), r)
     return centre, radius
+
+
+def grid_centres(result, k, rows):
+    """A fallback for ``method="grid"``, whose result keeps neither X nor where its grid
+    reached the maximum: the point of each k-simplex farthest from the landmarks, on a
+    barycentric grid of GRID_CENTRE_STEPS steps per edge (L is a subset of X, so d_L >=
+    d_X), and the grid's value of the simplex (flooder's estimate of the radius).
+    Measured on a 100k-point swiss cheese (8 voids, 600 landmarks, seeds 0-1): centres
+    0.03-0.79 radii from the voids' centres (the certified method's maximizers: <= 0.06)."""
+    from scipy.spatial import cKDTree
+
+    corners = result.landmarks[result.simplices[k][rows]]  # (n, k + 1, dim)
+    grid = _barycentric_grid(GRID_CENTRE_STEPS, k)
+    points = np.einsum("gj,njd->ngd", grid, corners)
+    far, _ = cKDTree(result.landmarks).query(points.reshape(-1, corners.shape[2]))
+    best = far.reshape(len(rows), len(grid)).argmax(axis=1)
+    return points[np.arange(len(rows)), best], result.filtration[k][rows]
+
+
+def _barycentric_grid(steps, k):
+    """All barycentric weights ``i / steps`` (integers i_j >= 0) of a k-simplex."""
+    from itertools import combinations
+
+    cuts = np.array(list(combinations(range(steps + k), k)), dtype=np.int64).reshape(-1, k)
+    cuts = cuts - np.arange(k)
+    ends = [np.zeros((len(cuts), 1), np.int64), cuts, np.full((len(cuts), 1), steps)]
+    return np.diff(np.concatenate(ends, axis=1), axis=1) / steps
 
 
 def evaluate_again(result, points, k, rows, n_threads=1):

@@ -238,7 +238,9 @@ def test_table_selection_frame_and_errors():
     with pytest.raises(ValueError, match="'min_persistence' parameter of FloodResult.features"):
         res.features(min_persistence=-1.0)
     grid = flood_complex(X, 30, random_state=0, method="grid", device="cpu")
-    assert np.isnan(grid.features(top=1)["centre"]).all()
+    g = grid.features(top=1)  # the grid keeps no X: the point farthest from the landmarks
+    assert np.isfinite(g["centre"]).all() and g["radius"][0] == g["death"][0]
+    assert np.linalg.norm(g["centre"][0]) < 0.1  # the circle's centre (radius 1)
 
 
 def test_dask_input_gives_the_same_holes():
