@@ -9,9 +9,8 @@ of any simplicial filtration and keeps R: the reduced column ``R[tau]`` of a dea
 is a cycle whose youngest simplex is the birth simplex (its pivot). So the representative
 cycle of a bar is ``R[tau]``: closed (a sum of boundaries of the chain ``V[tau]``, R = D V),
 made only of simplices that enter at or before the birth, and it represents the class that
-is born at ``sigma`` and killed at ``tau``. The complex has the size of Del(L): 26,573
-simplices at 1,000 landmarks build and reduce in ~0.2 s (measured on a 300k-point swiss
-cheese; the Python list of cells is most of it).
+is born at ``sigma`` and killed at ``tau``. The complex has the size of Del(L); built
+from arrays and reduced, 82k simplices (3,000 landmarks) take ~0.08 s.
 
 ``R[tau]`` is one representative among many. Where a better one is cheap it is used
 instead: for H_{d-1} of a d-dimensional cloud the wall of the region the class encloses
@@ -77,12 +76,7 @@ class OineusReducer:
                 "Representative cycles need oineus: pip install 'flood-tda[cycles]' "
                 "(or pip install oineus), or pass cycles=False."
             ) from exc
-        cells = [
-            oineus.Simplex(row, value)
-            for s, f in zip(simplices, filtration)
-            for row, value in zip(s.tolist(), f.tolist())
-        ]
-        self.filtration = oineus.Filtration(cells)
+        self.filtration = _filtration(oineus, simplices, filtration)
         self.decomposition = oineus.Decomposition(self.filtration, False)
         params = oineus.ReductionParams()
         params.n_threads = int(n_threads)
@@ -213,6 +207,25 @@ class OineusReducer:
         sorted_death = int(self.rank[death])
         rows = self.decomposition.r_col(sorted_death)
         return np.sort(self.id_of_sorted[np.asarray(rows, dtype=np.int64)])
+
+
+def _filtration(oineus, simplices, filtration):
+    """The Oineus filtration, ids in the order of ``simplices`` (dimension by dimension).
+    From the arrays (oineus' own array path, ``_filtration_from_arrays``: 10x faster than
+    one Python ``Simplex`` per simplex, same ids and order; 0.03 s vs 0.27 s for 82k
+    simplices) where this oineus has it, else from a list of cells."""
+    from_arrays = getattr(getattr(oineus, "_oineus", None), "_filtration_from_arrays", None)
+    if from_arrays is not None:
+        return from_arrays(
+            [np.ascontiguousarray(s, dtype=np.int64) for s in simplices],
+            [np.ascontiguousarray(f, dtype=np.float64) for f in filtration],
+        )
+    cells = [
+        oineus.Simplex(row, value)
+        for s, f in zip(simplices, filtration)
+        for row, value in zip(s.tolist(), f.tolist())
+    ]
+    return oineus.Filtration(cells)
 
 
 def gudhi_pairs(simplex_tree, simplices):

@@ -40,9 +40,10 @@ import numpy as np
 MAX_SOURCES = 256
 
 
-def shortest_odd_loop(edges, lengths, odd, n_vertices):
+def shortest_odd_loop(edges, lengths, odd, n_vertices, limit=np.inf):
     """Rows of ``edges`` forming the shortest closed walk (mod 2) that crosses the edges
-    with ``odd`` set an odd number of times; None when there is none.
+    with ``odd`` set an odd number of times; None when there is none as short as
+    ``limit`` (the search goes no farther: a known loop's length keeps it local).
 
     Parameters
     ----------
@@ -67,7 +68,9 @@ def shortest_odd_loop(edges, lengths, odd, n_vertices):
     crossing = np.flatnonzero(odd)
     crossing = crossing[np.argsort(lengths[crossing], kind="stable")[:MAX_SOURCES]]
     sources, at = np.unique(u[crossing], return_inverse=True)
-    dist, pred = dijkstra(graph, directed=False, indices=sources, return_predecessors=True)
+    dist, pred = dijkstra(
+        graph, directed=False, indices=sources, return_predecessors=True, limit=limit
+    )
     # the walk: crossing edge (u, v) then back from v to u on the same sheet
     total = lengths[crossing] + dist[at, v[crossing]]
     best = int(np.argmin(total))
@@ -100,6 +103,10 @@ def short_loop(reducer, birth, death, simplices, landmarks, tol):
     edges = np.asarray(simplices[1], dtype=np.int64)
     edge_values = values[offs[1] : offs[2]]
     lengths = np.linalg.norm(landmarks[edges[:, 0]] - landmarks[edges[:, 1]], axis=1)
+    # R[tau] is odd on every cocycle below and lies in K at the birth: no shorter loop is
+    # farther away than its length
+    column = reducer.id_of_sorted[np.asarray(reducer.decomposition.r_col(int(reducer.rank[death])))]
+    limit = lengths[column - offs[1]].sum() * (1 + 1e-9)
     found = []
     windows = (0.0, float(tol)) if np.isfinite(tol) and tol > 0 else (0.0,)  # grid: NaN
     for window in windows:
@@ -109,7 +116,7 @@ def short_loop(reducer, birth, death, simplices, landmarks, tol):
         omega = reducer.cocycle(birth, t if window else None)
         present = np.flatnonzero(edge_values <= t)
         odd = np.isin(offs[1] + present, omega)
-        rows = shortest_odd_loop(edges[present], lengths[present], odd, len(landmarks))
+        rows = shortest_odd_loop(edges[present], lengths[present], odd, len(landmarks), limit)
         if rows is not None and reducer.represents(offs[1] + present[rows], birth, death):
             found.append((offs[1] + present[rows], lengths[present[rows]].sum()))
     if not found:
