@@ -93,33 +93,116 @@ def simplex_jacobian(tree, points, corners, vertex_ids, maximizer, n_threads=1):
     d0, _ = tree.query(maximizer, k=1, workers=n_threads)
     radius = d0 * (1 + ACTIVE_RTOL) + np.finfo(np.float64).tiny
     active = tree.query_ball_point(maximizer, radius, workers=n_threads)
-    values = np.zeros(n)
-    rows, owners, coefs = [[]], [[]], [np.zeros((0, dim))]
-    vrows, vowners, vcoefs = [[]], [[]], [np.zeros((0, dim))]
-    for i in range(n):
-        if d0[i] == 0:  # a vertex on a point of X: value 0, zero subgradient
-            continue
-        face = beta[i] > BARYCENTRIC_TOL
+    face = beta > BARYCENTRIC_TOL
+    n_face = face.sum(axis=1)
+    n_active = np.fromiter(map(len, active), dtype=np.int64, count=n)
+    values = np.zeros(n)  # a vertex on a point of X (d0 = 0): value 0, zero subgradient
+    parts = []
+    left = d0 > 0
+    for size in np.unique(n_face[left & (n_active == n_face)]):
+        rows = np.flatnonzero(left & (n_active == n_face) & (n_face == size))
+        done, part = _generic(points, corners, vertex_ids, maximizer, face, active, rows, size)
+        values[rows[done]] = part[0]
+        parts.append(part[1:])
+        left[rows[done]] = False
+    for i in np.flatnonzero(left):  # degenerate or misread: one at a time
+        f = face[i]
         A = np.asarray(active[i], dtype=np.int64)
-        y, b, value = polish(corners[i][face], points[A], maximizer[i], beta[i][face])
-        lam = kkt_weights(corners[i][face], points[A], y, value)
-        pull = lam[:, None] * (points[A] - y) / value  # df/dx_j
+        y, b, value = polish(corners[i][f], points[A], maximizer[i], beta[i][f])
+        lam = kkt_weights(corners[i][f], points[A], y, value)
         values[i] = value
-        keep = lam > 0
-        rows.append(A[keep])
-        owners.append(np.full(int(keep.sum()), i))
-        coefs.append(pull[keep])
-        vrows.append(vertex_ids[i][face])
-        vowners.append(np.full(int(face.sum()), i))
-        vcoefs.append(-b[:, None] * pull.sum(axis=0)[None, :])
-    return Jacobian(
-        values,
-        np.concatenate(rows).astype(np.int64),
-        np.concatenate(owners).astype(np.int64),
-        np.concatenate(coefs),
-        np.concatenate(vrows).astype(np.int64),
-        np.concatenate(vowners).astype(np.int64),
-        np.concatenate(vcoefs),
+        parts.append(
+            _terms(
+                A[None],
+                vertex_ids[i][f][None],
+                points[A][None],
+                y[None],
+                np.array([value]),
+                lam[None],
+                b[None],
+                np.array([i]),
+            )
+        )
+    if not parts:
+        parts.append(
+            _terms(
+                *(np.zeros((0, 1), np.int64),) * 2,
+                np.zeros((0, 1, dim)),
+                np.zeros((0, dim)),
+                np.zeros(0),
+                np.zeros((0, 1)),
+                np.zeros((0, 1)),
+                np.zeros(0, np.int64),
+            )
+        )
+    cat = [np.concatenate(column) for column in zip(*parts)]
+    return Jacobian(values, *cat)
+
+
+def _generic(points, corners, vertex_ids, maximizer, face, active, rows, size):
+    """The generic case, vectorized over ``rows``: |A| = dim F + 1 = ``size``. Returns the
+    mask of rows it solved (the others go to the one-at-a-time path) and, for those, the
+    values and the terms (:func:`_terms`)."""
+    order = np.argsort(~face[rows], axis=1, kind="stable")[:, :size]  # F's corners first
+    V = np.take_along_axis(corners[rows], order[..., None], axis=1)  # (g, size, dim)
+    vid = np.take_along_axis(vertex_ids[rows], order, axis=1)
+    A = np.array([active[i] for i in rows], dtype=np.int64).reshape(len(rows), size)
+    Xa = points[A]
+    y0 = maximizer[rows]
+    P, Q = V - y0[:, None], Xa - y0[:, None]
+    E = (P[:, 1:] - P[:, :1]).transpose(0, 2, 1)  # (g, dim, p): F's edges
+    ok = np.ones(len(rows), dtype=bool)
+    if size == 1:
+        y, b = V[:, 0], np.ones((len(rows), 1))
+    else:
+        # y = P0 + E t equidistant from the active points (centred at y0, as in polish)
+        D = Q[:, :1] - Q[:, 1:]  # (g, p, dim)
+        lhs = 2 * D @ E
+        rhs = (Q[:, :1] ** 2).sum(-1) - (Q[:, 1:] ** 2).sum(-1) - 2 * (D @ P[:, 0, :, None])[..., 0]
+        sv = np.linalg.svd(lhs, compute_uv=False)
+        ok &= sv[:, -1] > 1e-12 * sv[:, 0]
+        t = (np.linalg.pinv(lhs) @ rhs[..., None])[..., 0]
+        moved = P[:, 0] + (E @ t[..., None])[..., 0]
+        b = np.concatenate([1 - t.sum(axis=1, keepdims=True), t], axis=1)
+        scale = np.linalg.norm(Q[:, 0], axis=1)
+        ok &= (b.min(axis=1) > -BARYCENTRIC_TOL) & (
+            np.linalg.norm(moved, axis=1) <= POLISH_RTOL * scale
+        )
+        y = y0 + moved
+        b = np.maximum(b, 0)
+        b /= b.sum(axis=1, keepdims=True)
+    value = np.sqrt(((Xa - y[:, None]) ** 2).sum(-1)).min(axis=1)
+    # KKT weights: [E^T G^T; 1] lam = e_last, square in the generic case
+    G = (y[:, None] - Xa) / value[:, None, None]
+    En = E / np.maximum(np.linalg.norm(E, axis=1, keepdims=True), np.finfo(float).tiny)
+    system = np.concatenate(
+        [En.transpose(0, 2, 1) @ G.transpose(0, 2, 1), np.ones((len(rows), 1, size))], axis=1
+    )
+    sv = np.linalg.svd(system, compute_uv=False)
+    ok &= sv[:, -1] > 1e-12 * sv[:, 0]
+    lam = np.linalg.pinv(system)[:, :, -1]
+    ok &= np.all(np.isfinite(lam), axis=1) & (lam.min(axis=1) >= -BARYCENTRIC_TOL)
+    lam = np.maximum(lam, 0)
+    lam /= np.where(ok, lam.sum(axis=1), 1.0)[:, None]
+    at = np.flatnonzero(ok)
+    terms = _terms(A[ok], vid[ok], Xa[ok], y[ok], value[ok], lam[ok], b[ok], rows[ok])
+    return at, (value[ok], *terms)
+
+
+def _terms(A, vid, Xa, y, value, lam, b, owner):
+    """Sparse terms of g values: df/dx_j = lambda_j (x_j - y) / f on active points ``A``
+    (g, m), df/dv = -beta_v sum_j df/dx_j on face vertices ``vid`` (g, p + 1)."""
+    pull = lam[..., None] * (Xa - y[:, None]) / value[:, None, None]
+    keep = lam > 0
+    vcoef = -b[..., None] * pull.sum(axis=1)[:, None, :]
+    dim = Xa.shape[-1]
+    return (
+        A[keep],
+        np.broadcast_to(owner[:, None], A.shape)[keep],
+        pull[keep].reshape(-1, dim),
+        vid.reshape(-1),
+        np.broadcast_to(owner[:, None], vid.shape).reshape(-1),
+        vcoef.reshape(-1, dim),
     )
 
 
