@@ -28,7 +28,7 @@ import numpy as np
 
 from flood._delaunay import facet_index
 from flood._loops import short_loop
-from flood._shells import region_cycle
+from flood._shells import face_owners, region_cycle
 
 #: What oineus answers for the death of an essential class (uint64 max).
 _OINEUS_INF = np.iinfo(np.uint64).max
@@ -87,6 +87,7 @@ class OineusReducer:
         self.values = np.concatenate([np.asarray(f, dtype=np.float64) for f in filtration])
         self.offsets = offsets(simplices)
         self._facets = None
+        self._twins = None  # the two top simplices of each facet
         self._partner = None  # sorted id of the death paired with each sorted birth, or -1
         self._dual = None  # the cohomology reduction, for cocycles
 
@@ -194,10 +195,13 @@ class OineusReducer:
         if k[0] == d and d >= 2 and len(simplices[d][0]) == d + 1:
             if self._facets is None:
                 self._facets = facet_index(simplices[d], simplices[d - 1], len(simplices[0]))
+                self._twins = face_owners(self._facets, len(simplices[d - 1]))
             ranks = self.rank[offs[d - 1] : offs[d]]
             others = [(self.rank[b], a - offs[d]) for b, a in avoid if offs[d] <= a < offs[d + 1]]
             shape = None if hole is None else (simplices[d], landmarks, *hole)
-            rows = region_cycle(self._facets, ranks, self.rank[birth], int(row[0]), others, shape)
+            rows = region_cycle(
+                self._facets, ranks, self.rank[birth], int(row[0]), others, shape, self._twins
+            )
             if rows is not None:
                 return offs[d - 1] + rows
         if k[0] == 2 and landmarks is not None:

@@ -33,7 +33,7 @@ HOLE_DEPTH = 0.5
 MAX_BALLS = 32
 
 
-def region_cycle(top_facets, ranks, birth_rank, death_row, avoid=(), hole=None):
+def region_cycle(top_facets, ranks, birth_rank, death_row, avoid=(), hole=None, twins=None):
     """For a bar of H_{d-1} of a triangulation of a region of R^d: the rows (in dimension
     d - 1) of the boundary of the region that the bar's class encloses.
 
@@ -60,8 +60,12 @@ def region_cycle(top_facets, ranks, birth_rank, death_row, avoid=(), hole=None):
         ``(vertices, points, centre, radius, witnesses, depths)``: the d-simplices'
         vertex rows (n_d, d + 1), the points they index (n_points, d), the hole's centre
         (d,) and radius, and (or None) every d-simplex's maximizer (n_d, d) and d_X there.
+    twins : (ndarray, ndarray), optional
+        :func:`face_owners` of ``top_facets`` (computed when not given).
     """
-    region = _region(top_facets, ranks, birth_rank, death_row)
+    if twins is None:
+        twins = face_owners(top_facets, len(ranks))
+    region = _region(top_facets, ranks, birth_rank, death_row, twins)
     if region is None:
         return None
     if hole is not None and np.isfinite(hole[2]).all() and np.isfinite(hole[3]):
@@ -69,7 +73,7 @@ def region_cycle(top_facets, ranks, birth_rank, death_row, avoid=(), hole=None):
     else:
         for other_birth, other_death in avoid:
             if other_death != death_row and other_birth > birth_rank and region[other_death]:
-                inner = _region(top_facets, ranks, other_birth, other_death)
+                inner = _region(top_facets, ranks, other_birth, other_death, twins)
                 if inner is not None and not inner[death_row]:
                     region &= ~inner
     odd = np.bincount(top_facets[region].ravel(), minlength=len(ranks)) % 2 == 1
@@ -84,13 +88,17 @@ def _hole_region(top_facets, ranks, birth_rank, death_row, region, hole):
     meets[inside] = _meets_hole(inside, *hole)
     if meets[inside].all():
         return region
-    sub = top_facets[inside]  # later regions lie in this one: search there only
+    # later regions lie in this one: search there only, with the faces numbered anew
+    faces, sub = np.unique(top_facets[inside], return_inverse=True)
+    sub = sub.reshape(len(inside), -1)
+    sub_ranks = ranks[faces]
+    twins = face_owners(sub, len(faces))
     local_death = int(np.searchsorted(inside, death_row))
-    steps = np.unique(ranks[sub].ravel())
+    steps = np.unique(sub_ranks)
     steps = steps[steps > birth_rank]
 
     def good(step):
-        local = _region(sub, ranks, step, local_death)
+        local = _region(sub, sub_ranks, step, local_death, twins)
         return local if local is not None and meets[inside[local]].all() else None
 
     # steps[-1] leaves only the death simplex, which holds the centre; the birth fails
@@ -167,26 +175,35 @@ def simplex_distance(corners, point):
     return best
 
 
-def _region(top_facets, ranks, threshold, death_row):
+def _region(top_facets, ranks, threshold, death_row, twins=None):
     """Mask of the d-simplices that reach ``death_row`` through (d-1)-simplices of rank
-    above ``threshold``; None when they reach the hull."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    above ``threshold`` (grown from it, a front at a time); None when they reach the hull.
+    ``twins``: :func:`face_owners` of ``top_facets``."""
+    first, second = face_owners(top_facets, len(ranks)) if twins is None else twins
+    inside = np.zeros(len(top_facets), dtype=bool)
+    inside[death_row] = True
+    front = np.array([death_row])
+    while len(front):
+        faces = top_facets[front].ravel()
+        faces = faces[ranks[faces] > threshold]  # not yet present: the region flows through
+        if (second[faces] < 0).any():
+            return None  # a face of one d-simplex only: on the hull, to the outside
+        reached = np.concatenate([first[faces], second[faces]])
+        front = np.unique(reached[~inside[reached]])
+        inside[front] = True
+    return inside
 
-    n = len(top_facets)
+
+def face_owners(top_facets, n_faces):
+    """The two d-simplices of each (d-1)-simplex (row of ``top_facets``; -1: none, the
+    second is -1 on the hull)."""
     faces = top_facets.ravel()
-    owners = np.repeat(np.arange(n), top_facets.shape[1])
-    open_ = ranks[faces] > threshold  # faces not yet present: the region flows through
-    faces, owners = faces[open_], owners[open_]
+    owners = np.repeat(np.arange(len(top_facets)), top_facets.shape[1])
     order = np.argsort(faces, kind="stable")
     faces, owners = faces[order], owners[order]
-    twin = np.flatnonzero(faces[1:] == faces[:-1])
-    count = np.bincount(faces, minlength=len(ranks))
-    hull = count[faces] == 1  # a face of one d-simplex only: on the hull, to the outside
-    a = np.concatenate([owners[twin], owners[hull]])
-    b = np.concatenate([owners[twin + 1], np.full(int(hull.sum()), n)])
-    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n + 1, n + 1))
-    _, label = connected_components(graph, directed=False)
-    if label[death_row] == label[n]:
-        return None
-    return label[:n] == label[death_row]
+    lead = np.r_[True, faces[1:] != faces[:-1]]
+    first = np.full(n_faces, -1, dtype=np.int64)
+    second = np.full(n_faces, -1, dtype=np.int64)
+    first[faces[lead]] = owners[lead]
+    second[faces[~lead]] = owners[~lead]
+    return first, second
