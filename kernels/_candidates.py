@@ -3,10 +3,11 @@ X (seeds not cut yet, points an earlier query found but did not add) that can jo
 without a query where they beat S at the maximizer.
 """
 
+import numpy as np
 import warp as wp
 
 from flood.kernels._cut import add_site
-from flood.kernels._polytope import init_prism, task_ball
+from flood.kernels._polytope import Polytope, Simplices, init_prism, task_ball
 from flood.kernels._tree import point_dist2, vec6
 
 wp.set_module_options({"enable_backward": False})
@@ -15,10 +16,18 @@ EXTRA_CANDIDATES = 32  # points found by queries but not added, kept as candidat
 NO_POINT = -1  # an empty entry of the seeds or candidates
 
 
+@wp.struct
+class Candidates:
+    """Per-task points of X that may join S without a query (row t: task t)."""
+
+    seeds: wp.array2d(dtype=wp.int32)  # (task, n_seeds): distinct seeds; cut or dropped ones
+    # become NO_POINT
+    extra: wp.array2d(dtype=wp.int32)  # (task, EXTRA_CANDIDATES): points queries found, a ring
+
+
 @wp.func
 def seed_polytope(
-    tx: wp.array3d(dtype=wp.float64),
-    te: wp.array3d(dtype=wp.float64),
+    sx: Simplices,
     xs: wp.array2d(dtype=wp.float64),
     seeds: wp.array2d(dtype=wp.int32),
     reach: wp.float64,
@@ -26,18 +35,13 @@ def seed_polytope(
     t: int,
     zmin: wp.float64,
     thr2: wp.float64,
-    pv: wp.array3d(dtype=wp.float64),
-    pm: wp.array3d(dtype=wp.uint64),
-    ps: wp.array2d(dtype=wp.float64),
-    negs: wp.array2d(dtype=wp.int32),
-    vs: wp.array3d(dtype=wp.uint64),
-    pairs: wp.array2d(dtype=wp.int32),
-    slots: wp.array2d(dtype=wp.int32),
+    poly: Polytope,
 ):
     """P for the task's first ``n_eager`` seeds that can be nearest somewhere in C (within
     ``reach`` of its ball); seeds that overflow are dropped. The later seeds within reach
-    stay in ``seeds`` as candidates (:func:`best_candidate`), the others become -1. Returns
+    stay in ``seeds`` as candidates (:func:`best_candidate`), the others become NO_POINT. Returns
     the size (0: no seed at all)."""
+    tx = sx.corners
     c, rad, e2 = task_ball(tx, t)
     nv = int(0)
     closest = int(-1)
@@ -58,13 +62,11 @@ def seed_polytope(
             elif j < n_eager or nv == 0:
                 seeds[t, j] = wp.int32(NO_POINT)
                 if nv == 0:
-                    nv = init_prism(tx, te, xs, t, s, zmin, pv, pm, vs, slots)
+                    nv = init_prism(sx, xs, t, s, zmin, poly)
                 else:
-                    nv, code, top = add_site(
-                        tx, te, xs, t, s, nv, pv, pm, ps, negs, vs, pairs, slots, thr2
-                    )
+                    nv, code, top = add_site(sx, xs, poly, t, s, nv, thr2)
     if nv == 0 and closest >= 0:
-        nv = init_prism(tx, te, xs, t, closest, zmin, pv, pm, vs, slots)
+        nv = init_prism(sx, xs, t, closest, zmin, poly)
     return nv
 
 
@@ -126,3 +128,33 @@ def keep_candidates(
     for j in range(n, seeds.shape[1]):
         seeds[t, j] = wp.int32(NO_POINT)
     return n
+
+
+def _distinct_seeds(seeds, lead=0):
+    """Each row's distinct seeds (>= 0): the first ``lead`` columns in their order (a repeat
+    of an earlier one becomes -1), then the other distinct seeds not among them, in
+    descending order, then -1 padding; the columns trimmed to the longest row (at least one).
+    Two row sorts, no per-row argsort. The order of the later seeds is the order a piece cuts
+    them in, and among candidates it only breaks ties: any order keeps the bounds valid."""
+    seeds = np.maximum(seeds, -1).astype(np.int32)  # a copy, every negative as -1
+    n, m = seeds.shape
+    lead = min(lead, m)
+    head = seeds[:, :lead]
+    for j in range(1, lead):
+        repeat = (head[:, j : j + 1] == head[:, :j]).any(axis=1)
+        head[repeat, j] = -1
+    rest = np.sort(seeds[:, lead:], axis=1)
+    if rest.shape[1] > 1:
+        repeat = rest[:, 1:] == rest[:, :-1]
+        rest[:, 1:][repeat] = -1
+    if lead and rest.shape[1]:
+        seen = np.zeros(rest.shape, dtype=bool)
+        for j in range(lead):
+            seen |= rest == head[:, j : j + 1]
+        rest[seen & (rest >= 0)] = -1
+    rest = np.sort(rest, axis=1)[:, ::-1]
+    width = int((rest >= 0).sum(axis=1).max(initial=0))
+    out = np.concatenate([head, rest[:, :width]], axis=1)
+    if out.shape[1] == 0:
+        out = np.full((n, 1), -1, dtype=np.int32)
+    return np.ascontiguousarray(out, dtype=np.int32)

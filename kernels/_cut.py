@@ -29,6 +29,8 @@ from flood.kernels._polytope import (
     N_WORDS,
     SPLIT_PLANE,
     U_DIM,
+    Polytope,
+    Simplices,
     copy_vertex,
     free_slot,
     free_slots,
@@ -146,21 +148,14 @@ def settle(
 
 @wp.func
 def cut(
-    tx: wp.array3d(dtype=wp.float64),
-    te: wp.array3d(dtype=wp.float64),
+    sx: Simplices,
+    poly: Polytope,
     t: int,
     a: vec6,
     b: wp.float64,
     zc: wp.float64,
     label: int,
     nv: int,
-    pv: wp.array3d(dtype=wp.float64),
-    pm: wp.array3d(dtype=wp.uint64),
-    ps: wp.array2d(dtype=wp.float64),
-    negs: wp.array2d(dtype=wp.int32),
-    vs: wp.array3d(dtype=wp.uint64),
-    pairs: wp.array2d(dtype=wp.int32),
-    slots: wp.array2d(dtype=wp.int32),
     thr2: wp.float64,
     spare_slots: int,
     max_vertices: int,
@@ -173,7 +168,15 @@ def cut(
     Returns (size, code, top): code ``CUT_SKIPPED``, ``CUT_MADE``, ``CUT_NO_SLOT`` or
     ``CUT_NO_ROOM``; unless ``CUT_MADE`` P is unchanged (and top is -1), else top is the
     vertex with the largest F (for :func:`maximizer`)."""
-    kp1 = tx.shape[1]
+    te = sx.edges
+    pv = poly.pv
+    pm = poly.pm
+    ps = poly.ps
+    negs = poly.negs
+    vs = poly.vs
+    pairs = poly.pairs
+    slots = poly.slots
+    kp1 = sx.corners.shape[1]
     k = kp1 - 1
     nneg, nhigh, nband, top, top_f = classify(pv, ps, negs, t, nv, k, a, b, zc, thr2)
     if nhigh == 0:
@@ -220,69 +223,29 @@ def cut(
 
 
 @wp.func
-def cut_plane(
-    tx: wp.array3d(dtype=wp.float64),
-    te: wp.array3d(dtype=wp.float64),
-    t: int,
-    a: vec6,
-    b: wp.float64,
-    nv: int,
-    pv: wp.array3d(dtype=wp.float64),
-    pm: wp.array3d(dtype=wp.uint64),
-    ps: wp.array2d(dtype=wp.float64),
-    negs: wp.array2d(dtype=wp.int32),
-    vs: wp.array3d(dtype=wp.uint64),
-    pairs: wp.array2d(dtype=wp.int32),
-    slots: wp.array2d(dtype=wp.int32),
-):
+def cut_plane(sx: Simplices, poly: Polytope, t: int, a: vec6, b: wp.float64, nv: int):
     """:func:`cut` by the split plane ``b + a . u >= 0``: always (no threshold), with every
     slot and vertex available."""
+    no_threshold = wp.float64(-wp.inf)
     return cut(
-        tx, te, t, a, b, wp.float64(0.0), SPLIT_PLANE, nv, pv, pm, ps, negs, vs, pairs, slots,
-        wp.float64(-wp.inf), 0, pairs.shape[1],
-    )  # fmt: skip
+        sx, poly, t, a, b, wp.float64(0.0), SPLIT_PLANE, nv, no_threshold, 0, poly.pairs.shape[1]
+    )
 
 
 @wp.func
 def add_site(
-    tx: wp.array3d(dtype=wp.float64),
-    te: wp.array3d(dtype=wp.float64),
+    sx: Simplices,
     xs: wp.array2d(dtype=wp.float64),
+    poly: Polytope,
     t: int,
     s: int,
     nv: int,
-    pv: wp.array3d(dtype=wp.float64),
-    pm: wp.array3d(dtype=wp.uint64),
-    ps: wp.array2d(dtype=wp.float64),
-    negs: wp.array2d(dtype=wp.int32),
-    vs: wp.array3d(dtype=wp.uint64),
-    pairs: wp.array2d(dtype=wp.int32),
-    slots: wp.array2d(dtype=wp.int32),
     thr2: wp.float64,
 ):
     """:func:`cut` by the plane of site s, leaving room for the pieces' split planes. A
-    point found by a query is never in S already (it is closer to
-    y* than every site); a seed or candidate may be: its plane then removes no vertex, and
-    the cut is skipped (``CUT_SKIPPED``)."""
-    a, b = site_plane(tx, te, xs, t, s)
-    limit = pairs.shape[1] - pairs.shape[1] // VERTEX_HEADROOM
-    return cut(
-        tx,
-        te,
-        t,
-        a,
-        b,
-        wp.float64(1.0),
-        s,
-        nv,
-        pv,
-        pm,
-        ps,
-        negs,
-        vs,
-        pairs,
-        slots,
-        thr2,
-        SPARE_SLOTS,
-        limit,
-    )
+    point found by a query is never in S already (it is closer to y* than every site); a
+    seed or candidate may be: its plane then removes no vertex, and the cut is skipped
+    (``CUT_SKIPPED``)."""
+    a, b = site_plane(sx.corners, sx.edges, xs, t, s)
+    limit = poly.pairs.shape[1] - poly.pairs.shape[1] // VERTEX_HEADROOM
+    return cut(sx, poly, t, a, b, wp.float64(1.0), s, nv, thr2, SPARE_SLOTS, limit)

@@ -21,6 +21,8 @@ from flood.kernels._polytope import (
     N_COLS,
     N_WORDS,
     U_DIM,
+    Polytope,
+    Simplices,
     barycentric,
     has_bit,
     rebuild_vsets,
@@ -41,21 +43,37 @@ SIDE_B = 2  # the half at corner b
 SIDE_TOL = 1e-9  # a vertex this close to the bisector (barycentric) lies in both halves
 
 
+@wp.struct
+class PieceStack:
+    """Per-task stack of saved pieces (row t: task t, then the level)."""
+
+    pv: wp.array4d(dtype=wp.float64)  # (task, level, vertex, N_COLS): the saved P's vertices
+    pm: wp.array4d(dtype=wp.uint64)  # (task, level, vertex, N_WORDS): their masks
+    slots: wp.array3d(dtype=wp.int32)  # (task, level, N_BITS): its slots
+    meta: wp.array3d(dtype=wp.float64)  # (task, level, META_COLS): plane and bound
+    nv: wp.array2d(dtype=wp.int32)  # (task, level): its size
+
+
+@wp.struct
+class PieceSides:
+    """Where a task handed back to be split is halved (written only for those tasks)."""
+
+    edge: wp.array(dtype=wp.int32)  # (task,): the longest edge (a, b) as a * MAX_CORNERS + b
+    side: wp.array2d(dtype=wp.int32)  # (task, N_BITS): per slot, SIDE_A | SIDE_B
+
+
 @wp.func
-def split_sides(
-    tx: wp.array3d(dtype=wp.float64),
-    pv: wp.array3d(dtype=wp.float64),
-    pm: wp.array3d(dtype=wp.uint64),
-    slots: wp.array2d(dtype=wp.int32),
-    t: int,
-    nv: int,
-    edge_out: wp.array(dtype=wp.int32),
-    side_out: wp.array2d(dtype=wp.int32),
-):
+def split_sides(sx: Simplices, poly: Polytope, t: int, nv: int, out: PieceSides):
     """The longest edge (a, b) (first in row order) as ``a * MAX_CORNERS + b``, and for each
-    active site which halves its restricted cell reaches: bit 0 the half at corner a
-    (lambda_a >= lambda_b), bit 1 the half at corner b. A cell is convex: it meets a half iff
+    active site which halves its restricted cell reaches: ``SIDE_A`` the half at corner a
+    (lambda_a >= lambda_b), ``SIDE_B`` the half at corner b. A cell is convex: it meets a half iff
     one of its vertices does."""
+    tx = sx.corners
+    pv = poly.pv
+    pm = poly.pm
+    slots = poly.slots
+    edge_out = out.edge
+    side_out = out.side
     kp1 = tx.shape[1]
     ea = int(0)
     eb = int(1)
@@ -85,16 +103,13 @@ def split_sides(
 
 
 @wp.func
-def split_plane(
-    tx: wp.array3d(dtype=wp.float64),
-    pv: wp.array3d(dtype=wp.float64),
-    pm: wp.array3d(dtype=wp.uint64),
-    t: int,
-    nv: int,
-):
+def split_plane(sx: Simplices, poly: Polytope, t: int, nv: int):
     """The plane that bisects the piece's diameter: the piece is the floor facet of P, its
     corners the vertices with the floor bit. Returns (ok, a, b) with the half at the first
     end of the diameter ``b + a . u >= 0``."""
+    tx = sx.corners
+    pv = poly.pv
+    pm = poly.pm
     kp1 = tx.shape[1]
     k = kp1 - 1
     dim = tx.shape[2]
@@ -135,22 +150,24 @@ def split_plane(
 
 @wp.func
 def push_piece(
-    pv: wp.array3d(dtype=wp.float64),
-    pm: wp.array3d(dtype=wp.uint64),
-    slots: wp.array2d(dtype=wp.int32),
+    poly: Polytope,
+    stack: PieceStack,
     t: int,
     nv: int,
     level: int,
     a: vec6,
     b: wp.float64,
     upper: wp.float64,
-    stk_pv: wp.array4d(dtype=wp.float64),
-    stk_pm: wp.array4d(dtype=wp.uint64),
-    stk_slots: wp.array3d(dtype=wp.int32),
-    stk_meta: wp.array3d(dtype=wp.float64),
-    stk_nv: wp.array2d(dtype=wp.int32),
 ):
     """Save P, the plane of the sibling piece and an upper bound over it."""
+    pv = poly.pv
+    pm = poly.pm
+    slots = poly.slots
+    stk_pv = stack.pv
+    stk_pm = stack.pm
+    stk_slots = stack.slots
+    stk_meta = stack.meta
+    stk_nv = stack.nv
     for v in range(nv):
         for c in range(N_COLS):
             stk_pv[t, level, v, c] = pv[t, v, c]
@@ -166,21 +183,17 @@ def push_piece(
 
 
 @wp.func
-def pop_piece(
-    pv: wp.array3d(dtype=wp.float64),
-    pm: wp.array3d(dtype=wp.uint64),
-    vs: wp.array3d(dtype=wp.uint64),
-    slots: wp.array2d(dtype=wp.int32),
-    t: int,
-    level: int,
-    kp1: int,
-    stk_pv: wp.array4d(dtype=wp.float64),
-    stk_pm: wp.array4d(dtype=wp.uint64),
-    stk_slots: wp.array3d(dtype=wp.int32),
-    stk_meta: wp.array3d(dtype=wp.float64),
-    stk_nv: wp.array2d(dtype=wp.int32),
-):
+def pop_piece(poly: Polytope, stack: PieceStack, t: int, level: int, kp1: int):
     """Restore the P saved at ``level``; returns (size, plane a, plane b)."""
+    pv = poly.pv
+    pm = poly.pm
+    vs = poly.vs
+    slots = poly.slots
+    stk_pv = stack.pv
+    stk_pm = stack.pm
+    stk_slots = stack.slots
+    stk_meta = stack.meta
+    stk_nv = stack.nv
     nv = int(stk_nv[t, level])
     for v in range(nv):
         for c in range(N_COLS):

@@ -42,6 +42,28 @@ FREE = -1  # slot markers: a free slot, a split plane (else the slot holds a sit
 SPLIT_PLANE = -2
 
 
+@wp.struct
+class Simplices:
+    """The tasks' simplices (row t: task t), in the tree's coordinates."""
+
+    corners: wp.array3d(dtype=wp.float64)  # (task, k + 1, dim): w_0 .. w_k
+    edges: wp.array3d(dtype=wp.float64)  # (task, dim, U_DIM): column c is w_(c+1) - w_0, or 0
+
+
+@wp.struct
+class Polytope:
+    """Per-task scratch holding the lifted polytope P of the task's current piece (row t:
+    task t; see the module docstring for the layout)."""
+
+    pv: wp.array3d(dtype=wp.float64)  # (task, vertex, N_COLS): u, z, F
+    pm: wp.array3d(dtype=wp.uint64)  # (task, vertex, N_WORDS): the active constraints' bits
+    ps: wp.array2d(dtype=wp.float64)  # (task, vertex): slack under the plane being cut
+    negs: wp.array2d(dtype=wp.int32)  # (task, vertex): removed vertices, band ones from the end
+    vs: wp.array3d(dtype=wp.uint64)  # (task, N_BITS + 1, words): vertex sets; FREE_ROW
+    pairs: wp.array2d(dtype=wp.int32)  # (task, vertex): a cut's new edges, p * PAIR_BASE + q
+    slots: wp.array2d(dtype=wp.int32)  # (task, N_BITS): site index, FREE or SPLIT_PLANE
+
+
 @wp.func
 def bit(i: int):
     return wp.uint64(1) << wp.uint64(i)
@@ -216,18 +238,20 @@ def lifted_value(
 
 @wp.func
 def init_prism(
-    tx: wp.array3d(dtype=wp.float64),
-    te: wp.array3d(dtype=wp.float64),
+    sx: Simplices,
     xs: wp.array2d(dtype=wp.float64),
     t: int,
     s: int,
     zmin: wp.float64,
-    pv: wp.array3d(dtype=wp.float64),
-    pm: wp.array3d(dtype=wp.uint64),
-    vs: wp.array3d(dtype=wp.uint64),
-    slots: wp.array2d(dtype=wp.int32),
+    poly: Polytope,
 ):
     """P for S = {s}: the prism over Δ between z_min and the plane of s. Returns its size."""
+    tx = sx.corners
+    te = sx.edges
+    pv = poly.pv
+    pm = poly.pm
+    vs = poly.vs
+    slots = poly.slots
     kp1 = tx.shape[1]
     a, b = site_plane(tx, te, xs, t, s)
     slot = kp1 + 1
@@ -309,17 +333,13 @@ def task_ball(tx: wp.array3d(dtype=wp.float64), t: int):
 
 
 @wp.func
-def maximizer(
-    tx: wp.array3d(dtype=wp.float64),
-    xs: wp.array2d(dtype=wp.float64),
-    pv: wp.array3d(dtype=wp.float64),
-    pm: wp.array3d(dtype=wp.uint64),
-    slots: wp.array2d(dtype=wp.int32),
-    t: int,
-    bv: int,
-):
+def maximizer(sx: Simplices, xs: wp.array2d(dtype=wp.float64), poly: Polytope, t: int, bv: int):
     """(max F over the vertices, y* in C, p2 >= phi_S(y*)^2 recomputed from the sites), from
     the vertex ``bv`` with the largest F (:func:`top_vertex`, or as a cut reports it)."""
+    tx = sx.corners
+    pv = poly.pv
+    pm = poly.pm
+    slots = poly.slots
     kp1 = tx.shape[1]
     k = kp1 - 1
     best = pv[t, bv, COL_F]

@@ -335,6 +335,16 @@ def nearest_kernel(
     distance[qi] = wp.sqrt(point_dist2(points, best, q))
 
 
+@wp.struct
+class TreeArrays:
+    """A :class:`PointTree`'s arrays, as one argument of a kernel (:meth:`PointTree.arrays`)."""
+
+    points: wp.array2d(dtype=wp.float64)  # (n_points, dim): X in tree order
+    lo: wp.array2d(dtype=wp.float64)  # (n_nodes, dim): the nodes' box corners
+    hi: wp.array2d(dtype=wp.float64)
+    first_leaf: int  # heap index of the first leaf node
+
+
 @dataclass
 class PointTree:
     """A built tree: the points in tree order and the boxes of the heap-ordered nodes.
@@ -367,6 +377,12 @@ class PointTree:
     @property
     def dim(self) -> int:
         return self.points.shape[1]
+
+    def arrays(self) -> TreeArrays:
+        """The tree's arrays as one kernel argument."""
+        out = TreeArrays()
+        out.points, out.lo, out.hi, out.first_leaf = self.points, self.lo, self.hi, self.first_leaf
+        return out
 
 
 def _morton_order(pts):

@@ -50,230 +50,70 @@ that radius is a lower bound on d_X(y*).
 import numpy as np
 import warp as wp
 
-from flood.kernels._candidates import (
-    EXTRA_CANDIDATES,
-    NO_POINT,
-    best_candidate,
-    keep_candidates,
-    seed_polytope,
-)
-from flood.kernels._cut import CUT_MADE, CUT_NO_SLOT, add_site, cut_plane
+from flood.kernels._candidates import EXTRA_CANDIDATES, Candidates, _distinct_seeds
 from flood.kernels._edges import PAIR_BASE
-from flood.kernels._pieces import (
-    MAX_DEPTH,
-    META_COLS,
-    META_UPPER,
-    pop_piece,
-    push_piece,
-    split_plane,
-    split_sides,
-)
+from flood.kernels._pieces import MAX_DEPTH, META_COLS, PieceSides, PieceStack
 from flood.kernels._polytope import (
-    FLOOR_GAP,
-    FREE,
     MAX_CORNERS,
     MAX_POLY_VERTICES,
     N_BITS,
     N_COLS,
     N_WORDS,
-    init_prism,
-    maximizer,
-    task_ball,
-    top_vertex,
+    U_DIM,
+    Polytope,
+    Simplices,
 )
-from flood.kernels._tree import K_NEAREST, tree_knn, tree_nearest, vec6
+from flood.kernels._sloop import (
+    MAX_QUERIES,
+    TaskOutputs,
+    TaskParams,
+    bound_piece,
+    finish_task,
+    grow_sites,
+    retire_piece,
+    split_piece,
+    start_task,
+)
+from flood.kernels._tree import K_NEAREST, TreeArrays
 
 wp.set_module_options({"enable_backward": False})
-
-MAX_QUERIES = 200  # k-nearest queries per task before it is handed back to be split
-REL_MARGIN = 1e-11  # slack on phi^2, relative to the task's squared scale (see docstring)
-RADIUS_SHRINK = 1e-12  # query strictly inside phi_S(y*): ties with S count as "in S"
-
-STATUS_DONE = 0
-STATUS_SPLIT = 1
 
 
 @wp.kernel
 def certify_kernel(
-    points: wp.array2d(dtype=wp.float64),
-    lo: wp.array2d(dtype=wp.float64),
-    hi: wp.array2d(dtype=wp.float64),
-    first_leaf: int,
-    tx: wp.array3d(dtype=wp.float64),
-    te: wp.array3d(dtype=wp.float64),
-    seeds: wp.array2d(dtype=wp.int32),
-    lower0: wp.array(dtype=wp.float64),
-    reach: wp.array(dtype=wp.float64),
-    tol: wp.float64,
-    max_queries: int,
-    n_add: int,
-    n_eager: int,
-    n_keep: int,
-    extra: wp.array2d(dtype=wp.int32),
-    pv: wp.array3d(dtype=wp.float64),
-    pm: wp.array3d(dtype=wp.uint64),
-    ps: wp.array2d(dtype=wp.float64),
-    negs: wp.array2d(dtype=wp.int32),
-    vs: wp.array3d(dtype=wp.uint64),
-    pairs: wp.array2d(dtype=wp.int32),
-    slots: wp.array2d(dtype=wp.int32),
-    stk_pv: wp.array4d(dtype=wp.float64),
-    stk_pm: wp.array4d(dtype=wp.uint64),
-    stk_slots: wp.array3d(dtype=wp.int32),
-    stk_meta: wp.array3d(dtype=wp.float64),
-    stk_nv: wp.array2d(dtype=wp.int32),
-    lower_out: wp.array(dtype=wp.float64),
-    upper_out: wp.array(dtype=wp.float64),
-    status_out: wp.array(dtype=wp.int32),
-    queries_out: wp.array(dtype=wp.int32),
-    splits_out: wp.array(dtype=wp.int32),
-    ystar_out: wp.array2d(dtype=wp.float64),
-    ylow_out: wp.array2d(dtype=wp.float64),
-    edge_out: wp.array(dtype=wp.int32),
-    side_out: wp.array2d(dtype=wp.int32),
+    tree: TreeArrays,
+    sx: Simplices,
+    params: TaskParams,
+    cands: Candidates,
+    poly: Polytope,
+    stack: PieceStack,
+    out: TaskOutputs,
+    sides: PieceSides,
 ):
+    """The S-loop of task ``wp.tid()`` (see the module docstring): seed its polytope, then
+    per round bound the current piece; unless it is finished, add a site (a candidate, else
+    what a query finds) and halve the piece if the site overflows it; a finished piece
+    retires and the next one is popped. The loop stops when the last piece retires, or when
+    the task must be handed back (queries spent, stack full, a split that does not fit);
+    then its bounds are written (:mod:`flood.kernels._sloop` holds the steps)."""
     t = wp.tid()
-    dim = tx.shape[2]
-    for j in range(N_BITS):
-        slots[t, j] = wp.int32(FREE)
-    c, rad, e2 = task_ball(tx, t)
-    zmin = wp.float64(-2.0) * e2 - wp.float64(FLOOR_GAP)
-    lower = lower0[t]
-    thr = lower + tol
-    for j in range(extra.shape[1]):
-        extra[t, j] = wp.int32(NO_POINT)
-    n_extra = int(0)
-    nv = seed_polytope(
-        tx, te, points, seeds, reach[t], n_eager, t, zmin, thr * thr, pv, pm, ps, negs, vs, pairs,
-        slots,
-    )  # fmt: skip
-    if nv == 0:  # no seed: the nearest point of X to the centroid
-        s0 = tree_nearest(points, lo, hi, first_leaf, c, -1)
-        nv = init_prism(tx, te, points, t, s0, zmin, pv, pm, vs, slots)
-    top = top_vertex(pv, t, nv)  # then each cut reports it
-    upper = wp.float64(wp.inf)
-    upper_done = wp.float64(0.0)  # max over the finished pieces
-    status = int(STATUS_DONE)
-    queries = int(0)
-    depth = int(0)
-    n_split = int(0)
-    margin2 = wp.float64(-1.0)
-    ybest = vec6()
-    ylow = vec6()  # where d_X >= lower was found (the witness of the lower bound)
-    raised = bool(False)  # whether this task raised lower above lower0
-    n_cand = int(-1)
+    st = start_task(tree, sx, params, cands, poly, t)
     while True:
-        fmax, y, p2 = maximizer(tx, points, pv, pm, slots, t, top)
-        u2 = wp.max(fmax, p2)
-        if margin2 < wp.float64(0.0):
-            margin2 = wp.float64(REL_MARGIN) * (e2 + u2)
-        upper = wp.sqrt(u2 + margin2)
-        ybest = y
-        finished = bool(upper <= lower + tol)
-        if not finished:
-            r2 = p2 * (wp.float64(1.0) - wp.float64(RADIUS_SHRINK))
-            overflow = bool(False)
-            if n_cand < 0:  # once: drop the seeds that cannot matter, the rest to the front
-                n_cand = keep_candidates(points, seeds, t, c, rad, upper)
-            cand, col = best_candidate(points, seeds, n_cand, extra, n_extra, t, y, r2)
-            if cand >= 0:  # a known point of X beats S at y*: add it, no query
-                nv, code, cut_top = add_site(
-                    tx, te, points, t, cand, nv, pv, pm, ps, negs, vs, pairs, slots, thr * thr
-                )
-                if code == CUT_MADE:
-                    top = cut_top
-                if code >= CUT_NO_SLOT:  # refused: no slot or no room
-                    overflow = True
-                elif col < seeds.shape[1]:
-                    seeds[t, col] = wp.int32(NO_POINT)
-                else:
-                    extra[t, col - seeds.shape[1]] = wp.int32(NO_POINT)
-            else:
-                if queries >= max_queries:
-                    status = STATUS_SPLIT
-                    break
-                kq = wp.max(1, wp.min(n_add + n_keep, K_NEAREST))
-                count, dd, ii = tree_knn(points, lo, hi, first_leaf, y, r2, kq, n_add == 1)
-                queries += 1
-                d_here = wp.sqrt(dd[0])
-                if count == 0:  # nothing of X is closer to y* than S: the maximum is exact
-                    d_here = wp.sqrt(r2)
-                    finished = True
-                if d_here > lower:
-                    lower = d_here
-                    ylow = y
-                    raised = True
-                if count > 0:
-                    thr = lower + tol
-                    for i in range(K_NEAREST):
-                        if i < count and i < n_add and not overflow:
-                            nv, code, cut_top = add_site(
-                                tx, te, points, t, int(ii[i]), nv, pv, pm, ps, negs, vs, pairs,
-                                slots, thr * thr,
-                            )  # fmt: skip
-                            if code == CUT_MADE:
-                                top = cut_top
-                            if code >= CUT_NO_SLOT:  # refused: no slot or no room
-                                overflow = True
-                        elif i < count and extra.shape[1] > 0:  # the rest: candidates
-                            extra[t, n_extra % extra.shape[1]] = ii[i]
-                            n_extra += 1
-            if overflow:  # halve the piece: keep one half, stack the other
-                ok, a, b = split_plane(tx, pv, pm, t, nv)
-                if not ok or depth >= MAX_DEPTH:
-                    status = STATUS_SPLIT
-                    break
-                push_piece(
-                    pv,
-                    pm,
-                    slots,
-                    t,
-                    nv,
-                    depth,
-                    -a,
-                    -b,
-                    upper,
-                    stk_pv,
-                    stk_pm,
-                    stk_slots,
-                    stk_meta,
-                    stk_nv,
-                )
-                depth += 1
-                n_split += 1
-                nv, code, top = cut_plane(tx, te, t, a, b, nv, pv, pm, ps, negs, vs, pairs, slots)
-                if code != CUT_MADE:
-                    status = STATUS_SPLIT
-                    break
-        if finished:
-            upper_done = wp.max(upper_done, upper)
-            if depth == 0:
-                break
-            depth -= 1
-            nv, a, b = pop_piece(
-                pv, pm, vs, slots, t, depth, tx.shape[1], stk_pv, stk_pm, stk_slots, stk_meta,
-                stk_nv,
-            )  # fmt: skip
-            nv, code, top = cut_plane(tx, te, t, a, b, nv, pv, pm, ps, negs, vs, pairs, slots)
-            if code != CUT_MADE:
-                status = STATUS_SPLIT
-                upper = stk_meta[t, depth, META_UPPER]
-                break
-    if status == STATUS_SPLIT:  # hand back with a bound over the whole task
-        upper_done = wp.max(upper_done, upper)
-        for j in range(depth):
-            upper_done = wp.max(upper_done, stk_meta[t, j, META_UPPER])
-    upper = upper_done
-    lower_out[t] = lower
-    upper_out[t] = wp.max(upper, lower)
-    status_out[t] = wp.int32(status)
-    queries_out[t] = wp.int32(queries)
-    splits_out[t] = wp.int32(n_split)
-    for l in range(dim):
-        ystar_out[t, l] = ybest[l]
-        ylow_out[t, l] = wp.where(raised, ylow[l], wp.float64(wp.nan))
-    if status == STATUS_SPLIT:
-        split_sides(tx, pv, pm, slots, t, nv, edge_out, side_out)
+        st = bound_piece(sx, tree.points, poly, st, t, params.tol)
+        if not st.finished:
+            st = grow_sites(tree, sx, params, cands, poly, st, t)
+            if st.overflow and not st.stop:  # halve the piece: keep one half, stack the other
+                st = split_piece(sx, poly, stack, st, t)
+        if st.finished and not st.stop:
+            st = retire_piece(sx, poly, stack, st, t)
+        if st.stop:
+            break
+    finish_task(sx, poly, stack, out, sides, st, t)
+
+
+#: the fields of :class:`TaskOutputs`, their dtypes (``ystar`` and ``ylow`` of shape (n, dim))
+_OUTPUT_KEYS = ("lower", "upper", "status", "queries", "splits", "ystar", "ylow")
+_OUTPUT_TYPES = (wp.float64, wp.float64, wp.int32, wp.int32, wp.int32, wp.float64, wp.float64)
 
 
 def _wp(a, dtype, device):
@@ -286,57 +126,41 @@ def _wp(a, dtype, device):
 
 class TaskScratch:
     """Per-task working arrays of :func:`certify_tasks` for up to ``capacity`` tasks at once
-    (about 250 KiB per task, most of it the stack of pieces); reuse one across batches."""
+    (about 250 KiB per task, most of it the stack of pieces); reuse one across batches.
+
+    Attributes
+    ----------
+    poly : Polytope
+        The current piece's lifted polytope.
+    stack : PieceStack
+        The saved pieces (``MAX_DEPTH`` levels).
+    extra : warp.array2d of int32, shape (capacity, EXTRA_CANDIDATES)
+        The ring of candidates a task's queries found.
+    """
 
     def __init__(self, capacity, device="cpu", max_vertices=MAX_POLY_VERTICES):
         self.capacity = int(capacity)
-        self.pv = wp.empty((capacity, max_vertices, N_COLS), dtype=wp.float64, device=device)
-        self.pm = wp.empty((capacity, max_vertices, N_WORDS), dtype=wp.uint64, device=device)
-        self.ps = wp.empty((capacity, max_vertices), dtype=wp.float64, device=device)
-        self.negs = wp.empty((capacity, max_vertices), dtype=wp.int32, device=device)
-        # per constraint slot, the set of vertices holding it (max_vertices bits)
-        words = -(-max_vertices // 64)
-        # row FREE_ROW (word 0): the mask of free site slots
-        self.vs = wp.empty((capacity, N_BITS + 1, words), dtype=wp.uint64, device=device)
-        self.pairs = wp.empty((capacity, max_vertices), dtype=wp.int32, device=device)
-        self.slots = wp.empty((capacity, N_BITS), dtype=wp.int32, device=device)
-        shape = (capacity, MAX_DEPTH, max_vertices)
-        self.stk_pv = wp.empty((*shape, N_COLS), dtype=wp.float64, device=device)
-        self.stk_pm = wp.empty((*shape, N_WORDS), dtype=wp.uint64, device=device)
-        self.stk_slots = wp.empty((capacity, MAX_DEPTH, N_BITS), dtype=wp.int32, device=device)
-        self.stk_meta = wp.empty((capacity, MAX_DEPTH, META_COLS), dtype=wp.float64, device=device)
-        self.stk_nv = wp.empty((capacity, MAX_DEPTH), dtype=wp.int32, device=device)
-        self.extra = wp.empty((capacity, EXTRA_CANDIDATES), dtype=wp.int32, device=device)
 
+        def empty(shape, dtype):
+            return wp.empty(shape, dtype=dtype, device=device)
 
-def _distinct_seeds(seeds, lead=0):
-    """Each row's distinct seeds (>= 0): the first ``lead`` columns in their order (a repeat
-    of an earlier one becomes -1), then the other distinct seeds not among them, in
-    descending order, then -1 padding; the columns trimmed to the longest row (at least one).
-    Two row sorts, no per-row argsort. The order of the later seeds is the order a piece cuts
-    them in, and among candidates it only breaks ties: any order keeps the bounds valid."""
-    seeds = np.maximum(seeds, -1).astype(np.int32)  # a copy, every negative as -1
-    n, m = seeds.shape
-    lead = min(lead, m)
-    head = seeds[:, :lead]
-    for j in range(1, lead):
-        repeat = (head[:, j : j + 1] == head[:, :j]).any(axis=1)
-        head[repeat, j] = -1
-    rest = np.sort(seeds[:, lead:], axis=1)
-    if rest.shape[1] > 1:
-        repeat = rest[:, 1:] == rest[:, :-1]
-        rest[:, 1:][repeat] = -1
-    if lead and rest.shape[1]:
-        seen = np.zeros(rest.shape, dtype=bool)
-        for j in range(lead):
-            seen |= rest == head[:, j : j + 1]
-        rest[seen & (rest >= 0)] = -1
-    rest = np.sort(rest, axis=1)[:, ::-1]
-    width = int((rest >= 0).sum(axis=1).max(initial=0))
-    out = np.concatenate([head, rest[:, :width]], axis=1)
-    if out.shape[1] == 0:
-        out = np.full((n, 1), -1, dtype=np.int32)
-    return np.ascontiguousarray(out, dtype=np.int32)
+        poly = Polytope()
+        poly.pv = empty((capacity, max_vertices, N_COLS), wp.float64)
+        poly.pm = empty((capacity, max_vertices, N_WORDS), wp.uint64)
+        poly.ps = empty((capacity, max_vertices), wp.float64)
+        poly.negs = empty((capacity, max_vertices), wp.int32)
+        # per constraint slot, the set of vertices holding it; row FREE_ROW: the free slots
+        poly.vs = empty((capacity, N_BITS + 1, -(-max_vertices // 64)), wp.uint64)
+        poly.pairs = empty((capacity, max_vertices), wp.int32)
+        poly.slots = empty((capacity, N_BITS), wp.int32)
+        stack = PieceStack()
+        stack.pv = empty((capacity, MAX_DEPTH, max_vertices, N_COLS), wp.float64)
+        stack.pm = empty((capacity, MAX_DEPTH, max_vertices, N_WORDS), wp.uint64)
+        stack.slots = empty((capacity, MAX_DEPTH, N_BITS), wp.int32)
+        stack.meta = empty((capacity, MAX_DEPTH, META_COLS), wp.float64)
+        stack.nv = empty((capacity, MAX_DEPTH), wp.int32)
+        self.poly, self.stack = poly, stack
+        self.extra = empty((capacity, EXTRA_CANDIDATES), wp.int32)
 
 
 def certify_tasks(
@@ -416,7 +240,7 @@ def certify_tasks(
     lead = 0 if n_eager is None else int(n_eager)  # the eager seeds keep their order
     seeds = _distinct_seeds(np.asarray(seeds, dtype=np.int32).reshape(n, -1), lead)
     # edges[t, l, c]: coordinate l of w_(c+1) - w_0, zero for c >= k (the kernel's E)
-    edges = np.zeros((n, dim, 6))
+    edges = np.zeros((n, dim, U_DIM))
     edges[:, :, : kp1 - 1] = (corners[:, 1:] - corners[:, :1]).transpose(0, 2, 1)
     lower0 = np.ascontiguousarray(np.broadcast_to(lower0, (n,)), dtype=np.float64)
     reach = np.ascontiguousarray(np.broadcast_to(reach, (n,)), dtype=np.float64)
@@ -437,61 +261,45 @@ def certify_tasks(
         raise ValueError(f"max_vertices must be in [1, {PAIR_BASE}]; got {max_vertices}")
     if scratch is None and n:
         scratch = TaskScratch(batch_size, device, max_vertices)
+    tree_arrays = tree.arrays()
     for a in range(0, n, batch_size):
         e = min(a + batch_size, n)
         m = e - a
-        outs = [
-            wp.empty(m, dtype=wp.float64, device=device),
-            wp.empty(m, dtype=wp.float64, device=device),
-            wp.empty(m, dtype=wp.int32, device=device),
-            wp.empty(m, dtype=wp.int32, device=device),
-            wp.empty(m, dtype=wp.int32, device=device),
-            wp.empty((m, dim), dtype=wp.float64, device=device),
-            wp.empty((m, dim), dtype=wp.float64, device=device),
-            wp.full(m, -1, dtype=wp.int32, device=device),
-            wp.zeros((m, N_BITS), dtype=wp.int32, device=device),
-        ]
+        sx = Simplices()
+        sx.corners = _wp(corners[a:e], wp.float64, device)
+        sx.edges = _wp(edges[a:e], wp.float64, device)
+        params = TaskParams()
+        params.lower0 = _wp(lower0[a:e], wp.float64, device)
+        params.reach = _wp(reach[a:e], wp.float64, device)
+        params.tol = float(tol)
+        params.max_queries = int(max_queries)
+        params.n_add = int(n_add)
+        params.n_eager = int(seeds.shape[1] if n_eager is None else n_eager)
+        params.n_keep = int(n_keep)
+        cands = Candidates()
+        cands.seeds = _wp(seeds[a:e], wp.int32, device)
+        cands.extra = scratch.extra
+        res = TaskOutputs()
+        for key, dtype in zip(_OUTPUT_KEYS, _OUTPUT_TYPES):
+            setattr(
+                res,
+                key,
+                wp.empty((m, dim) if key.startswith("y") else m, dtype=dtype, device=device),
+            )
+        sides = PieceSides()
+        sides.edge = wp.full(m, -1, dtype=wp.int32, device=device)
+        sides.side = wp.zeros((m, N_BITS), dtype=wp.int32, device=device)
         wp.launch(
             certify_kernel,
             dim=m,
-            inputs=[
-                tree.points,
-                tree.lo,
-                tree.hi,
-                tree.first_leaf,
-                _wp(corners[a:e], wp.float64, device),
-                _wp(edges[a:e], wp.float64, device),
-                _wp(seeds[a:e], wp.int32, device),
-                _wp(lower0[a:e], wp.float64, device),
-                _wp(reach[a:e], wp.float64, device),
-                float(tol),
-                int(max_queries),
-                int(n_add),
-                int(seeds.shape[1] if n_eager is None else n_eager),
-                int(n_keep),
-                scratch.extra,
-                scratch.pv,
-                scratch.pm,
-                scratch.ps,
-                scratch.negs,
-                scratch.vs,
-                scratch.pairs,
-                scratch.slots,
-                scratch.stk_pv,
-                scratch.stk_pm,
-                scratch.stk_slots,
-                scratch.stk_meta,
-                scratch.stk_nv,
-            ],
-            outputs=outs,
+            inputs=[tree_arrays, sx, params, cands, scratch.poly, scratch.stack, res, sides],
             device=device,
         )
-        for key, arr in zip(
-            ("lower", "upper", "status", "queries", "splits", "ystar", "ylow", "edge", "side"),
-            outs,
-        ):
-            out[key][a:e] = arr.numpy()
-        out["sites"][a:e] = scratch.slots.numpy()[:m]
+        for key in _OUTPUT_KEYS:
+            out[key][a:e] = getattr(res, key).numpy()
+        out["edge"][a:e] = sides.edge.numpy()
+        out["side"][a:e] = sides.side.numpy()
+        out["sites"][a:e] = scratch.poly.slots.numpy()[:m]
         if progress is not None:
             progress(m)
     return out
