@@ -6,17 +6,19 @@ that reach beyond it (a face shared by blocks is bounded in each; a simplex's bo
 largest over its pieces).
 
 The **halo** of a block: every y in conv(s), for a simplex s in the ball B(c, R), has a
-vertex v with |y - v| <= R (``sum_v lambda_v |y - v|^2 = sum_v lambda_v |c - v|^2 -
-|y - c|^2 <= R^2``), so ``d_X(y) <= U = R + max_v d_X(v)`` (a sampled bound may be smaller:
-:func:`upper_bounds`; a piece keeps its simplex's U). The nearest point of X to y then lies
-within U of conv(s), in the box ``[min_v - U, max_v + U]``. Faces lie in conv(s) too, so a
-block needs only the points of X in the union of its simplices' and pieces' boxes; it keeps
-those in the union of ``HALO_BOXES`` boxes, each around the boxes of a compact group of
-them (a superset: never fewer points, sometimes more), read from the tiles
-(:mod:`flood._tiles`) whose bounding boxes meet one of them. On its simplices d over the
-kept points equals d_X, so the kernel's bounds are certified for X, and merging blocks by
-``lower = max``, ``upper = min`` keeps them so. R is the radius of the smallest enclosing
-ball (:func:`enclosing_balls`).
+vertex v with |y - v| <= R
+(``sum_v lambda_v |y - v|^2 = sum_v lambda_v |c - v|^2 - |y - c|^2 <= R^2``), so ``d_X(y) <=
+U = R + max_v d_X(v)`` (a sampled bound may be smaller: :func:`upper_bounds`; a piece keeps
+its simplex's U). The nearest point of X to y then lies within U of conv(s), in the box
+``[min_v - U, max_v + U]``. Faces lie in conv(s) too, so a block needs only the points of X
+in the union of its simplices' and pieces' boxes; it keeps those in the union of
+``HALO_BOXES`` boxes, each around the boxes of a compact group of them (a superset: never
+fewer points, sometimes more), read from the tiles (:mod:`flood._tiles`) whose bounding
+boxes meet one of them and, for one simplex or piece in them, its ball ``B(centroid, max_v
+|v - centroid| + U)``, which holds that set too. On its simplices d over the kept points
+equals d_X, so the kernel's bounds are certified for X, and merging blocks by ``lower =
+max``, ``upper = min`` keeps them so. R is the radius of the smallest enclosing ball
+(:func:`enclosing_balls`).
 
 **Memory.** A block task holds its halo (read once) and indexes it; on a dask worker with a
 memory limit, a halo of more points than :func:`worker_halo_cap` allows is indexed in parts
@@ -76,6 +78,7 @@ class Pieces:
     corners: np.ndarray  # (n, k + 1, dim), centred coordinates
     lo: np.ndarray  # (n, dim) halo box corners, input coordinates
     hi: np.ndarray
+    radius: np.ndarray = None  # (n,) halo ball radius about the centroid of the corners
 
 
 @dataclass
@@ -96,6 +99,10 @@ class Block:
     reads: int = 0  # rows of X in the tiles it meets (what the task will read)
     pieces: dict = field(default_factory=dict)  # dimension -> Pieces
     cell: int = -1  # the cell of space it owns (:mod:`flood._cells`)
+    # its halo, item by item (whole simplices, then pieces): (centres, radii, lo, hi) in
+    # input coordinates: a point of X is needed only in some item's box and ball (the plan
+    # reads the tiles that meet one; not sent to the task, which keeps the points in boxes)
+    items: tuple = None
 
 
 @dataclass
@@ -239,6 +246,37 @@ def _tiles_meeting(boxes, tile_lo, tile_hi):
     meets = np.zeros(len(tile_lo), dtype=bool)
     for lo, hi in boxes:
         meets |= np.all(tile_lo <= hi, axis=1) & np.all(tile_hi >= lo, axis=1)
+    return meets
+
+
+def _ball_gap2(c, lo, hi):
+    """Squared distances from the points ``c`` (n, dim) to the boxes [lo, hi] (m, dim),
+    shape (m, n)."""
+    d2 = np.zeros((len(lo), len(c)))
+    for a in range(c.shape[1]):
+        below, above = lo[:, None, a] - c[None, :, a], c[None, :, a] - hi[:, None, a]
+        gap = np.maximum(np.maximum(below, above), 0)
+        d2 += gap * gap
+    return d2
+
+
+def _items_meeting(items, lo, hi):
+    """(m, n_items) mask: item j's halo (its box and its ball) meets box i [lo[i], hi[i]]."""
+    centres, radii, i_lo, i_hi = items
+    ok = np.ones((len(lo), len(radii)), dtype=bool)
+    for a in range(lo.shape[1]):
+        ok &= (lo[:, None, a] <= i_hi[None, :, a]) & (hi[:, None, a] >= i_lo[None, :, a])
+    return ok & (_ball_gap2(centres, lo, hi) <= radii[None, :] ** 2)
+
+
+def _tiles_meeting_items(boxes, items, tile_lo, tile_hi, chunk=256):
+    """Mask of the tiles that meet the halo of one of ``items`` (centres, radii, lo, hi):
+    first by the group ``boxes``, then item by item."""
+    meets = _tiles_meeting(boxes, tile_lo, tile_hi)
+    rows = np.flatnonzero(meets)
+    for start in range(0, len(rows), chunk):
+        r = rows[start : start + chunk]
+        meets[r] = _items_meeting(items, tile_lo[r], tile_hi[r]).any(axis=1)
     return meets
 
 

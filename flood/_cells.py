@@ -15,12 +15,18 @@ bound f(s) within the same tolerance (:func:`flood._blocks.merge`).
 
 A block's halo (:mod:`flood._blocks`: the points of X within the bound U of its simplices
 and pieces) then lies within its cell widened by the margin and by U: neighbouring blocks
-share a shell of that width, not of the width of a simplex. With 1,000 landmarks a simplex
-spans about a tenth of the cloud, so simplex-owning blocks small enough for a worker of
-1 GiB at 10^8 points read their neighbours' regions several times over, and a single flat
-simplex on the hull needed 10 % of X in one task. A cell whose block would read more rows
-than a worker may hold is halved again, and the plan redone, while halving helps.
-"""
+share a shell of that width, not of the width of a simplex. A block reads the tiles that
+meet the halo of one of its **items** (whole simplices and pieces): the item's box widened
+by U and its ball about the centroid of radius (farthest corner + U); around a void the
+balls keep out the solid beyond the void that the boxes' corners reach. With 1,000 landmarks
+a simplex spans about a tenth of the cloud, so simplex-owning blocks small enough for a
+worker of 1 GiB at 10^8 points read their neighbours' regions several times over, and a
+single flat simplex on the hull needed 10 % of X in one task. A cell whose block would read
+more rows than a worker may hold is halved again, and the plan redone, while halving helps.
+Where it no longer helps (around a large void, whose simplices' halos are as wide as the
+void), the cell becomes **fine**: its simplices and pieces are cut until each one's halo
+ball holds at most ``FINE_SHARE`` of what a block may read (counted on the sample): a small
+piece deep in a void has a ball that reaches only a thin shell of the void's surface."""
 
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -33,7 +39,7 @@ from flood._blocks import (
     _block,
     _face_rows,
     _halo_boxes,
-    _tiles_meeting,
+    _tiles_meeting_items,
     enclosing_balls,
     top_dimension,
     upper_bounds,
@@ -65,6 +71,13 @@ MIN_CELL_ROWS = 200_000
 #: again when its block reads more than this share of its parent's.
 MAX_ROUNDS = 24
 FUTILE = 0.95
+#: In a cell whose block read too much (a **fine** cell), simplices and pieces are cut
+#: until each one's halo ball holds at most this share of what a block may read (estimated
+#: from the sample): around a large void, small pieces deep inside it have halo balls that
+#: reach only a thin shell of its surface.
+FINE_SHARE = 1 / 16
+#: Sample points the halo balls are counted on, at most (a share of the cells' sample).
+COUNT_SAMPLE = 50_000
 
 
 @dataclass
@@ -86,8 +99,12 @@ class _Cells:
     parent: list = field(default_factory=list)
     lo: list = field(default_factory=list)
     hi: list = field(default_factory=list)
+    fine: list = field(default_factory=list)  # whether its items are cut to small halos
+    _tree: object = None
+    _per_point: float = 0.0
 
     def add(self, members, lo, hi, parent=-1):
+        self.fine.append(self.fine[parent] if parent >= 0 else False)
         for column, item in zip(
             (self.parent, self.axis, self.value, self.left, self.right, self.members),
             (parent, -1, 0.0, -1, -1, members),
@@ -96,6 +113,18 @@ class _Cells:
         self.lo.append(lo)
         self.hi.append(hi)
         return len(self.axis) - 1
+
+    def rows_within(self, centres, radii):
+        """Rows of X, estimated by the sample, within ``radii`` of ``centres``."""
+        if self._tree is None:
+            from scipy.spatial import cKDTree
+
+            step = max(1, len(self.points) // COUNT_SAMPLE)
+            self._tree = cKDTree(self.points[::step])
+            self._per_point = self.rows.sum() / max(self._tree.n, 1)
+        if not len(centres):
+            return np.zeros(0)
+        return self._tree.query_ball_point(centres, radii, return_length=True) * self._per_point
 
     def leaves(self):
         return [i for i, a in enumerate(self.axis) if a < 0]
@@ -163,7 +192,7 @@ def _longest_edge(corners):
 
 def cut_into_pieces(corners, parents, fits, max_pieces=None):
     """Pieces of the simplices ``corners`` (n, k + 1, dim): each cut at the midpoint of its
-    longest edge, the halves in turn, until ``fits(pieces)`` (a mask) holds for each piece
+    longest edge, the halves in turn, until ``fits(pieces, parents)`` (a mask) holds for each piece
     or ``MAX_PIECE_LEVELS`` cuts, or until there would be more than ``max_pieces``; the
     union of a simplex's pieces is the simplex.
 
@@ -176,13 +205,13 @@ def cut_into_pieces(corners, parents, fits, max_pieces=None):
     Examples
     --------
     >>> c, p = cut_into_pieces(np.array([[[0.0], [4.0]]]), np.array([7]),
-    ...                        lambda q: np.ptp(q[:, :, 0], axis=1) <= 1)
+    ...                        lambda q, p: np.ptp(q[:, :, 0], axis=1) <= 1)
     >>> sorted(c[:, :, 0].min(axis=1).tolist()), p.tolist()
     ([0.0, 1.0, 2.0, 3.0], [7, 7, 7, 7])
     """
     out_c, out_p, n_out = [], [], 0
     for level in range(MAX_PIECE_LEVELS + 1):
-        ok = fits(corners)
+        ok = fits(corners, parents)
         if level == MAX_PIECE_LEVELS or (
             max_pieces is not None and n_out + len(corners) + (~ok).sum() > max_pieces
         ):
@@ -204,15 +233,21 @@ def cut_into_pieces(corners, parents, fits, max_pieces=None):
     return np.concatenate(out_c), np.concatenate(out_p)
 
 
-def _fits(cells, wide_lo, wide_hi):
+def _fits(cells, wide_lo, wide_hi, halo_rows=None, limit=np.inf):
     """Mask maker: the simplices whose corners lie in the widened box of the cell holding
-    their centroid."""
+    their centroid, and, in a fine cell, whose halo holds at most ``limit`` rows of X
+    (``halo_rows(corners, parents)``, estimated)."""
 
-    def fits(corners):
+    def fits(corners, parents=None):
         node = cells.assign(corners.mean(axis=1))
-        return np.all(corners.min(axis=1) >= wide_lo[node], axis=1) & np.all(
+        ok = np.all(corners.min(axis=1) >= wide_lo[node], axis=1) & np.all(
             corners.max(axis=1) <= wide_hi[node], axis=1
         )
+        if halo_rows is not None:
+            ask = np.flatnonzero(ok & np.array(cells.fine)[node])
+            if len(ask):
+                ok[ask] = halo_rows(corners[ask], parents[ask]) <= limit
+        return ok
 
     return fits
 
@@ -286,9 +321,17 @@ def plan_cells(
         )  # fmt: skip
         reads.update({b.cell: b.reads for b in blocks})
         # halve again only where halving helped: a cell read as much as its parent is cut
-        # by no tile boundary (rows in no spatial order, read as chunks)
-        too_big = [i for i in too_big if reads[i] < FUTILE * reads.get(cells.parent[i], np.inf)]
-        if not too_big or not any([cells.split(i) for i in too_big]):
+        # by no tile boundary (rows in no spatial order, read as chunks), or lies around a
+        # large void or a big simplex; the latter becomes fine (its items are cut until
+        # their halos are small), unless its block reads about all of X anyway
+        everything = FUTILE * tile_rows.sum()
+        changed = False
+        for i in too_big:
+            if reads[i] < FUTILE * reads.get(cells.parent[i], np.inf) and cells.split(i):
+                changed = True
+            elif not cells.fine[i] and reads[i] < everything:
+                cells.fine[i] = changed = True
+        if not changed:
             break
     return sorted(blocks, key=lambda b: -b.reads)
 
@@ -301,8 +344,15 @@ def _plan(
     wide_lo, wide_hi = _widened(cells, least)
     if not pieces:
         wide_lo, wide_hi = np.full_like(wide_lo, -np.inf), np.full_like(wide_hi, np.inf)
-    fits = _fits(cells, wide_lo, wide_hi)
-    whole = fits(corners)
+
+    def fits_of(k):
+        def halo_rows(c, parents):
+            u = bounds.of_pieces(k, parents, c)
+            return cells.rows_within(c.mean(axis=1), _ball_radii(c, u, 0.0))
+
+        return _fits(cells, wide_lo, wide_hi, halo_rows, FINE_SHARE * max_rows)
+
+    whole = fits_of(top)(corners, np.arange(len(corners)))
     top_rows = np.flatnonzero(whole)
     covered = _face_rows(top_rows, simplices, facets, top)
     # items: (dimension, parent rows, corners) of every piece; whole tops apart
@@ -313,7 +363,7 @@ def _plan(
         rows = np.flatnonzero(mask)
         if len(rows):
             most = MAX_PIECES_PER_SIMPLEX * len(simplices[k])
-            c, p = cut_into_pieces(landmarks[simplices[k][rows]], rows, fits, most)
+            c, p = cut_into_pieces(landmarks[simplices[k][rows]], rows, fits_of(k), most)
             items.append((k, p, c, bounds.of_pieces(k, p, c)))
     node_top = cells.assign(corners[top_rows].mean(axis=1))
     node_item = [cells.assign(c.mean(axis=1)) for _, _, c, _ in items]
@@ -331,19 +381,24 @@ def _plan(
         centres = [landmarks[simplices[top][group]].mean(axis=1)]
         lo = [corners[group].min(axis=1) - bounds[top][group, None] + shift]
         hi = [corners[group].max(axis=1) + bounds[top][group, None] + shift]
+        radii = [_ball_radii(corners[group], bounds[top][group], shift)]
         for q in parts.values():
             centres.append(q.corners.mean(axis=1))
             lo.append(q.lo)
             hi.append(q.hi)
+            radii.append(q.radius)
         centres, lo, hi = np.concatenate(centres), np.concatenate(lo), np.concatenate(hi)
+        radii = np.concatenate(radii)
         boxes = _halo_boxes(centres, lo, hi, np.arange(len(centres)))
-        meets = _tiles_meeting(boxes, tile_lo, tile_hi)
+        halo = (centres + shift, radii, lo, hi)
+        meets = _tiles_meeting_items(boxes, halo, tile_lo, tile_hi)
         block = _block(
             group, landmarks, values, simplices, facets, top, boxes, np.flatnonzero(meets)
         )
         block.top_centres = centres[: len(group)]
         block.top_lo, block.top_hi = lo[: len(group)], hi[: len(group)]
         block.pieces = parts
+        block.items = halo
         block.reads = int(tile_rows[meets].sum())
         block.cell = leaf
         blocks.append(block)
@@ -415,9 +470,24 @@ class _Known:
         return np.minimum(u, _longest_edge(corners)[2] + d)
 
 
+def _ball_radii(corners, bound, shift):
+    """Halo ball radius about each simplex's centroid: its farthest corner plus its bound
+    U, widened by ``HALO_RTOL`` of the input coordinates' scale (every y in conv(s) lies
+    within the farthest corner's distance of the centroid, and the nearest point of X to y
+    within U of y)."""
+    if not len(corners):
+        return np.zeros(0)
+    far = np.linalg.norm(corners - corners.mean(axis=1, keepdims=True), axis=2).max(axis=1)
+    scale = np.abs(corners).max(axis=(1, 2)) + np.abs(shift).max() + far + bound
+    return (far + bound) * (1 + HALO_RTOL) + HALO_RTOL * scale
+
+
 def _pieces(parents, corners, bound, shift):
     """:class:`flood._blocks.Pieces` with their halo boxes (input coordinates)."""
     lo = corners.min(axis=1) - bound[:, None] + shift
     hi = corners.max(axis=1) + bound[:, None] + shift
     margin = HALO_RTOL * np.maximum(np.abs(lo), np.abs(hi)).max(axis=1, keepdims=True)
-    return Pieces(parents=parents, corners=corners, lo=lo - margin, hi=hi + margin)
+    return Pieces(
+        parents=parents, corners=corners, lo=lo - margin, hi=hi + margin,
+        radius=_ball_radii(corners, bound, shift),
+    )  # fmt: skip

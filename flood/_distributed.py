@@ -41,7 +41,7 @@ each worker then receives all of X; in this process it is read lazily, as a file
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -316,6 +316,7 @@ def _run_blocks(tiles, blocks, settings, client, progress):
 
         bar = tqdm(total=len(blocks), desc="filtration, blocks", unit="block")
     reader = tiles.reader
+    blocks = [replace(b, items=None) for b in blocks]  # the plan's: the tasks keep boxes
     futures = []
     try:
         if client is None:

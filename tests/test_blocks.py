@@ -66,7 +66,7 @@ def test_pieces_tile_their_simplex():
             [np.linalg.norm(c[:, a] - c[:, b], axis=1) for a in range(4) for b in range(a)], axis=0
         )
 
-    pieces, parents = cut_into_pieces(corners, np.arange(30), lambda c: longest(c) <= 0.5)
+    pieces, parents = cut_into_pieces(corners, np.arange(30), lambda c, p: longest(c) <= 0.5)
     assert len(pieces) > 4 * len(corners) and np.all(longest(pieces) <= 0.5)
     np.testing.assert_allclose(np.bincount(parents, volume(pieces)), volume(corners), rtol=1e-12)
     # barycentric coordinates of every piece corner in its parent: all >= 0
@@ -75,7 +75,7 @@ def test_pieces_tile_their_simplex():
         (t[:, 1:] - t[:, :1]).transpose(0, 2, 1)[:, None], (pieces - t[:, :1])[..., None]
     )[..., 0]
     assert lam.min() >= -1e-12 and (1 - lam.sum(axis=2)).min() >= -1e-12
-    few, _ = cut_into_pieces(corners, np.arange(30), lambda c: longest(c) <= 0.5, max_pieces=60)
+    few, _ = cut_into_pieces(corners, np.arange(30), lambda c, p: longest(c) <= 0.5, max_pieces=60)
     assert len(few) <= 60 + 30
 
 
@@ -93,7 +93,7 @@ def test_bounds_over_pieces_are_the_bounds_of_the_simplex():
     tol = 1e-3
     tree = build_tree(X)
     pieces, parents = cut_into_pieces(
-        corners, np.arange(12), lambda c: np.ptp(c, axis=1).max(axis=1) <= 0.3
+        corners, np.arange(12), lambda c, p: np.ptp(c, axis=1).max(axis=1) <= 0.3
     )
     out = []
     for c in (corners, pieces):
