@@ -16,7 +16,7 @@ in 3-D its complex up to triangles is far larger still.
 
     python benchmarks/gradients.py [--scale 100000,1000000] [--peers 10000,30000]
                                    [--landmarks 1000] [--peer-landmarks 1000]
-                                   [--peer-timeout 300]
+                                   [--peer-timeout 300] [--repeat 3]
 """
 
 import argparse
@@ -26,6 +26,8 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
 
 def _timed(fn):
     t = time.perf_counter()
@@ -33,20 +35,25 @@ def _timed(fn):
     return out, time.perf_counter() - t
 
 
-def flood_run(X, landmarks, dims=(0, 1, 2)):
-    """(forward s, backward s, flood_complex alone s, n pairs, points with a gradient)."""
+def flood_run(X, landmarks, dims=(0, 1, 2), repeat=1):
+    """(forward s, backward s, flood_complex alone s, n pairs, points with a gradient),
+    each time the smallest of ``repeat`` runs (alternated, so load spikes hit all three)."""
     import torch
 
     from flood import flood_complex
     from flood.torch import flood_persistence, total_persistence
 
-    _, alone = _timed(lambda: flood_complex(X, landmarks, tol=0.0, random_state=0))
-    x = torch.tensor(X, requires_grad=True)
-    diagrams, forward = _timed(
-        lambda: flood_persistence(x, landmarks, homology_dimensions=dims, random_state=0)
-    )
-    loss = total_persistence(diagrams)
-    _, backward = _timed(loss.backward)
+    times = []
+    for _ in range(repeat):
+        _, alone = _timed(lambda: flood_complex(X, landmarks, tol=0.0, random_state=0))
+        x = torch.tensor(X, requires_grad=True)
+        diagrams, forward = _timed(
+            lambda x=x: flood_persistence(x, landmarks, homology_dimensions=dims, random_state=0)
+        )
+        loss = total_persistence(diagrams)
+        _, backward = _timed(loss.backward)
+        times.append((forward, backward, alone))
+    forward, backward, alone = np.min(times, axis=0)
     moved = int((x.grad.abs().sum(dim=1) > 0).sum())
     return forward, backward, alone, sum(len(d) for d in diagrams), moved
 
@@ -90,6 +97,7 @@ def main(argv=None):
     p.add_argument("--landmarks", type=int, default=1000)
     p.add_argument("--peer-landmarks", type=int, default=1000)
     p.add_argument("--peer-timeout", type=float, default=300.0)
+    p.add_argument("--repeat", type=int, default=3, help="flood runs per size (min)")
     p.add_argument("--child", help=argparse.SUPPRESS)  # a peer's run in a child process
     a = p.parse_args(argv)
     if a.child:
@@ -108,7 +116,7 @@ def main(argv=None):
     print(f"load {os.getloadavg()[0]:.1f} (1-min), cores {os.cpu_count()}")
     print("points     forward s  backward s  bwd/fwd  flood_complex s  witnesses s  pairs  moved")
     for n in sizes:
-        fwd, bwd, alone, pairs, moved = flood_run(cloud[n], a.landmarks)
+        fwd, bwd, alone, pairs, moved = flood_run(cloud[n], a.landmarks, repeat=a.repeat)
         rows.append(("flood", n, fwd, bwd))
         print(
             f"{n:>9,}  {fwd:9.2f}  {bwd:10.4f}  {bwd / fwd:7.4f}  {alone:15.2f}  "
@@ -116,7 +124,7 @@ def main(argv=None):
         )
     peers = [p for p in ("torch-topological", "oineus") if _importable(p)]
     for n in peer_sizes:
-        fwd, bwd, *_ = flood_run(cloud[n], a.peer_landmarks, dims=(1, 2))
+        fwd, bwd, *_ = flood_run(cloud[n], a.peer_landmarks, dims=(1, 2), repeat=a.repeat)
         rows.append(("flood", n, fwd, bwd))
         print(
             f"{n:>9,} points, load {os.getloadavg()[0]:.1f}: H1 + H2 total persistence, "

@@ -67,7 +67,7 @@ def main(out_dir=None, n_points=600, n_landmarks=80, steps=40, lr=0.02):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-    figure = _figure(output_dir(out_dir), start.numpy(), x.detach().numpy(), diagrams)
+    figure = _figure(output_dir(out_dir), start.numpy(), x.detach().numpy(), diagrams, losses)
     print("figure:", figure)
     return {
         "losses": losses,
@@ -78,20 +78,20 @@ def main(out_dir=None, n_points=600, n_landmarks=80, steps=40, lr=0.02):
     }
 
 
-def _figure(out, before, after, diagrams):
+def _figure(out, before, after, diagrams, losses):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5))
-    for ax, pts, title in ((axes[0], before, "before"), (axes[1], after, "after")):
-        ax.scatter(pts[:, 0], pts[:, 1], s=4)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.5), layout="constrained")
+    moved = np.linalg.norm(after - before, axis=1)
+    axes[0].scatter(before[:, 0], before[:, 1], s=4)
+    dots = axes[1].scatter(after[:, 0], after[:, 1], s=5, c=moved, cmap="viridis")
+    fig.colorbar(dots, ax=axes[1], location="bottom", shrink=0.7, label="distance moved")
+    for ax, title in zip(axes[:2], ("before", f"after {len(losses) - 1} steps")):
         ax.set_aspect("equal")
         ax.set_title(f"points, {title}")
-    moved = np.linalg.norm(after - before, axis=1) > 1e-12
-    axes[1].scatter(after[moved, 0], after[moved, 1], s=8, c="C3", label="moved")
-    axes[1].legend(loc="upper right")
     top = max(float(d[:, 1].max()) for d in diagrams) * 1.05
     axes[2].plot([0, top], [0, top], "k--", lw=0.8)
     for d, label, marker in zip(diagrams, ("before", "after"), ("o", "x")):
@@ -101,7 +101,7 @@ def _figure(out, before, after, diagrams):
     axes[2].set_title("H1 diagram: spurious loops close, the ring grows")
     axes[2].legend(loc="lower right")
     path = out / "topological_loss.png"
-    fig.savefig(path, dpi=90, bbox_inches="tight")
+    fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
 
