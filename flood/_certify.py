@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from flood.kernels import certify_tasks, nearest_k
+from flood.kernels import certify_tasks, launch_size, nearest_k
 from flood.kernels._pool import run_shared
 from flood.kernels._voronoi import MAX_CORNERS
 
@@ -45,10 +45,10 @@ MAX_VERTICES = {4: 1024, 5: 1024, 6: 2048}
 MAX_VERTICES_DEFAULT = 256
 #: Splits of one simplex before its bounds are accepted as they are (each halves a piece).
 MAX_SPLIT_DEPTH = 40
-#: Tasks per kernel launch (for 256-vertex polytopes; fewer for larger ones): the per-task
-#: scratch, ~250 KiB with its stack of pieces, stays near 250 MiB per CPU thread and 4 GiB
-#: on a GPU, which wants many threads in flight.
-BATCH_SIZE = {"cpu": 1024, "cuda": 16384}
+#: Tasks per CPU kernel launch (for 256-vertex polytopes; fewer for larger ones): the
+#: per-task scratch, ~250 KiB with its stack of pieces, stays near 250 MiB per thread. A GPU
+#: launch holds as many tasks as fill the device (:func:`flood.kernels.launch_size`).
+BATCH_SIZE = {"cpu": 1024}
 #: Batches per refinement round while progress is reported, so a bar moves at least ~30
 #: times per dimension (a launch costs ~1 ms more than its tasks; 100k torus, 1,000 landmarks).
 PROGRESS_BATCHES = 32
@@ -95,10 +95,13 @@ def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress, first_ro
     max_vertices = MAX_VERTICES.get(k, MAX_VERTICES_DEFAULT)
     n = len(corners)
     device = str(tree.device)
-    size = BATCH_SIZE["cpu" if device.startswith("cpu") else "cuda"]
-    size = max(1, min(size * MAX_VERTICES_DEFAULT // max_vertices, -(-n // max(n_threads, 1))))
-    if progress is not None:
-        size = max(1, min(size, -(-n // PROGRESS_BATCHES)))
+    if device.startswith("cpu"):
+        size = BATCH_SIZE["cpu"] * MAX_VERTICES_DEFAULT // max_vertices
+        size = max(1, min(size, -(-n // max(n_threads, 1))))
+        if progress is not None:
+            size = max(1, min(size, -(-n // PROGRESS_BATCHES)))
+    else:  # one launcher thread, launches that fill the GPU (progress moves per launch)
+        size, n_threads = launch_size(device, max_vertices), 1
     bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
 
     def work(b):
@@ -114,6 +117,7 @@ def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress, first_ro
             n_keep=n_keep,
             n_eager=n_eager,
             max_vertices=max_vertices,
+            batch_size=e - a,
             progress=progress,
         )
 

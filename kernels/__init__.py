@@ -23,6 +23,7 @@ from flood.kernels._tree import (
 from flood.kernels._voronoi import (
     TaskScratch,
     certify_tasks,
+    launch_size,
     restricted_voronoi_max,
     restricted_voronoi_max_reference,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "grid_interior_max",
     "grid_interior_max_reference",
     "interior_weights",
+    "launch_size",
     "max_nearest_distance",
     "nearest",
     "nearest_k",

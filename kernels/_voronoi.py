@@ -111,6 +111,35 @@ def certify_kernel(
     finish_task(sx, poly, stack, out, sides, st, t)
 
 
+#: Tasks per CPU launch by default (one core runs a launch's tasks in turn).
+CPU_LAUNCH_SIZE = 4096
+#: Tasks per CUDA launch per multiprocessor: up to 2,048 threads stay resident on one (sm_90),
+#: and more tasks than resident threads let a launch's long tasks overlap many short ones.
+CUDA_TASKS_PER_SM = 2048
+#: Share of a GPU's free memory that one launch's scratch may take (~250 KiB per task).
+CUDA_SCRATCH_SHARE = 0.25
+
+
+def scratch_bytes(max_vertices=MAX_POLY_VERTICES):
+    """Bytes of :class:`TaskScratch` per task (250,064 at 256 vertices)."""
+    words = -(-max_vertices // 64)
+    poly = max_vertices * (8 * N_COLS + 8 * N_WORDS + 8 + 4 + 4) + 8 * (N_BITS + 1) * words
+    poly += 4 * N_BITS
+    stack = MAX_DEPTH * (max_vertices * (8 * N_COLS + 8 * N_WORDS) + 4 * N_BITS + 8 * META_COLS + 4)
+    return poly + stack + 4 * EXTRA_CANDIDATES
+
+
+def launch_size(device, max_vertices=MAX_POLY_VERTICES):
+    """Tasks per launch of :func:`certify_kernel` on ``device``: ``CPU_LAUNCH_SIZE`` on the
+    CPU; on a GPU ``CUDA_TASKS_PER_SM`` per multiprocessor, as far as ``CUDA_SCRATCH_SHARE``
+    of its free memory holds their scratch (:func:`scratch_bytes`)."""
+    dev = wp.get_device(device)
+    if not dev.is_cuda:
+        return CPU_LAUNCH_SIZE
+    fit = int(CUDA_SCRATCH_SHARE * dev.free_memory) // scratch_bytes(max_vertices)
+    return max(1, min(dev.sm_count * CUDA_TASKS_PER_SM, fit))
+
+
 #: the fields of :class:`TaskOutputs`, their dtypes (``ystar`` and ``ylow`` of shape (n, dim))
 _OUTPUT_KEYS = ("lower", "upper", "status", "queries", "splits", "ystar", "ylow")
 _OUTPUT_TYPES = (wp.float64, wp.float64, wp.int32, wp.int32, wp.int32, wp.float64, wp.float64)
@@ -177,7 +206,7 @@ def certify_tasks(
     n_eager=None,
     max_vertices=MAX_POLY_VERTICES,
     scratch=None,
-    batch_size=4096,
+    batch_size=None,
     progress=None,
 ):
     """Run the S-loop on each task (a simplex given by its corners, with seed sites).
@@ -212,8 +241,8 @@ def certify_tasks(
     max_vertices : int
         Vertices of a piece's polytope before it is split (the scratch's size).
     scratch : TaskScratch, optional
-    batch_size : int
-        Tasks per launch (the scratch holds that many).
+    batch_size : int, optional
+        Tasks per launch (the scratch holds that many). Default: :func:`launch_size`.
     progress : callable, optional
         Called with the number of tasks finished after each launch.
 
@@ -256,6 +285,8 @@ def certify_tasks(
         "edge": np.full(n, -1, dtype=np.int32),
         "side": np.zeros((n, N_BITS), dtype=np.int32),
     }
+    if batch_size is None:
+        batch_size = launch_size(device, max_vertices)
     batch_size = max(1, min(batch_size, n)) if scratch is None else scratch.capacity
     if not 1 <= max_vertices <= PAIR_BASE:
         raise ValueError(f"max_vertices must be in [1, {PAIR_BASE}]; got {max_vertices}")

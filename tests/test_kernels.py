@@ -227,3 +227,25 @@ def test_certify_tasks_lower_bound_witness(device, dim, k):
         b = np.linalg.lstsq(a, yy - w[0], rcond=None)[0]
         assert b.min() >= -1e-9 and b.sum() <= 1 + 1e-9
         np.testing.assert_allclose(w[0] + a @ b, yy, atol=1e-9)
+
+
+def test_launch_size(monkeypatch):
+    """CPU launches keep their size; a GPU launch holds CUDA_TASKS_PER_SM tasks per
+    multiprocessor, as far as a quarter of the free memory holds their scratch, which
+    ``scratch_bytes`` counts exactly."""
+    import types
+
+    from flood.kernels import _voronoi as voronoi
+
+    assert voronoi.launch_size("cpu") == voronoi.CPU_LAUNCH_SIZE
+    for vertices in (256, 1024):
+        sc = voronoi.TaskScratch(1, "cpu", vertices)
+        arrays = [getattr(sc.poly, f) for f in ("pv", "pm", "ps", "negs", "vs", "pairs", "slots")]
+        arrays += [getattr(sc.stack, f) for f in ("pv", "pm", "slots", "meta", "nv")]
+        assert sum(a.capacity for a in arrays + [sc.extra]) == voronoi.scratch_bytes(vertices)
+    gpu = types.SimpleNamespace(is_cuda=True, sm_count=132, free_memory=140 * 2**30)
+    monkeypatch.setattr(voronoi.wp, "get_device", lambda device: gpu)
+    by_memory = int(0.25 * gpu.free_memory) // voronoi.scratch_bytes()
+    assert voronoi.launch_size("cuda:0") == min(132 * voronoi.CUDA_TASKS_PER_SM, by_memory)
+    gpu.free_memory = 2**40
+    assert voronoi.launch_size("cuda:0") == 132 * voronoi.CUDA_TASKS_PER_SM
