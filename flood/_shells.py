@@ -96,6 +96,8 @@ def _hole_region(top_facets, ranks, birth_rank, death_row, region, hole):
     local_death = int(np.searchsorted(inside, death_row))
     steps = np.unique(sub_ranks)
     steps = steps[steps > birth_rank]
+    if not len(steps):  # the death simplex alone, off its own centre (rounding): keep it
+        return region
 
     def good(step):
         local = _region(sub, sub_ranks, step, local_death, twins)

@@ -286,3 +286,28 @@ def test_result_pickles_after_features():
     first = res.features(top=1)
     again = pickle.loads(pickle.dumps(res)).features(top=1)
     np.testing.assert_array_equal(first["centre"], again["centre"])
+
+
+def test_simplex_distance_and_shortest_odd_loop():
+    """The two geometric helpers of the cycles: the distance from a point to a
+    tetrahedron (against the closest point of a barycentric grid of it, 40 steps per
+    edge: within 0.02 of the distance), and the shortest loop
+    crossing an odd set of edges (a square with a long diagonal: crossing one side odd
+    takes the triangle with the diagonal only when the diagonal is short)."""
+    from flood._holes import _barycentric_grid
+    from flood._loops import shortest_odd_loop
+    from flood._shells import simplex_distance
+
+    T = np.array([[[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]]], dtype=float)
+    inside = _barycentric_grid(40, 3) @ T[0]
+    for p in ([0.1, 0.1, 0.1], [2, 0, 0], [-1, -1, -1], [0.5, 0.5, 0.5], [0.3, -0.4, 0.2]):
+        p = np.array(p, dtype=float)
+        sampled = np.linalg.norm(inside - p, axis=1).min()
+        assert simplex_distance(T, p)[0] <= sampled + 1e-12
+        assert simplex_distance(T, p)[0] >= sampled - 0.02
+    edges = np.array([[0, 1], [1, 2], [2, 3], [0, 3], [0, 2]])
+    odd = np.array([True, False, False, False, False])
+    for diagonal, expect in ((2.5, [0, 1, 2, 3]), (1.1, [0, 1, 4])):
+        lengths = np.array([1.0, 1.0, 1.0, 1.0, diagonal])
+        assert sorted(shortest_odd_loop(edges, lengths, odd, 4)) == expect
+    assert shortest_odd_loop(edges, np.ones(5), np.zeros(5, dtype=bool), 4) is None
