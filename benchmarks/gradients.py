@@ -16,7 +16,7 @@ in 3-D its complex up to triangles is far larger still.
 
     python benchmarks/gradients.py [--scale 100000,1000000] [--peers 10000,30000]
                                    [--landmarks 1000] [--peer-landmarks 1000]
-                                   [--peer-timeout 300] [--repeat 3]
+                                   [--peer-timeout 300] [--peer-memory 12] [--repeat 3]
 """
 
 import argparse
@@ -78,11 +78,20 @@ def peer_run(peer, X):
     return forward, backward
 
 
-def _peer_in_child(peer, n, timeout):
-    """peer_run in a child process: (forward, backward) or None past ``timeout`` s."""
+def _peer_in_child(peer, n, timeout, memory_gb):
+    """peer_run in a child process: (forward, backward), None past ``timeout`` s, or the
+    last line of its error (a MemoryError past ``memory_gb`` GiB of address space)."""
+    import resource
+
+    def limit():
+        cap = int(memory_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
     cmd = [sys.executable, __file__, "--child", peer, "--peers", str(n)]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True)
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, check=True, preexec_fn=limit
+        )
     except subprocess.TimeoutExpired:
         return None
     except subprocess.CalledProcessError as exc:
@@ -98,6 +107,7 @@ def main(argv=None):
     p.add_argument("--peer-landmarks", type=int, default=1000)
     p.add_argument("--peer-timeout", type=float, default=300.0)
     p.add_argument("--repeat", type=int, default=3, help="flood runs per size (min)")
+    p.add_argument("--peer-memory", type=float, default=12.0, help="GiB per peer process")
     p.add_argument("--child", help=argparse.SUPPRESS)  # a peer's run in a child process
     a = p.parse_args(argv)
     if a.child:
@@ -132,7 +142,7 @@ def main(argv=None):
             f"{bwd:.4f} s = {fwd + bwd:.2f} s"
         )
         for peer in peers:
-            got = _peer_in_child(peer, n, a.peer_timeout)
+            got = _peer_in_child(peer, n, a.peer_timeout, a.peer_memory)
             if isinstance(got, list):
                 rows.append((peer, n, *got))
                 print(

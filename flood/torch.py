@@ -56,6 +56,7 @@ __all__ = [
     "FloodPersistence",
     "flood_persistence",
     "persistence",
+    "to_torch_topological",
     "total_persistence",
     "wasserstein_distance",
 ]
@@ -396,6 +397,42 @@ def wasserstein_distance(diagram, target, order=1.0, internal_p=2.0):
         enable_autodiff=True,
         keep_essential_parts=False,
     )
+
+
+def to_torch_topological(diagrams):
+    """The finite part of each diagram as torch-topological's ``PersistenceInformation``,
+    so its losses (``SummaryStatisticLoss``, ``SignatureLoss``, ...) take Flood diagrams.
+
+    torch-topological's own modules leave essential classes out; so does this adapter.
+    ``pairing`` is None (Flood's pairs are of simplices of the landmarks' triangulation,
+    not of the points).
+
+    Parameters
+    ----------
+    diagrams : Diagrams
+        What :func:`flood_persistence` returns.
+
+    Returns
+    -------
+    infos : list of torch_topological.nn.PersistenceInformation
+    """
+    try:
+        from torch_topological.nn import PersistenceInformation
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "to_torch_topological needs torch-topological: pip install torch-topological"
+        ) from exc
+    dims = getattr(diagrams, "homology_dimensions", None)
+    if dims is None:
+        raise TypeError(
+            "The 'diagrams' parameter of flood.torch.to_torch_topological must be what "
+            f"flood_persistence returns (a Diagrams list). Got a {type(diagrams).__name__} "
+            "instead."
+        )
+    return [
+        PersistenceInformation(pairing=None, diagram=d[torch.isfinite(d[:, 1])], dimension=q)
+        for d, q in zip(diagrams, dims)
+    ]
 
 
 def _check_diagram(diagram, owner, name="diagram"):

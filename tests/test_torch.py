@@ -13,6 +13,7 @@ from flood.torch import (  # noqa: E402
     FloodPersistence,
     flood_persistence,
     persistence,
+    to_torch_topological,
     total_persistence,
     wasserstein_distance,
 )
@@ -306,3 +307,18 @@ def test_readme_topological_loss_runs():
     exec(compile(blocks[0], "README-torch", "exec"), scope)
     # the ring's bar now outweighs all spurious bars together (measured +0.19 at step 0)
     assert scope["loss"].item() < 0
+
+
+def test_torch_topological_losses_take_flood_diagrams():
+    tt = pytest.importorskip("torch_topological.nn")
+    x = torch.tensor(_cloud(120, 2, 13), requires_grad=True)
+    diagrams = flood_persistence(x, 20, random_state=0)
+    infos = to_torch_topological(diagrams)
+    assert [i.dimension for i in infos] == [0, 1]
+    assert all(torch.isfinite(i.diagram).all() for i in infos)
+    loss = tt.SummaryStatisticLoss("total_persistence", p=1)(infos)
+    assert abs(loss.item() - total_persistence(diagrams).item()) < 1e-12
+    loss.backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    with pytest.raises(TypeError, match="'diagrams' parameter.*list"):
+        to_torch_topological([torch.zeros(1, 2)])
