@@ -3,7 +3,7 @@
 import numpy as np
 
 from flood.kernels import PointTree, build_tree
-from flood.kernels._tree import max_nearest_distance
+from flood.kernels._nearest import max_nearest_distance
 
 
 def farthest_point_sampling(points, n_landmarks, random_state=None):

@@ -10,8 +10,8 @@ import threading
 
 #: The Warp modules of :mod:`flood.kernels` each filtration method launches.
 KERNEL_MODULES = {
-    "certified": ("flood.kernels._tree", "flood.kernels._voronoi"),
-    "grid": ("flood.kernels._tree", "flood.kernels._grid"),
+    "certified": ("flood.kernels._tree", "flood.kernels._nearest", "flood.kernels._voronoi"),
+    "grid": ("flood.kernels._tree", "flood.kernels._nearest", "flood.kernels._grid"),
 }
 #: Endings of a compiled module binary in Warp's kernel cache, per device kind.
 BINARY_SUFFIXES = {"cpu": (".o",), "cuda": (".cubin", ".ptx")}

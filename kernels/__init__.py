@@ -10,16 +10,15 @@ from flood.kernels._grid import (
     grid_interior_max_reference,
     interior_weights,
 )
-from flood.kernels._tree import (
-    K_NEAREST,
-    PointTree,
-    build_tree,
+from flood.kernels._nearest import (
     max_nearest_distance,
     nearest,
     nearest_k,
     nearest_k_reference,
     nearest_reference,
 )
+from flood.kernels._tree import PointTree, build_tree
+from flood.kernels._tree_query import K_NEAREST
 from flood.kernels._voronoi import (
     TaskScratch,
     certify_tasks,

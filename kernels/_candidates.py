@@ -8,7 +8,8 @@ import warp as wp
 
 from flood.kernels._cut import add_site
 from flood.kernels._polytope import Polytope, Simplices, init_prism, task_ball
-from flood.kernels._tree import point_dist2, vec6
+from flood.kernels._tree import vec6
+from flood.kernels._tree_query import point_dist2
 
 wp.set_module_options({"enable_backward": False})
 

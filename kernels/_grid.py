@@ -12,7 +12,8 @@ from itertools import combinations
 import numpy as np
 import warp as wp
 
-from flood.kernels._tree import point_dist2, tree_nearest, vec6
+from flood.kernels._tree import vec6
+from flood.kernels._tree_query import point_dist2, tree_nearest
 
 wp.set_module_options({"enable_backward": False})
 

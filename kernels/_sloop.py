@@ -39,7 +39,8 @@ from flood.kernels._polytope import (
     task_ball,
     top_vertex,
 )
-from flood.kernels._tree import K_NEAREST, TreeArrays, tree_knn, tree_nearest, vec6
+from flood.kernels._tree import TreeArrays, vec6
+from flood.kernels._tree_query import K_NEAREST, tree_knn, tree_nearest
 
 wp.set_module_options({"enable_backward": False})
 

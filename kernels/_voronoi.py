@@ -74,7 +74,8 @@ from flood.kernels._sloop import (
     split_piece,
     start_task,
 )
-from flood.kernels._tree import K_NEAREST, TreeArrays
+from flood.kernels._tree import TreeArrays
+from flood.kernels._tree_query import K_NEAREST
 
 wp.set_module_options({"enable_backward": False})
 
