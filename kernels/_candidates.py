@@ -21,8 +21,7 @@ NO_POINT = -1  # an empty entry of the seeds or candidates
 class Candidates:
     """Per-task points of X that may join S without a query (row t: task t)."""
 
-    seeds: wp.array2d(dtype=wp.int32)  # (task, n_seeds): distinct seeds; cut or dropped ones
-    # become NO_POINT
+    seeds: wp.array2d(dtype=wp.int32)  # (task, n_seeds): distinct; NO_POINT once cut or dropped
     extra: wp.array2d(dtype=wp.int32)  # (task, EXTRA_CANDIDATES): points queries found, a ring
 
 
