@@ -119,7 +119,9 @@ class BlockResult:
     rows_read: int
     sub_blocks: int = 1  # parts the block was run in, to fit the worker's memory
     seconds: dict = None  # "read", "tree", "kernel": where the task's time went
-    pieces: dict = None  # dimension -> (parents, lower, upper) of the block's pieces
+    pieces: dict = None  # dimension -> (parents, lower, upper, witness) of its pieces
+    # per dimension, where the kernel found d_X >= lower (centred coordinates; NaN: none)
+    witness: list = None
 
 
 def enclosing_balls(corners):
@@ -403,7 +405,7 @@ def _certify_points(points, block, tol, device, n_threads, seconds, pieces):
     """Certified bounds of a block's whole simplices and of ``pieces`` (dimension ->
     Pieces) over ``points`` (centred; this call's own, freed once indexed); adds the
     seconds of the tree and of the kernel to ``seconds``. Returns (lower, upper, stats,
-    {dimension: (parents, lower, upper)})."""
+    {dimension: (parents, lower, upper, witness)}); ``stats.witness``: the simplices'."""
     t0 = time.perf_counter()
     tree = build_tree(points, device=device)
     del points
@@ -423,16 +425,16 @@ def _certify_points(points, block, tol, device, n_threads, seconds, pieces):
         )
     else:
         lower = upper = [np.zeros(0) for _ in block.rows]
-        stats = CertifyStats()
+        stats = CertifyStats(witness=[np.zeros((0, block.vertices.shape[1])) for _ in block.rows])
     done = {}
     for k, q in pieces.items():
         n, kp1, dim = q.corners.shape
         corners = np.ascontiguousarray(q.corners, dtype=np.float64)
         seeds = nearest(tree, corners.reshape(-1, dim))[0].reshape(n, kp1).astype(np.int32)
-        lo, up, _, _, queries, max_sites, splits, _ = _bound_dimension(
+        lo, up, wit, _, queries, max_sites, splits, _ = _bound_dimension(
             tree, corners, seeds, np.zeros(n), tol, n_threads, MAX_SPLIT_DEPTH, None
         )
-        done[k] = (q.parents, lo, up)
+        done[k] = (q.parents, lo, up, wit)
         stats.queries[k] = stats.queries.get(k, 0) + queries
         stats.splits[k] = stats.splits.get(k, 0) + splits
         stats.max_sites[k] = max(stats.max_sites.get(k, 0), max_sites)
@@ -509,9 +511,11 @@ def run_block(reader, block, shift, tol, method, points_per_edge, device, n_thre
             1,
             seconds,
             done,
+            stats.witness,
         )
     lower = [block.values.copy()] + [np.full(len(r), -np.inf) for r in block.rows[1:]]
     upper = [block.values.copy()] + [np.full(len(r), np.inf) for r in block.rows[1:]]
+    witness = [np.full((len(r), block.vertices.shape[1]), np.nan) for r in block.rows]
     queries, max_sites, splits, done = {}, {}, {}, {}
     n_top = len(block.rows[top]) if top and block.top_centres is not None else 0
     groups = []
@@ -541,25 +545,29 @@ def run_block(reader, block, shift, tol, method, points_per_edge, device, n_thre
         for k in range(1, len(sub.rows)):
             rows = sub.rows[k]  # rows of this block
             if len(rows):
+                rises = lo_k[k] > lower[k][rows]
+                witness[k][rows[rises]] = stats.witness[k][rises]
                 lower[k][rows] = np.maximum(lower[k][rows], lo_k[k])
                 upper[k][rows] = np.minimum(upper[k][rows], up_k[k])
-        for k, (p, lo_p, up_p) in got.items():
-            old = done.get(k, (np.zeros(0, np.int64), np.zeros(0), np.zeros(0)))
-            done[k] = tuple(np.concatenate([a, b]) for a, b in zip(old, (p, lo_p, up_p)))
+        for k, got_k in got.items():
+            old = done.get(k, tuple(np.zeros((0,) + a.shape[1:], a.dtype) for a in got_k))
+            done[k] = tuple(np.concatenate([a, b]) for a, b in zip(old, got_k))
         _add_stats(queries, max_sites, splits, stats)
     return BlockResult(
         block.rows, lower, upper, queries, max_sites, splits, n_halo, n_read, len(groups),
-        seconds, done,
+        seconds, done, witness,
     )  # fmt: skip
 
 
 def merge(results, simplices, values, method):
-    """Per-simplex bounds of the whole complex from the blocks' (an iterable of
-    BlockResult): ``lower = max``, ``upper = min`` over the blocks holding a simplex (each
-    block's bounds are certified, so both stay so); and the summed counters: per block its
-    halo, rows read, sub-blocks and seconds (columns :data:`BLOCK_STAGES`), and the
-    simplices (of dimension >= 1) computed per simplex of the complex (a face shared by
-    blocks is computed in each)."""
+    """Per-simplex bounds of the whole complex from the blocks' (an iterable of BlockResult):
+    ``lower = max``, ``upper = min`` over the blocks holding a simplex (each block's bounds
+    are certified, so both stay so); where each largest lower bound was found (per
+    dimension, centred coordinates, NaN where none: the witnesses of
+    :func:`flood._certify.maximizers`; None for ``method="grid"``); and the summed counters:
+    per block its halo, rows read, sub-blocks and seconds (columns :data:`BLOCK_STAGES`),
+    and the simplices (of dimension >= 1) computed per simplex of the complex (a face shared
+    by blocks is computed in each)."""
     lower = [values.copy()] + [np.full(len(s), -np.inf) for s in simplices[1:]]
     upper = [values.copy()] + [np.full(len(s), np.inf) for s in simplices[1:]]
     queries, max_sites, splits, halo, read, parts, seconds, cpu = {}, {}, {}, [], [], [], [], []
@@ -567,16 +575,23 @@ def merge(results, simplices, values, method):
     # are in some block); NaN: no piece
     piece_lo = [np.full(len(s), -np.inf) for s in simplices]
     piece_up = [np.full(len(s), -np.inf) for s in simplices]
+    # where the largest lower bound of each simplex was found (NaN: no witness)
+    wit = [np.full((len(s), 0), np.nan) for s in simplices]
+    wit_lo = [np.full(len(s), -np.inf) for s in simplices]
     evaluated = 0
     for res in results:
         for k in range(1, len(simplices)):
             rows = res.rows[k]
             lower[k][rows] = np.maximum(lower[k][rows], res.lower[k])
             upper[k][rows] = np.minimum(upper[k][rows], res.upper[k])
+            if res.witness is not None and len(rows):
+                _keep_best(wit, wit_lo, k, rows, res.lower[k], res.witness[k])
             evaluated += len(rows)
-        for k, (parents, lo, up) in (res.pieces or {}).items():
+        for k, (parents, lo, up, *w) in (res.pieces or {}).items():
             np.maximum.at(piece_lo[k], parents, lo)
             np.maximum.at(piece_up[k], parents, up)
+            if w and len(parents):
+                _keep_best(wit, wit_lo, k, parents, lo, w[0])
             evaluated += len(parents)
         for k, q in res.queries.items():
             queries[k] = queries.get(k, 0) + q
@@ -606,4 +621,24 @@ def merge(results, simplices, values, method):
     }
     if method != "grid":
         work.update(max_sites=max_sites, splits=splits)
-    return lower, upper, queries, work
+    dims = {w.shape[1] for w in wit if w.shape[1]}
+    witness = None
+    if method != "grid" and dims:
+        (dim,) = dims
+        witness = [w if w.shape[1] else np.full((len(w), dim), np.nan) for w in wit]
+    return lower, upper, queries, work, witness
+
+
+def _keep_best(wit, wit_lo, k, rows, lower, where):
+    """Keeps, per simplex of dimension k, the witness of its largest lower bound so far
+    (``rows`` may repeat: the pieces of one simplex)."""
+    if wit[k].shape[1] != where.shape[1]:
+        wit[k] = np.full((len(wit_lo[k]), where.shape[1]), np.nan)
+    found = ~np.isnan(where[:, 0])
+    rows, lower, where = rows[found], lower[found], where[found]
+    order = np.argsort(lower, kind="stable")[::-1]  # the largest of each row first
+    rows, first = np.unique(rows[order], return_index=True)
+    best, where = lower[order][first], where[order][first]
+    better = best > wit_lo[k][rows]
+    wit[k][rows[better]] = where[better]
+    wit_lo[k][rows[better]] = best[better]

@@ -53,6 +53,7 @@ from flood._blocks import (
     top_dimension,
 )
 from flood._cells import SimplexBounds, plan_cells
+from flood._certify import maximizers
 from flood._landmarks import farthest_point_sampling
 from flood._memory import (
     block_rows_cap,
@@ -356,6 +357,7 @@ def _filtration(tiles, survey, Lc, values, simplices, facets, options, plan, cli
     a single simplex cannot (:mod:`flood._memory`)."""
     limit = worker_memory_limit(client)
     tol, method, points_per_edge, device, n_threads, block_size = options
+    witness = None
     if top_dimension(simplices) == 0:  # vertices only
         lower = upper = [values] + [np.zeros(0) for _ in simplices[1:]]
         queries, work = {}, {"blocks": 0}
@@ -364,11 +366,14 @@ def _filtration(tiles, survey, Lc, values, simplices, facets, options, plan, cli
         check_block_memory(limit, max(b.reads for b in blocks), Lc.shape[1])
         settings = (survey.mean, tol, method, points_per_edge, device, n_threads)
         results = _run_blocks(tiles, blocks, settings, client, progress)
-        lower, upper, queries, work = merge(results, simplices, values, method)
+        lower, upper, queries, work, witness = merge(results, simplices, values, method)
     if method == "grid":  # the blocks' "bounds" are the interior grid maxima
         out = grid_filtration(lower[0], lower, simplices, facets, points_per_edge)
     else:
         out = certified_filtration(lower, upper, facets, queries, simplices)
+        if witness is not None:  # the blocks' witnesses: each simplex's maximizer, as in memory
+            found = maximizers(Lc, lower, witness, simplices, facets)
+            out["maximizers"] = [y + survey.mean for y in found]
     return dict(out, work=work)
 
 

@@ -192,7 +192,7 @@ def _barycentric_grid(steps, k):
 
 def evaluate_again(result, points, k, rows, n_threads=1):
     """Maximizers and lower bounds of a few k-simplices from the points of X that can be
-    nearest to them (for results that kept no maximizers: dask input).
+    nearest to them (for results that kept no maximizers).
 
     Every y in conv(s) has its nearest point of X within ``f(s) <= upper(s)``, so the points
     in the simplex's box widened by ``upper(s)`` give d_X exactly on s; X is read once, chunk

@@ -49,8 +49,8 @@ class FloodResult:
     maximizers : list of ndarray of float64 or None
         Per dimension, shape (n_k, dim): a point y of each simplex with
         ``d_X(y) >= lower(s) >= f(s) - tol``, where the flood reaches the simplex last (a
-        vertex for a vertex). None for ``method="grid"`` and for dask input (there
-        :meth:`features` evaluates the few simplices it needs again from the points).
+        vertex for a vertex); for dask input, the blocks' (of a simplex cut into pieces,
+        the piece's with the largest lower bound). None for ``method="grid"``.
     """
 
     landmarks: np.ndarray
@@ -162,9 +162,14 @@ class FloodResult:
         fill the hole. The point of tau that the flood reaches last is the hole's
         ``centre`` and ``d_X`` there its ``radius``: no point of X lies within ``radius``
         of ``centre``, and ``radius >= f(tau) - tol``. The ``cycle`` is a representative
-        of the class: the reduced column of tau in a persistence reduction that keeps
-        chains (Oineus, :mod:`flood._cycles`), a closed loop of edges for H1, a closed
-        shell of triangles for H2, every simplex of it in the complex at the birth.
+        of the class from a persistence reduction that keeps chains (Oineus,
+        :mod:`flood._cycles`): for H1 in 3-D the shortest closed loop of edges that
+        represents the bar, in the complex at the birth or at ``birth + tol``
+        (:mod:`flood._loops`; births closer than tol have no certified order); for H2 in
+        3-D the closed shell of triangles around the void's region at the earliest value
+        at which each of its tetrahedra meets the void (:mod:`flood._shells`: no spikes
+        into the material around it); otherwise the reduced column of tau, every simplex
+        of it in the complex at the birth.
 
         Parameters
         ----------
@@ -187,12 +192,15 @@ class FloodResult:
         table : ndarray (structured) of shape (n_features,) or pandas.DataFrame
             Fields ``dimension`` (int), ``birth``, ``death``, ``persistence``, ``radius``
             (float; ``death`` is ``inf`` for an essential class), ``centre`` (float, shape
-            (dim,), in the points' coordinates; NaN for an essential class and for
-            ``method="grid"``), and the object fields ``birth_simplex`` (landmark indices,
-            shape (q + 1,)), ``death_simplex`` (shape (q + 2,)) and ``cycle`` (shape
-            (n_simplices, q + 1): landmark indices of the cycle's q-simplices). Sorted by
-            persistence, largest first. For dask input the centres are evaluated again
-            from the few death simplices' neighbourhoods in X (one pass over its chunks).
+            (dim,), in the points' coordinates; NaN for an essential class; for
+            ``method="grid"``, which keeps no maximizers, the point of tau farthest from
+            its landmarks, with the grid's value as radius), and the object fields
+            ``birth_simplex`` (landmark indices, shape (q + 1,)), ``death_simplex``
+            (shape (q + 2,)) and ``cycle`` (shape (n_simplices, q + 1): landmark indices
+            of the cycle's q-simplices). Sorted by
+            persistence, largest first. A result without maximizers (made before they
+            were kept) has its centres evaluated again from the few death simplices'
+            neighbourhoods in X (one pass over its chunks).
 
         Examples
         --------

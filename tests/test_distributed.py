@@ -53,7 +53,25 @@ def assert_matches(res, X, landmarks_in_X=True, **options):
     assert res.covering_radius == cKDTree(res.landmarks).query(X)[0].max()
     if landmarks_in_X:
         assert np.array_equal(X[res.landmark_indices], res.landmarks)
+    if res.method == "certified":  # the blocks' witnesses: points of s where d_X >= lower(s)
+        assert_maximizers(res, X)
     return ref
+
+
+def assert_maximizers(res, X):
+    """Each simplex's maximizer lies in it and d_X there is at least its lower bound."""
+    assert res.maximizers is not None
+    tree = cKDTree(X)
+    for k in range(1, len(res.simplices)):
+        corners, y = res.landmarks[res.simplices[k]], res.maximizers[k]
+        if not len(y):
+            continue
+        a = (corners[:, 1:] - corners[:, :1]).transpose(0, 2, 1)  # (n, dim, k)
+        lam = (np.linalg.pinv(a) @ (y - corners[:, 0])[..., None])[..., 0]
+        scale = np.abs(corners).max() + 1
+        assert np.abs(np.einsum("ndk,nk->nd", a, lam) + corners[:, 0] - y).max() <= 1e-9 * scale
+        assert lam.min() >= -1e-9 and lam.sum(axis=1).max() <= 1 + 1e-9, k
+        assert np.all(tree.query(y)[0] >= res.lower[k] - ROUND), k
 
 
 @pytest.mark.parametrize("name", sorted(CLOUDS))
