@@ -10,7 +10,8 @@ the same clouds, in one run, each peer in a child process stopped after ``--peer
 seconds: torch-topological's ``AlphaComplex`` (a full Alpha complex of X through gudhi,
 ``torch.cdist`` of all pairs, then one indexing op per pair: its backward grows like
 pairs x N^2) and Oineus' ``diff.alpha_filtration`` + ``diff.persistence_diagram`` (needs
-diode, a CGAL build from source: ``pip install diode``; left out where it is missing).
+diode, built from source: ``apt-get install libcgal-dev; pip install diode``, ~20 min here;
+left out where it is missing).
 torch-topological's VietorisRipsComplex (giotto-ph on all pairs) is left out: at 10^4 points
 in 3-D its complex up to triangles is far larger still.
 

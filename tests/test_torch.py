@@ -322,3 +322,17 @@ def test_torch_topological_losses_take_flood_diagrams():
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
     with pytest.raises(TypeError, match="'diagrams' parameter.*list"):
         to_torch_topological([torch.zeros(1, 2)])
+
+
+def test_gradients_benchmark_quick(capsys):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "gradients.py"
+    spec = importlib.util.spec_from_file_location("flood_bench_gradients", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.main(["--scale", "2000", "--peers", "", "--landmarks", "40", "--repeat", "1"])
+    (name, n, forward, backward) = rows[0]
+    assert (name, n) == ("flood", 2000) and 0 < backward < forward
+    assert "bwd/fwd" in capsys.readouterr().out
