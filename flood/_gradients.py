@@ -50,6 +50,10 @@ ACTIVE_RTOL = 1e-8
 #: A polished maximizer that moved more than this times f from the kernel's is refused (the
 #: active set or face was misread): tol=0 maximizers are exact to ~1e-12 relative.
 POLISH_RTOL = 1e-6
+#: Values below this times the cloud's extent are 0: a landmark given as coordinates on a
+#: point of X comes back through the centring shift off by rounding (~1e-16 relative), and
+#: a value of 1e-17 would get a unit gradient in a meaningless direction.
+ZERO_RTOL = 1e-12
 
 
 @dataclass
@@ -67,7 +71,7 @@ class Jacobian:
     vertex_coef: np.ndarray
 
 
-def simplex_jacobian(tree, points, corners, vertex_ids, maximizer, n_threads=1):
+def simplex_jacobian(tree, points, corners, vertex_ids, maximizer, n_threads=1, zero=0.0):
     """Values and sparse derivatives of n simplices of one dimension k.
 
     Parameters
@@ -83,6 +87,8 @@ def simplex_jacobian(tree, points, corners, vertex_ids, maximizer, n_threads=1):
         A (tol-)maximizer of d_X on each simplex.
     n_threads : int
         Workers of the k-d tree queries.
+    zero : float
+        Values at or below it are 0, with the zero subgradient.
 
     Returns
     -------
@@ -98,7 +104,7 @@ def simplex_jacobian(tree, points, corners, vertex_ids, maximizer, n_threads=1):
     n_active = np.fromiter(map(len, active), dtype=np.int64, count=n)
     values = np.zeros(n)  # a vertex on a point of X (d0 = 0): value 0, zero subgradient
     parts = []
-    left = d0 > 0
+    left = d0 > zero
     for size in np.unique(n_face[left & (n_active == n_face)]):
         rows = np.flatnonzero(left & (n_active == n_face) & (n_face == size))
         done, part = _generic(points, corners, vertex_ids, maximizer, face, active, rows, size)
@@ -219,7 +225,7 @@ def polish(face, active, y0, beta0):
     coordinates on the face and its value ``min_j |y - x_j|``; the kernel's point ``y0``
     (coordinates ``beta0``) where that point is not determined or leaves the face."""
     p = len(face) - 1
-    y, beta = y0, beta0 / beta0.sum()
+    y, beta = (face[0], np.ones(1)) if p == 0 else (y0, beta0 / beta0.sum())
     if p > 0 and len(active) - 1 >= p:
         # centred at y0 for conditioning: y = P0 + E t, |y - x_j|^2 = |y - x_0|^2 for all j
         P, Q = face - y0, active - y0
@@ -316,6 +322,7 @@ def persistence_jacobian(result, points, homology_dimensions, min_persistence, n
     death_idx = np.full(len(death), -1, dtype=np.int64)
     death_idx[death >= 0] = inverse[len(birth) :]
     tree = cKDTree(points, balanced_tree=False, compact_nodes=False)
+    zero = ZERO_RTOL * float(np.ptp(points, axis=0).max()) if len(points) else 0.0
     offs = offsets(result.simplices)
     k_of, row_of = split_ids(ids, offs)
     parts = []
@@ -326,7 +333,7 @@ def persistence_jacobian(result, points, homology_dimensions, min_persistence, n
         # a vertex is its own maximizer (its copy in result.maximizers went through the
         # centring shift: off by rounding, which would give a value of 1e-17, not 0)
         where = corners[:, 0] if k == 0 else result.maximizers[k][row_of[at]]
-        part = simplex_jacobian(tree, points, corners, simplices, where, n_threads)
+        part = simplex_jacobian(tree, points, corners, simplices, where, n_threads, zero)
         parts.append((at, part))
     return CriticalPairs(dimension, birth_idx, death_idx, _merge(parts, len(ids), points.shape[1]))
 

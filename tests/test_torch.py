@@ -160,6 +160,18 @@ def test_positive_tol_gives_finite_gradients_with_the_same_invariants():
     assert abs((X * g).sum() - loss.item()) <= 1e-10 * loss.item()
 
 
+def test_landmark_tensor_rows_on_points_of_x_are_born_at_exactly_zero():
+    X = _cloud(100, 2, 14) + 5.0  # off the origin: the centring shift rounds
+    off = np.random.default_rng(14).normal(scale=0.05, size=(10, 2))
+    lm = torch.tensor(np.r_[X[:10], X[10:20] + off], requires_grad=True)
+    x = torch.tensor(X, requires_grad=True)
+    h0, h1 = flood_persistence(x, lm)
+    births = h0[:, 0].detach().numpy()
+    assert (births == 0).sum() >= 1 and np.all((births == 0) | (births > 1e-6)), births
+    total_persistence([h0, h1]).backward()
+    assert torch.isfinite(x.grad).all() and torch.isfinite(lm.grad).all()
+
+
 @pytest.mark.parametrize("n", [4, 12])
 def test_symmetric_degenerate_configuration_gives_finite_subgradients(n):
     # a regular n-gon and its centre's neighbourhood: every vertex is active at the centre
