@@ -279,6 +279,7 @@ class CriticalPairs:
     birth: np.ndarray
     death: np.ndarray
     jacobian: Jacobian
+    ids: np.ndarray = None  # global simplex id of each value (flood._cycles.offsets)
 
 
 def persistence_jacobian(result, points, homology_dimensions, min_persistence, n_threads=1):
@@ -335,7 +336,8 @@ def persistence_jacobian(result, points, homology_dimensions, min_persistence, n
         where = corners[:, 0] if k == 0 else result.maximizers[k][row_of[at]]
         part = simplex_jacobian(tree, points, corners, simplices, where, n_threads, zero)
         parts.append((at, part))
-    return CriticalPairs(dimension, birth_idx, death_idx, _merge(parts, len(ids), points.shape[1]))
+    jacobian = _merge(parts, len(ids), points.shape[1])
+    return CriticalPairs(dimension, birth_idx, death_idx, jacobian, ids)
 
 
 def _merge(parts, n, dim):

@@ -107,6 +107,47 @@ def test_points_that_witness_nothing_get_zero_gradient():
             assert abs(change.sum() - 1e-7 * norm[i]) <= 1e-9 * norm[i], (i, change.sum())
 
 
+def test_face_propagated_values_get_the_gradient_of_their_face():
+    # critical triangles whose maximizer lies on an edge (f(s) = f(edge)): the derivative
+    # goes to that edge's two vertices and two active points, and matches differences
+    from flood import flood_complex
+    from flood._cycles import offsets, split_ids
+    from flood._gradients import persistence_jacobian
+
+    def run(X):
+        res = flood_complex(X, 20, tol=0.0, device="cpu", random_state=0)
+        return res, persistence_jacobian(res, X, (0, 1, 2), 0.0)
+
+    X = _cloud(120, 3, 0)
+    res, cp = run(X)
+    J = cp.jacobian
+    k, _ = split_ids(cp.ids, offsets(res.simplices))
+    n_vertices = np.bincount(J.vertex_owner, minlength=len(J.values))
+    on_edge = np.flatnonzero((k == 2) & (n_vertices == 2))
+    assert len(on_edge) >= 2  # measured: 3 of 32 critical triangles
+    h = 1e-6
+    for i in on_edge[:2]:
+        terms = [
+            (r, c)
+            for r, c in zip(J.point_rows[J.point_owner == i], J.point_coef[J.point_owner == i])
+        ]
+        terms += [
+            (res.landmark_indices[r], c)
+            for r, c in zip(J.vertex_rows[J.vertex_owner == i], J.vertex_coef[J.vertex_owner == i])
+        ]
+        assert len(terms) == 4
+        for row in sorted({r for r, _ in terms}):
+            grad = sum(c for r, c in terms if r == row)  # a landmark may be active too
+            for c in range(3):
+                plus, minus = X.copy(), X.copy()
+                plus[row, c] += h
+                minus[row, c] -= h
+                (_, p), (_, m) = run(plus), run(minus)
+                assert np.array_equal(p.ids, cp.ids) and np.array_equal(m.ids, cp.ids)
+                fd = (p.jacobian.values[i] - m.jacobian.values[i]) / (2 * h)
+                assert abs(fd - grad[c]) <= 1e-6, (i, row, c, fd, grad[c])
+
+
 @pytest.mark.parametrize("dim", [2, 3])
 def test_gradients_rotate_with_the_cloud(dim):
     X = _cloud(120, dim, 6)
