@@ -115,16 +115,16 @@ def test_face_propagated_values_get_the_gradient_of_their_face():
     from flood._gradients import persistence_jacobian
 
     def run(X):
-        res = flood_complex(X, 20, tol=0.0, device="cpu", random_state=0)
+        res = flood_complex(X, 40, tol=0.0, device="cpu", random_state=0)
         return res, persistence_jacobian(res, X, (0, 1, 2), 0.0)
 
-    X = _cloud(120, 3, 0)
+    X = _cloud(200, 3, 0)
     res, cp = run(X)
     J = cp.jacobian
     k, _ = split_ids(cp.ids, offsets(res.simplices))
     n_vertices = np.bincount(J.vertex_owner, minlength=len(J.values))
     on_edge = np.flatnonzero((k == 2) & (n_vertices == 2))
-    assert len(on_edge) >= 2  # measured: 3 of 32 critical triangles
+    assert len(on_edge) >= 2  # measured: 7 of 92 critical triangles (2-10 for seeds 0-7)
     h = 1e-6
     for i in on_edge[:2]:
         terms = [
