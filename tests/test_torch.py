@@ -389,3 +389,19 @@ def test_gradients_benchmark_quick(capsys):
     (name, n, forward, backward) = rows[0]
     assert (name, n) == ("flood", 2000) and 0 < backward < forward
     assert "bwd/fwd" in capsys.readouterr().out
+
+
+def test_each_device_gives_the_cpu_values_and_gradients(device):
+    # the kernels run on the tensor's device (Warp CUDA when the tensor is on a GPU)
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        pytest.skip("Warp sees a GPU but this torch build has no CUDA")
+    X = _cloud(150, 3, 15)
+    grads, losses = [], []
+    for where in ("cpu", device):
+        x = torch.tensor(X, device=where, requires_grad=True)
+        loss = _weighted_loss(x, 20)
+        loss.backward()
+        losses.append(loss.item())
+        grads.append(x.grad.cpu().numpy())
+    assert abs(losses[1] - losses[0]) <= 1e-9 * losses[0]
+    np.testing.assert_allclose(grads[1], grads[0], atol=1e-9)
