@@ -55,13 +55,12 @@ HALO_BOXES = 16
 #: centred copy, the tree's build peak and the tree (~26 per coordinate measured with
 #: :func:`~flood.kernels.build_tree`, 3-D), with room to spare.
 INDEXED_BYTES = 40
-#: Share of a dask worker's memory limit a block task's halo (8 bytes per coordinate) and the
-#: points it indexes at once (``INDEXED_BYTES``) may take together; a block whose halo holds
-#: more runs in sub-blocks (its halo is read once, each sub-block indexes a part). The rest
-#: is the worker's own (~300 MiB with flood and Warp loaded), the chunk being read, the
-#: halo's concatenation and the allocator's slack: at 0.4 of a 2 GiB limit without the
-#: halo's own bytes, one worker of a 10^8-point run (largest halo 12.6M points) passed 95%.
-HALO_MEMORY_SHARE = 0.4
+#: A block task on a dask worker indexes its whole halo when the memory model the plan
+#: used (:mod:`flood._memory`: the worker's baseline, 16 bytes per coordinate of the halo
+#: and its concatenation, ``INDEXED_BYTES`` for the tree, within ``MEMORY_SHARE`` of the
+#: limit) allows: the plan made every block fit it, so a planned block runs in one part
+#: (at 10^8 points on 2.5 GiB workers a stricter rule, 0.4 of the limit, cut 32 blocks
+#: into 47 parts whose overlapping trees and sub-block bookkeeping cost ~20 % of the CPU).
 #: A sub-block may index at least this fraction of what an empty budget would allow (a halo
 #: that takes most of the budget itself is still cut into a bounded number of parts).
 MIN_CAP_FRACTION = 0.125
@@ -343,9 +342,12 @@ def halo_points(reader, block):
 
 def worker_halo_cap(dim, n_halo=0):
     """The most points a block task on this dask worker indexes at once, holding a halo of
-    ``n_halo`` points: ``HALO_MEMORY_SHARE`` of the worker's memory limit, less the halo's
-    bytes, over ``INDEXED_BYTES`` per coordinate (at least ``MIN_CAP_FRACTION`` of the cap
-    with no halo); None outside a worker, or for a worker without a limit."""
+    ``n_halo`` points: what :mod:`flood._memory`'s model leaves of ``MEMORY_SHARE`` of the
+    worker's memory limit after its baseline and the halo (16 bytes per coordinate), over
+    ``INDEXED_BYTES`` per coordinate (at least ``MIN_CAP_FRACTION`` of the cap with no
+    halo); None outside a worker, or for a worker without a limit."""
+    from flood._memory import MEMORY_SHARE, WORKER_BASELINE
+
     try:
         from distributed import get_worker
 
@@ -354,8 +356,8 @@ def worker_halo_cap(dim, n_halo=0):
         return None
     if not limit:
         return None
-    budget = HALO_MEMORY_SHARE * limit
-    free = max(budget - 8 * dim * n_halo, MIN_CAP_FRACTION * budget)
+    budget = max(MEMORY_SHARE * limit - WORKER_BASELINE, 0.0)
+    free = max(budget - 16 * dim * n_halo, MIN_CAP_FRACTION * budget)
     return max(1, int(free / (INDEXED_BYTES * dim)))
 
 

@@ -21,6 +21,7 @@ from scipy.spatial import cKDTree
 import flood._blocks
 from flood import flood_complex
 from flood._blocks import INDEXED_BYTES, enclosing_balls, worker_halo_cap
+from flood._memory import MEMORY_SHARE, WORKER_BASELINE, block_rows_cap
 from flood.datasets import make_swiss_cheese, make_torus, read_point_cloud
 
 #: Rounding allowed between two certified bounds computed in different coordinates.
@@ -110,6 +111,8 @@ def test_blocks_over_the_memory_cap_run_in_sub_blocks(monkeypatch):
 
 def test_worker_halo_cap_follows_the_memory_limit():
     assert worker_halo_cap(3) is None  # not in a dask worker
+    limit = 600 * 2**20
+    rows = block_rows_cap(limit, 3)  # the most rows a planned block reads
     with (
         distributed.LocalCluster(
             n_workers=1, processes=False, dashboard_address=None, memory_limit="600MiB"
@@ -117,14 +120,17 @@ def test_worker_halo_cap_follows_the_memory_limit():
         distributed.Client(cluster) as client,
     ):
         caps = [
-            client.submit(worker_halo_cap, 3, n, pure=False).result() for n in (0, 10**6, 10**8)
+            client.submit(worker_halo_cap, 3, n, pure=False).result()
+            for n in (0, 10**5, rows, 10**8)
         ]
-    budget = flood._blocks.HALO_MEMORY_SHARE * 600 * 2**20
+    # the plan's memory model (flood._memory): baseline, the halo and its concatenation
+    # (16 bytes per coordinate), the tree (INDEXED_BYTES) within MEMORY_SHARE of the limit
+    budget = MEMORY_SHARE * limit - WORKER_BASELINE
     assert caps[0] == int(budget / (INDEXED_BYTES * 3))
-    # the halo held takes its bytes out of the budget, down to a floor
-    assert caps[1] == int((budget - 24 * 10**6) / (INDEXED_BYTES * 3))
+    assert caps[1] == int((budget - 48 * 10**5) / (INDEXED_BYTES * 3))
+    assert rows <= caps[2] <= rows + 1  # a block the plan let through is indexed whole
     floor = int(flood._blocks.MIN_CAP_FRACTION * budget / (INDEXED_BYTES * 3))
-    assert caps[2] == floor  # a halo of 2.4 GB takes the whole budget
+    assert caps[3] == floor  # a halo of 2.4 GB takes the whole budget
 
 
 def test_seeded_and_chunking_changes_only_the_landmarks():
