@@ -80,7 +80,8 @@ def flood_complex(
     points_per_edge : int, default=30
         Grid resolution for ``method="grid"``.
     device : str, optional
-        Warp device, ``"cpu"`` or ``"cuda[:n]"``; default CUDA when present.
+        Warp device, ``"cpu"`` or ``"cuda[:n]"``; default ``"cpu"`` (CUDA is opt-in until
+        ``benchmarks/gpu_check.py`` has passed on a GPU).
     random_state : int, numpy Generator or None
         Seeds the farthest point sampling.
     n_threads : int, default=2

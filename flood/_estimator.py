@@ -87,7 +87,8 @@ class FloodComplex(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         Leave out the pairs with ``death - birth <= min_persistence`` (pairs of zero
         persistence up to rounding are always left out).
     device : str, default=None
-        Warp device, ``"cpu"`` or ``"cuda[:n]"``; default CUDA when present.
+        Warp device, ``"cpu"`` or ``"cuda[:n]"``; default ``"cpu"`` (CUDA is opt-in until
+        ``benchmarks/gpu_check.py`` has passed on a GPU).
     n_jobs : int, default=None
         Clouds processed at once by ``joblib.Parallel``; ``None`` means 1 unless in a
         ``joblib.parallel_backend`` context (e.g. ``"dask"``), -1 all processors. With
