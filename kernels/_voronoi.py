@@ -15,16 +15,8 @@ else query the points of X nearest to y* among those closer than phi_S(y*), add 
 d_X(y*) = phi_S(y*) = max phi_S: the value is exact). Candidates are points of X, so adding
 one keeps phi_S >= d_X; each is tried once. S only grows, X is finite: the loop ends.
 
-Pieces. When a site does not fit the task's fixed arrays (``N_BITS`` constraint bits,
-``MAX_POLY_VERTICES`` vertices), the thread halves its current piece by the plane that
-bisects the piece's diameter: it pushes a copy of the polytope (with the other half's plane)
-on a per-task stack, cuts the polytope by its own half-plane (a constraint like any other,
-in the same frame) and goes on; sites and vertices of the far half drop out as redundant.
-A piece retires when its maximum is within ``tol`` of the simplex's lower bound (shared by
-all pieces) or exact; then the next piece is popped. The task's upper bound is the largest
-over its pieces. Only when the stack is full, a split plane itself does not fit, or
-``max_queries`` is spent does the task stop with valid bounds (the largest over finished,
-current and stacked pieces) and ask the host to split the simplex.
+Pieces: when a site does not fit the task's fixed arrays, the thread halves its current
+piece and stacks one half (:mod:`flood.kernels._pieces`, where the rule is written out).
 
 The maximum of phi_S over a piece is the largest lifted value F over the vertices of a
 polytope P (:mod:`flood.kernels._polytope`), kept up to date by one cut per added site
