@@ -189,3 +189,26 @@ def test_profile_kernel_rejects_bad_options():
         timeout=60,
     )
     assert proc.returncode == 2 and "--repeats must be >= 1; got 0" in proc.stderr
+
+
+def test_many_landmarks_quick(tmp_path):
+    """The issue-30 measurement runs at two landmark counts and its rows add up."""
+    bench = _load("many_landmarks")
+    out = tmp_path / "many.csv"
+    stdout = _run("many_landmarks", ["--quick", "--csv", str(out)])
+    assert 0.5 < float(stdout.split("two-core check")[1].split()[0]) < 4
+    columns, rows = _read(out)
+    assert columns == bench.COLUMNS
+    assert [int(r["landmarks"]) for r in rows] == [200, 2000]
+    for r in rows:
+        stages = [float(r[f"{s}_s"]) for s in bench.STAGES]
+        assert all(s > 0 for s in stages)
+        assert sum(stages) <= float(r["total_s"]) * (1 + 1e-9)
+        counts = [int(r[f"n_{k}"]) for k in ("vertices", "edges", "triangles", "tetrahedra")]
+        assert int(r["n_vertices"]) == int(r["landmarks"]) and sum(counts) == int(r["n_simplices"])
+        # Del(L) triangulates a 3-ball: Euler characteristic 1
+        assert counts[0] - counts[1] + counts[2] - counts[3] == 1
+        assert int(r["n_pairs"].split("/")[0]) >= 1  # H0 has its essential class
+        assert math.isclose(
+            float(r["total_over_kdtree"]), float(r["total_s"]) / float(r["kdtree_s"]), rel_tol=1e-6
+        )
