@@ -11,7 +11,7 @@ from math import comb
 import numpy as np
 
 from flood._certify import propagate_bounds
-from flood._delaunay import FLAT_RTOL, facet_index, triangulate
+from flood._delaunay import FLAT_RTOL, triangulate_with_facets
 from flood._landmarks import farthest_point_sampling
 from flood._validation import check_method, check_n_threads, check_tol, distinct_rows
 
@@ -83,13 +83,10 @@ def triangulate_landmarks(L, Xc, max_dimension):
 
     ``Xc``: the centred points, or any matrix with the same singular values (the dask path
     passes the stacked R factors of its chunks): the flatness of X, for a warning."""
-    simplices, rank = triangulate(L, max_dimension)
+    simplices, facets, rank = triangulate_with_facets(L, max_dimension)
     dim = L.shape[1]
     if rank < min(dim, max_dimension) and len(L) > rank + 1:
         _warn_if_only_landmarks_flat(Xc, rank, dim)
-    facets = [None, None] + [
-        facet_index(simplices[k], simplices[k - 1], len(L)) for k in range(2, len(simplices))
-    ]
     return simplices, facets
 
 
