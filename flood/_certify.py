@@ -19,13 +19,15 @@ that lower bound (or is exact): on exit ``upper - lower <= tol`` for every simpl
 gap, and a warning says so).
 """
 
+import threading
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from flood.kernels import certify_tasks, launch_size, nearest_k
+from flood.kernels import TaskScratch, certify_tasks, launch_size, nearest_k
 from flood.kernels._pool import run_shared
+from flood.kernels._sloop import STATUS_DONE
 from flood.kernels._voronoi import MAX_CORNERS
 
 #: Points of each k-nearest query that join S at once, per simplex dimension (each is one
@@ -85,8 +87,97 @@ def _bisect(corners, edge, sites, side):
     )
 
 
-def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress, first_round=True):
-    """certify_tasks over batches shared by ``n_threads`` threads (launches release the GIL)."""
+class _ThreadScratch:
+    """One :class:`TaskScratch` per launching thread, reused by every launch of one
+    :func:`certified_bounds` call (all dimensions and rounds) and freed with it. A scratch
+    made per launch (~250 MiB, most of it never touched) came from fresh pages each time:
+    the pages a launch's tasks touch were faulted in and zeroed again at every launch."""
+
+    def __init__(self, device):
+        self.device = device
+        self._by_thread = {}  # thread ident -> its TaskScratch (each thread reads its own)
+
+    def get(self, capacity, max_vertices):
+        """The calling thread's scratch for ``capacity`` tasks of ``max_vertices``."""
+        key = threading.get_ident()
+        scratch = self._by_thread.get(key)
+        if scratch is None or scratch.capacity < capacity or scratch.max_vertices != max_vertices:
+            self._by_thread[key] = None  # the old one is freed before the new one is made
+            scratch = TaskScratch(capacity, self.device, max_vertices)
+            self._by_thread[key] = scratch
+        return scratch
+
+
+class _SeedRows:
+    """The seeds of each simplex, made batch by batch in the launching threads: its corners'
+    own sites (``own``), then the sites its faces ended with. ``face_sites`` holds each face's
+    sites first (``face_count`` of them, -1 after): a batch takes only as many columns as its
+    fullest face needs, never ``N_BITS`` per face (1.3M triangles x 3 faces x 64 columns
+    was a gigabyte gathered at once). Called as ``rows(a, e)`` for simplices ``a .. e - 1``."""
+
+    def __init__(self, own, face_rows=None, face_sites=None, face_count=None):
+        self.own = np.ascontiguousarray(own, dtype=np.int32)
+        self.face_rows, self.face_sites, self.face_count = face_rows, face_sites, face_count
+
+    def __call__(self, a, e):
+        if self.face_rows is None:
+            return self.own[a:e]
+        rows = self.face_rows[a:e]
+        width = int(self.face_count[rows].max(initial=0))
+        from_faces = self.face_sites[rows, :width].reshape(len(rows), -1)
+        return np.concatenate([self.own[a:e], from_faces], axis=1)
+
+
+def _compact(sites):
+    """Each row's sites (>= 0) first, in their order, then -1, as many columns as the fullest
+    row (at least one); and the count per row."""
+    valid = sites >= 0
+    count = valid.sum(axis=1)
+    out = np.full((len(sites), max(int(count.max(initial=0)), 1)), -1, dtype=np.int32)
+    rows, cols = np.nonzero(valid)
+    start = np.cumsum(count) - count
+    out[rows, np.arange(len(rows)) - start[rows]] = sites[rows, cols]
+    return out, count
+
+
+def _shrink(out, first_round):
+    """What the host keeps of one batch: the tasks' bounds and counters, their sites
+    compacted (first round: the sites handed to the cofaces) and counted, and for the tasks
+    handed back (``back``, rows of the batch) their whole slot rows and where to split them.
+    Done in the launching thread, so the host never joins N_BITS columns per task."""
+    sites, side, edge = out.pop("sites"), out.pop("side"), out.pop("edge")
+    del out["ystar"]
+    root, out["n_sites"] = _compact(sites)
+    if first_round:
+        out["root"] = root
+    back = np.flatnonzero(out["status"] != STATUS_DONE)
+    out.update(back=back, back_sites=sites[back], back_side=side[back], back_edge=edge[back])
+    return out
+
+
+def _merge(parts, bounds):
+    """The batches' outputs joined (``back`` as rows of the whole; ``root`` padded to the
+    widest batch)."""
+    merged = {}
+    for key in parts[0]:
+        if key == "back":
+            merged[key] = np.concatenate([p[key] + a for p, (a, _) in zip(parts, bounds)])
+        elif key == "root":
+            width = max(p[key].shape[1] for p in parts)
+            merged[key] = np.concatenate(
+                [np.pad(p[key], ((0, 0), (0, width - p[key].shape[1])), constant_values=-1)
+                 for p in parts]
+            )  # fmt: skip
+        else:
+            merged[key] = np.concatenate([p[key] for p in parts])
+    return merged
+
+
+def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress, scratch, first_round):
+    """certify_tasks over batches shared by ``n_threads`` threads (launches release the GIL),
+    each thread launching into its own reused ``scratch`` (a :class:`_ThreadScratch`);
+    ``seeds(a, e)`` gives the seeds of tasks ``a .. e - 1``. Returns :func:`_shrink`'s
+    fields of all tasks."""
     k = corners.shape[1] - 1
     n_add = N_ADD.get(k, N_ADD_DEFAULT)
     n_keep = N_KEEP.get(k, N_KEEP_DEFAULT)
@@ -96,20 +187,21 @@ def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress, first_ro
     n = len(corners)
     device = str(tree.device)
     if device.startswith("cpu"):
-        size = BATCH_SIZE["cpu"] * MAX_VERTICES_DEFAULT // max_vertices
-        size = max(1, min(size, -(-n // max(n_threads, 1))))
+        capacity = BATCH_SIZE["cpu"] * MAX_VERTICES_DEFAULT // max_vertices
+        size = max(1, min(capacity, -(-n // max(n_threads, 1))))
         if progress is not None:
             size = max(1, min(size, -(-n // PROGRESS_BATCHES)))
     else:  # one launcher thread, launches that fill the GPU (progress moves per launch)
-        size, n_threads = launch_size(device, max_vertices), 1
+        capacity = size = launch_size(device, max_vertices)
+        n_threads = 1
     bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
 
     def work(b):
         a, e = b
-        return certify_tasks(
+        out = certify_tasks(
             tree,
             corners[a:e],
-            seeds[a:e],
+            seeds(a, e),
             lower0[a:e],
             reach[a:e],
             tol,
@@ -117,71 +209,70 @@ def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress, first_ro
             n_keep=n_keep,
             n_eager=n_eager,
             max_vertices=max_vertices,
-            batch_size=e - a,
+            scratch=scratch.get(capacity, max_vertices),
             progress=progress,
         )
+        return _shrink(out, first_round)
 
-    parts = run_shared(work, bounds, n_threads)
-    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    return _merge(run_shared(work, bounds, n_threads), bounds)
 
 
-def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, progress):
-    """Bounds for the k-simplices given by ``corners``; returns (lower, upper, the sites
-    each simplex ended with (-1 padded), queries, max |S|, splits, depth reached)."""
+def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, progress, scratch):
+    """Bounds for the k-simplices given by ``corners`` and their ``seeds`` (a
+    :class:`_SeedRows`); returns (lower, upper, witness, the sites each simplex ended with
+    (valid first, -1 padded) and their count, queries, max |S|, splits, depth reached)."""
     n = len(corners)
     lower, upper = lower0.copy(), np.zeros(n)
     witness = np.full((n, corners.shape[2]), np.nan)
     sid = np.arange(n)
     reach = np.full(n, np.inf)
-    root_sites, queries, max_sites, splits, depth = None, 0, 0, 0, 0
+    root, queries, max_sites, splits, depth = None, 0, 0, 0, 0
     total = 0  # tasks of all rounds so far: the simplices, then the pieces split from them
     while len(sid):
         total += len(sid)
         report = None if progress is None else (lambda m, t=total: progress(m, t))
-        out = _run(
-            tree, corners, seeds, lower[sid], reach, tol, n_threads, report, root_sites is None
-        )
-        if root_sites is None:  # the sites each simplex ended with (-1: free or a plane)
-            root_sites = np.where(out["sites"] >= 0, out["sites"], -1)
+        first = root is None
+        out = _run(tree, corners, seeds, lower[sid], reach, tol, n_threads, report, scratch, first)
+        if first:  # the sites each simplex ended with, for its cofaces
+            root = out["root"], out["n_sites"]
         queries += int(out["queries"].sum())
         splits += int(out["splits"].sum())
-        max_sites = max(max_sites, int((out["sites"] >= 0).sum(axis=1).max()))
-        _keep_witness(witness, lower, sid, out["lower"], out["ylow"])
+        max_sites = max(max_sites, int(out["n_sites"].max()))
+        _keep_witness(witness, lower, sid, out["lower"], out["ylow"], first)
         np.maximum.at(lower, sid, out["lower"])
-        done = (out["status"] == 0) | (out["upper"] <= lower[sid] + tol) | (depth >= max_depth)
+        # a task handed back is split unless its bounds are close enough after all
+        back = out["back"]
+        split = (out["upper"][back] > lower[sid[back]] + tol) & (depth < max_depth)
+        done = np.ones(len(sid), dtype=bool)
+        done[back[split]] = False
         np.maximum.at(upper, sid[done], out["upper"][done])
-        keep = ~done
-        if not keep.any():
+        if not split.any():
             break
-        splits += int(keep.sum())
-        corners, seeds, parent = _bisect(
-            corners[keep], out["edge"][keep], out["sites"][keep], out["side"][keep]
-        )
-        reach = out["upper"][keep][parent]
-        sid = sid[keep][parent]
+        rows = back[split]
+        splits += len(rows)
+        corners, dense, parent = _bisect(
+            corners[rows], out["back_edge"][split], out["back_sites"][split],
+            out["back_side"][split],
+        )  # fmt: skip
+        seeds = _SeedRows(dense)
+        reach = out["upper"][rows][parent]
+        sid = sid[rows][parent]
         depth += 1
     upper = np.maximum(upper, lower)
-    return lower, upper, witness, root_sites, queries, max_sites, splits, depth
+    return lower, upper, witness, root, queries, max_sites, splits, depth
 
 
-def _keep_witness(witness, lower, sid, found, where):
+def _keep_witness(witness, lower, sid, found, where, unique=False):
     """Per simplex ``sid``, the point of the piece that raised its lower bound the most
-    above ``lower`` (its value before this round), into ``witness``."""
+    above ``lower`` (its value before this round), into ``witness`` (``unique``: each
+    simplex is one task of this round)."""
     up = np.flatnonzero(found > lower[sid])
     if not len(up):
         return
-    up = up[np.lexsort((-found[up], sid[up]))]  # per simplex, the largest first
-    first = np.r_[True, sid[up][1:] != sid[up][:-1]]
-    witness[sid[up[first]]] = where[up[first]]
-
-
-def _seeds(sites, simplex, face_rows, face_sites):
-    """Seed sites of each simplex: its corners' nearest points, then its facets' sites."""
-    own = sites[simplex]
-    if face_rows is None:
-        return np.ascontiguousarray(own, dtype=np.int32)
-    from_faces = face_sites[face_rows].reshape(len(simplex), -1)
-    return np.ascontiguousarray(np.concatenate([own, from_faces], axis=1), dtype=np.int32)
+    if not unique:
+        up = up[np.lexsort((-found[up], sid[up]))]  # per simplex, the largest first
+        up = up[np.r_[True, sid[up][1:] != sid[up][:-1]]]
+    witness[sid[up]] = where[up]
 
 
 def certified_bounds(
@@ -237,31 +328,30 @@ def certified_bounds(
     values = np.zeros(len(vertices)) if vertex_values is None else np.asarray(vertex_values)
     lower, upper = [values.copy()], [values.copy()]
     stats = CertifyStats(witness=[np.full(vertices.shape, np.nan)])
-    face_sites = sites[:, None]
+    faces = None  # (the sites each simplex of the dimension below ended with, their count)
+    scratch = _ThreadScratch(tree.device)
     for k in range(1, len(simplices)):
         s_k = simplices[k]
         if not len(s_k):
             lower.append(np.zeros(0))
             upper.append(np.zeros(0))
             stats.witness.append(np.zeros((0, vertices.shape[1])))
-            face_sites = np.zeros((0, 1), dtype=np.int32)
+            faces = np.full((0, 1), -1, dtype=np.int32), np.zeros(0, dtype=np.int64)
             continue
         if k == 1:
             lower0 = values[s_k].max(axis=1)
             # candidates: the K_NEAREST (16) points of each corner (one query per landmark,
             # counted with the edges' queries)
             near, _ = nearest_k(tree, vertices, np.inf)
-            seeds = np.concatenate(
-                [_seeds(sites, s_k, None, None), near[s_k].reshape(len(s_k), -1)], axis=1
-            )
+            seeds = _SeedRows(sites[s_k], s_k, near, (near >= 0).sum(axis=1))
             landmark_queries = len(vertices)
         else:
             lower0 = lower[k - 1][facets[k]].max(axis=1)
-            seeds = _seeds(sites, s_k, facets[k], face_sites)
+            seeds = _SeedRows(sites[s_k], facets[k], *faces)
             landmark_queries = 0
         report = None if progress is None else (lambda m, t, k=k: progress(k, m, t))
-        lo, up, wit, face_sites, queries, max_sites, splits, depth = _bound_dimension(
-            tree, vertices[s_k], seeds, lower0, tol, n_threads, max_depth, report
+        lo, up, wit, faces, queries, max_sites, splits, depth = _bound_dimension(
+            tree, vertices[s_k], seeds, lower0, tol, n_threads, max_depth, report, scratch
         )
         lower.append(lo)
         upper.append(up)

@@ -136,13 +136,18 @@ def launch_size(device, max_vertices=MAX_POLY_VERTICES):
 #: the fields of :class:`TaskOutputs`, their dtypes (``ystar`` and ``ylow`` of shape (n, dim))
 _OUTPUT_KEYS = ("lower", "upper", "status", "queries", "splits", "ystar", "ylow")
 _OUTPUT_TYPES = (wp.float64, wp.float64, wp.int32, wp.int32, wp.int32, wp.float64, wp.float64)
+#: the fields of :class:`PieceSides` (written only for tasks handed back: they start as -1, 0)
+_SIDE_KEYS = ("edge", "side")
+_SIDE_TYPES = (wp.int32, wp.int32)
 
 
 def _wp(a, dtype, device):
+    """``a`` as a Warp array on ``device``: on the CPU a contiguous NumPy array is shared,
+    not copied (the kernel's writes land in it)."""
     return (
         a
         if isinstance(a, wp.array)
-        else wp.array(np.ascontiguousarray(a), dtype=dtype, device=device)
+        else wp.array(np.ascontiguousarray(a), dtype=dtype, device=device, copy=False)
     )
 
 
@@ -162,6 +167,7 @@ class TaskScratch:
 
     def __init__(self, capacity, device="cpu", max_vertices=MAX_POLY_VERTICES):
         self.capacity = int(capacity)
+        self.max_vertices = int(max_vertices)
 
         def empty(shape, dtype):
             return wp.empty(shape, dtype=dtype, device=device)
@@ -286,6 +292,7 @@ def certify_tasks(
     if scratch is None and n:
         scratch = TaskScratch(batch_size, device, max_vertices)
     tree_arrays = tree.arrays()
+    cpu = wp.get_device(device).is_cpu
     for a in range(0, n, batch_size):
         e = min(a + batch_size, n)
         m = e - a
@@ -303,26 +310,21 @@ def certify_tasks(
         cands = Candidates()
         cands.seeds = _wp(seeds[a:e], wp.int32, device)
         cands.extra = scratch.extra
-        res = TaskOutputs()
-        for key, dtype in zip(_OUTPUT_KEYS, _OUTPUT_TYPES):
-            setattr(
-                res,
-                key,
-                wp.empty((m, dim) if key.startswith("y") else m, dtype=dtype, device=device),
-            )
-        sides = PieceSides()
-        sides.edge = wp.full(m, -1, dtype=wp.int32, device=device)
-        sides.side = wp.zeros((m, N_BITS), dtype=wp.int32, device=device)
+        # on the CPU the kernel writes into ``out`` itself; elsewhere into arrays copied back
+        res, sides = TaskOutputs(), PieceSides()
+        for key, dtype in zip(_OUTPUT_KEYS + _SIDE_KEYS, _OUTPUT_TYPES + _SIDE_TYPES):
+            target = res if key in _OUTPUT_KEYS else sides
+            setattr(target, key, _wp(out[key][a:e], dtype, device) if cpu or key in _SIDE_KEYS
+                    else wp.empty(out[key][a:e].shape, dtype=dtype, device=device))  # fmt: skip
         wp.launch(
             certify_kernel,
             dim=m,
             inputs=[tree_arrays, sx, params, cands, scratch.poly, scratch.stack, res, sides],
             device=device,
         )
-        for key in _OUTPUT_KEYS:
-            out[key][a:e] = getattr(res, key).numpy()
-        out["edge"][a:e] = sides.edge.numpy()
-        out["side"][a:e] = sides.side.numpy()
+        if not cpu:
+            for key in _OUTPUT_KEYS + _SIDE_KEYS:
+                out[key][a:e] = getattr(res if key in _OUTPUT_KEYS else sides, key).numpy()
         out["sites"][a:e] = scratch.poly.slots.numpy()[:m]
         if progress is not None:
             progress(m)

@@ -179,3 +179,57 @@ def test_candidate_seeds_and_kept_points_give_the_exact_values(k):
     np.testing.assert_allclose(kept["upper"], plain["upper"], rtol=0, atol=1e-9 * scale)
     np.testing.assert_allclose(kept["upper"], eager["upper"], rtol=0, atol=1e-9 * scale)
     assert kept["queries"].sum() < 0.8 * plain["queries"].sum()
+
+
+def _dirty(scratch, n_points, rng):
+    """Fill every array of a TaskScratch with garbage: NaN coordinates, all mask bits set,
+    and indices of real points (a task that read any of it before writing would differ)."""
+    arrays = [scratch.poly.pv, scratch.poly.ps, scratch.stack.pv, scratch.stack.meta]
+    for a in arrays:
+        a.numpy()[...] = np.nan
+    for a in (scratch.poly.pm, scratch.poly.vs, scratch.stack.pm):
+        a.numpy()[...] = np.iinfo(np.uint64).max
+    for a in (scratch.poly.negs, scratch.poly.pairs, scratch.poly.slots, scratch.stack.slots,
+              scratch.stack.nv, scratch.extra):  # fmt: skip
+        a.numpy()[...] = rng.integers(0, n_points, size=a.shape)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_a_reused_scratch_gives_what_a_fresh_one_gives(k):
+    """flood._certify reuses one TaskScratch per thread across launches: whatever earlier
+    tasks left in it (here: garbage everywhere, stack of pieces included) must not change a
+    task's output."""
+    from flood.kernels import TaskScratch
+
+    rng = np.random.default_rng(20 + k)
+    X = rng.random((50_000, 3))
+    tree = build_tree(X)
+    n = 24
+    size = {2: 0.6, 3: 0.5}[k]  # big enough for pieces (4 and 30 splits with this seed)
+    corners = np.clip(rng.random((n, 1, 3)) + size * rng.random((n, k + 1, 3)), 0.0, 1.0)
+    seeds = np.full((n, 1), -1, dtype=np.int32)
+    args = (tree, corners, seeds, np.zeros(n), np.full(n, np.inf), 0.0)
+    fresh = certify_tasks(*args, n_add=1, n_keep=7, batch_size=8)
+    assert fresh["splits"].sum() > 0  # the stack of pieces was used
+    scratch = TaskScratch(8)
+    _dirty(scratch, len(X), rng)
+    reused = certify_tasks(*args, n_add=1, n_keep=7, scratch=scratch)
+    for key, value in fresh.items():
+        np.testing.assert_array_equal(reused[key], value, err_msg=key)
+
+
+def test_thread_scratch_is_one_per_thread_and_grows_when_asked():
+    from flood._certify import _ThreadScratch
+
+    held = _ThreadScratch("cpu")
+    first = held.get(4, 256)
+    assert held.get(2, 256) is first  # a smaller batch fits the same scratch
+    bigger = held.get(8, 256)
+    assert bigger is not first and bigger.capacity == 8
+    other = held.get(2, 1024)
+    assert other.max_vertices == 1024 and held.get(2, 1024) is other
+    got = []
+    thread = threading.Thread(target=lambda: got.append(held.get(2, 1024)))
+    thread.start()
+    thread.join(WAIT_BUDGET_S)
+    assert len(got) == 1 and got[0] is not other and got[0].max_vertices == 1024
