@@ -129,15 +129,12 @@ class _SeedRows:
 
 
 def _compact(sites):
-    """Each row's sites (>= 0) first, in their order, then -1, as many columns as the fullest
-    row (at least one); and the count per row."""
-    valid = sites >= 0
-    count = valid.sum(axis=1)
-    out = np.full((len(sites), max(int(count.max(initial=0)), 1)), -1, dtype=np.int32)
-    rows, cols = np.nonzero(valid)
-    start = np.cumsum(count) - count
-    out[rows, np.arange(len(rows)) - start[rows]] = sites[rows, cols]
-    return out, count
+    """Each row's sites (>= 0) first (in descending order: one row sort), then -1, as many
+    columns as the fullest row (at least one); and the count per row."""
+    negated = np.sort(-sites, axis=1)  # sites s >= 0 as -s <= 0: first
+    count = (negated <= 0).sum(axis=1)
+    width = max(int(count.max(initial=0)), 1)
+    return np.maximum(-negated[:, :width], -1), count
 
 
 def _shrink(out, first_round):
@@ -156,18 +153,17 @@ def _shrink(out, first_round):
 
 
 def _merge(parts, bounds):
-    """The batches' outputs joined (``back`` as rows of the whole; ``root`` padded to the
-    widest batch)."""
+    """The batches' outputs joined (``back`` as rows of the whole; ``root`` -1 padded to
+    the widest batch)."""
     merged = {}
     for key in parts[0]:
         if key == "back":
             merged[key] = np.concatenate([p[key] + a for p, (a, _) in zip(parts, bounds)])
         elif key == "root":
             width = max(p[key].shape[1] for p in parts)
-            merged[key] = np.concatenate(
-                [np.pad(p[key], ((0, 0), (0, width - p[key].shape[1])), constant_values=-1)
-                 for p in parts]
-            )  # fmt: skip
+            merged[key] = np.full((bounds[-1][1], width), -1, dtype=np.int32)
+            for p, (a, e) in zip(parts, bounds):
+                merged[key][a:e, : p[key].shape[1]] = p[key]
         else:
             merged[key] = np.concatenate([p[key] for p in parts])
     return merged

@@ -7,7 +7,7 @@ import numpy as np
 import warp as wp
 
 from flood.kernels._cut import add_site
-from flood.kernels._polytope import Polytope, Simplices, init_prism, task_ball
+from flood.kernels._polytope import Polytope, Simplices, init_prism
 from flood.kernels._tree import vec6
 from flood.kernels._tree_query import point_dist2
 
@@ -33,31 +33,32 @@ def seed_polytope(
     reach: wp.float64,
     n_eager: int,
     t: int,
+    c: vec6,
+    rad: wp.float64,
     zmin: wp.float64,
     thr2: wp.float64,
     poly: Polytope,
 ):
     """P for the task's first ``n_eager`` seeds that can be nearest somewhere in C (within
-    ``reach`` of its ball); seeds that overflow are dropped. The later seeds within reach
-    stay in ``seeds`` as candidates (:func:`best_candidate`), the others become NO_POINT. Returns
-    the size (0: no seed at all)."""
-    tx = sx.corners
-    c, rad, e2 = task_ball(tx, t)
+    ``reach`` of its ball: centroid ``c``, radius ``rad``); seeds that overflow are dropped.
+    The later seeds within reach stay in ``seeds`` as candidates (:func:`best_candidate`),
+    the others become NO_POINT. Returns the size (0: no seed at all). With ``reach`` infinite
+    no seed is measured (each is within reach, and the first one makes P)."""
     nv = int(0)
     closest = int(-1)
     closest_d = wp.float64(wp.inf)
+    measure = reach < wp.float64(wp.inf)
     for j in range(seeds.shape[1]):
         s = int(seeds[t, j])
         if s >= 0:
-            dc = wp.float64(0.0)
-            for l in range(tx.shape[2]):
-                u = xs[s, l] - c[l]
-                dc += u * u
-            dc = wp.sqrt(dc)
-            if dc < closest_d:
-                closest_d = dc
-                closest = s
-            if dc - rad > reach:
+            far = False
+            if measure:  # a random read of X per seed: only where a seed can be dropped
+                dc = wp.sqrt(point_dist2(xs, s, c))
+                if dc < closest_d:
+                    closest_d = dc
+                    closest = s
+                far = dc - rad > reach
+            if far:
                 seeds[t, j] = wp.int32(NO_POINT)
             elif j < n_eager or nv == 0:
                 seeds[t, j] = wp.int32(NO_POINT)
@@ -117,7 +118,8 @@ def keep_candidates(
     upper: wp.float64,
 ):
     """Move the seed candidates that can still beat S somewhere in C (closer than ``upper``
-    >= max phi_S to the task's ball) to the front of the row; returns how many."""
+    >= max phi_S to the task's ball) to the front of the row; returns how many (the
+    candidates from then on are the first that many columns)."""
     n = int(0)
     for j in range(seeds.shape[1]):
         s = int(seeds[t, j])
@@ -125,9 +127,7 @@ def keep_candidates(
             if wp.sqrt(point_dist2(xs, s, c)) - rad < upper:
                 seeds[t, n] = wp.int32(s)
                 n += 1
-    for j in range(n, seeds.shape[1]):
-        seeds[t, j] = wp.int32(NO_POINT)
-    return n
+    return n  # the columns from n on are never read again (:func:`best_candidate`)
 
 
 def _distinct_seeds(seeds, lead=0):

@@ -131,10 +131,9 @@ def start_task(
     st.zmin = wp.float64(-2.0) * st.e2 - wp.float64(FLOOR_GAP)
     st.lower = params.lower0[t]
     st.thr = st.lower + params.tol
-    for j in range(cands.extra.shape[1]):
-        cands.extra[t, j] = wp.int32(NO_POINT)
+    # the ring of candidates is empty: n_extra = 0 (its entries are read only once written)
     st.nv = seed_polytope(
-        sx, tree.points, cands.seeds, params.reach[t], params.n_eager, t, st.zmin,
+        sx, tree.points, cands.seeds, params.reach[t], params.n_eager, t, c, rad, st.zmin,
         st.thr * st.thr, poly,
     )  # fmt: skip
     if st.nv == 0:
