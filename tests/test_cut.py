@@ -1,0 +1,172 @@
+"""The edge search of a cut (kernels/_edges.py): the search specialized to four constraints
+(k = 3) against the generic one, pair for pair, for every removed vertex of every cut of an
+S-loop run with brute-force queries, on random and on degenerate (lattice) sites."""
+
+# ruff: noqa: UP018  (Warp kernels declare dynamic loop variables as int(0), as in kernels/)
+
+import numpy as np
+import pytest
+import warp as wp
+
+from flood.kernels._cut import CUT_MADE, add_site, classify
+from flood.kernels._edges import edges_of_simple, edges_of_simple4
+from flood.kernels._polytope import (
+    FLOOR_GAP,
+    FREE,
+    N_BITS,
+    U_DIM,
+    Polytope,
+    Simplices,
+    init_prism,
+    maximizer,
+    site_plane,
+    task_ball,
+    top_vertex,
+)
+from flood.kernels._tree import vec6
+from flood.kernels._voronoi import TaskScratch
+
+wp.set_module_options({"enable_backward": False})
+
+# what a task counts (columns of ``counts``)
+COMPARED, PAIRS, MISMATCH, MADE = 0, 1, 2, 3
+
+
+@wp.func
+def nearest_beating(xs: wp.array2d(dtype=wp.float64), y: vec6, r2: wp.float64, dim: int):
+    """The point of xs nearest to y within sqrt(r2) (brute force), or -1."""
+    best = int(-1)
+    best_d = r2
+    for i in range(xs.shape[0]):
+        d = wp.float64(0.0)
+        for l in range(dim):
+            e = xs[i, l] - y[l]
+            d += e * e
+        if d < best_d:
+            best_d = d
+            best = i
+    return best
+
+
+@wp.func
+def bump(counts: wp.array2d(dtype=wp.int32), t: int, col: int, n: int):
+    counts[t, col] = counts[t, col] + wp.int32(n)
+
+
+@wp.func
+def compare_searches(
+    poly: Polytope,
+    other: wp.array2d(dtype=wp.int32),
+    t: int,
+    nv: int,
+    nneg: int,
+    counts: wp.array2d(dtype=wp.int32),
+):
+    """Both searches from each removed vertex with four constraints (after a classify):
+    the generic one into ``poly.pairs``, the specialized one into ``other``."""
+    nw = (nv + 63) // 64
+    room = poly.pairs.shape[1]
+    for i in range(nneg):
+        q = int(poly.negs[t, i])
+        if wp.bit_count(poly.pm[t, q, 0]) == 4:
+            na = edges_of_simple(poly.pm, poly.ps, poly.vs, poly.pairs, t, q, nw, 0, room)
+            nb = edges_of_simple4(poly.pm, poly.ps, poly.vs, other, t, q, nw, 0, room)
+            bad = int(0)
+            if na != nb:
+                bad = 1
+            for j in range(wp.min(na, nb)):
+                if poly.pairs[t, j] != other[t, j]:
+                    bad += 1
+            bump(counts, t, COMPARED, 1)
+            bump(counts, t, PAIRS, na)
+            bump(counts, t, MISMATCH, bad)
+
+
+@wp.kernel
+def searches_kernel(
+    sx: Simplices,
+    xs: wp.array2d(dtype=wp.float64),
+    rounds: int,
+    poly: Polytope,
+    other: wp.array2d(dtype=wp.int32),
+    counts: wp.array2d(dtype=wp.int32),
+):
+    """An S-loop on task ``wp.tid()`` with brute-force queries over xs: each round adds the
+    point nearest to the maximizer y* that beats S there; before each cut, both edge
+    searches run from its removed vertices."""
+    t = wp.tid()
+    dim = sx.corners.shape[2]
+    for j in range(N_BITS):
+        poly.slots[t, j] = wp.int32(FREE)
+    c, rad, e2 = task_ball(sx.corners, t)
+    zmin = wp.float64(-2.0) * e2 - wp.float64(FLOOR_GAP)
+    nv = init_prism(sx, xs, t, nearest_beating(xs, c, wp.float64(wp.inf), dim), zmin, poly)
+    top = top_vertex(poly.pv, t, nv)
+    k = sx.corners.shape[1] - 1
+    for _round in range(rounds):
+        fmax, y, p2 = maximizer(sx, xs, poly, t, top)
+        s = nearest_beating(xs, y, p2 * wp.float64(1.0 - 1e-12), dim)
+        if s < 0:
+            break
+        a, b = site_plane(sx.corners, sx.edges, xs, t, s)
+        no_threshold = wp.float64(-wp.inf)
+        nneg, nhigh, nband, kept, kept_f = classify(
+            poly.pv, poly.ps, poly.negs, t, nv, k, a, b, wp.float64(1.0), no_threshold
+        )
+        compare_searches(poly, other, t, nv, nneg, counts)
+        nv2, code, top2 = add_site(sx, xs, poly, t, s, nv, no_threshold)
+        if code == CUT_MADE:
+            bump(counts, t, MADE, 1)
+            nv = nv2
+            top = top2
+
+
+def run_searches(corners, xs, rounds=60, max_vertices=256):
+    """Counts per task (COMPARED, PAIRS, MISMATCH, MADE) of :func:`searches_kernel`."""
+    corners = np.ascontiguousarray(corners, dtype=np.float64)
+    n, kp1, dim = corners.shape
+    edges = np.zeros((n, dim, U_DIM))
+    edges[:, :, : kp1 - 1] = (corners[:, 1:] - corners[:, :1]).transpose(0, 2, 1)
+    sx = Simplices()
+    sx.corners = wp.array(corners, dtype=wp.float64, device="cpu")
+    sx.edges = wp.array(edges, dtype=wp.float64, device="cpu")
+    poly = TaskScratch(n, "cpu", max_vertices).poly
+    other = wp.zeros((n, max_vertices), dtype=wp.int32, device="cpu")
+    counts = wp.zeros((n, 4), dtype=wp.int32, device="cpu")
+    points = wp.array(np.ascontiguousarray(xs, dtype=np.float64), dtype=wp.float64, device="cpu")
+    inputs = [sx, points, rounds, poly, other, counts]
+    wp.launch(searches_kernel, dim=n, inputs=inputs, device="cpu")
+    return counts.numpy()
+
+
+def lattice_simplices(rng, grid, n, k):
+    """n proper k-simplices (full-rank edge vectors) with corners on the grid."""
+    out = []
+    while len(out) < n:
+        w = grid[rng.choice(len(grid), k + 1, replace=False)]
+        if np.linalg.matrix_rank(w[1:] - w[0]) == k:
+            out.append(w)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("dim", [3, 4])
+def test_edges_of_simple4_matches_the_generic_search_on_random_sites(dim):
+    rng = np.random.default_rng(3)
+    corners = rng.uniform(0.0, 1.0, size=(48, 4, dim))
+    xs = rng.uniform(-0.2, 1.2, size=(4000, dim))
+    counts = run_searches(corners, xs)
+    assert counts[:, MISMATCH].sum() == 0
+    # many removed vertices, most with edges to kept ones, on polytopes of many cuts
+    assert counts[:, COMPARED].sum() > 20 * len(corners)
+    assert counts[:, PAIRS].sum() > 0.5 * counts[:, COMPARED].sum()
+    assert counts[:, MADE].sum() > 10 * len(corners)
+
+
+def test_edges_of_simple4_matches_the_generic_search_on_lattice_sites():
+    """Integer sites and corners: equidistant sites, degenerate faces (S_j of more than two
+    vertices) and band vertices."""
+    rng = np.random.default_rng(5)
+    grid = np.stack(np.meshgrid(*[np.arange(9.0)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    counts = run_searches(lattice_simplices(rng, grid, 48, 3), grid)
+    assert counts[:, MISMATCH].sum() == 0
+    assert counts[:, COMPARED].sum() > 10 * 48
