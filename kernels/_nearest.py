@@ -203,12 +203,15 @@ def leaf_max_kernel(
     first_leaf: int,
     queries: wp.array2d(dtype=wp.float64),
     leaf_size: int,
+    floor: wp.float64,
     leaves: wp.array(dtype=wp.int32),
     hints: wp.array(dtype=wp.int32),
     first_item: int,
     leaf_max: wp.array(dtype=wp.float64),
 ):
-    """Largest nearest-point distance over the queries of each listed leaf."""
+    """Largest nearest-point distance over the queries of each listed leaf that exceed
+    ``floor`` (0 where none does). A query no farther than that from the hint, a
+    point of the tree, is no farther from its nearest point either: it is not searched."""
     i = wp.tid() + first_item
     f = int(leaves[i])
     stop = wp.min((f + 1) * leaf_size, queries.shape[0])
@@ -218,8 +221,9 @@ def leaf_max_kernel(
         q = vec6()
         for j in range(queries.shape[1]):
             q[j] = queries[qi, j]
-        hint = tree_nearest(points, lo, hi, first_leaf, q, hint)
-        best = wp.max(best, wp.sqrt(point_dist2(points, hint, q)))
+        if wp.sqrt(point_dist2(points, hint, q)) > floor:
+            hint = tree_nearest(points, lo, hi, first_leaf, q, hint)
+            best = wp.max(best, wp.sqrt(point_dist2(points, hint, q)))
     leaf_max[i] = best
 
 
@@ -229,7 +233,9 @@ def max_nearest_distance(tree, other, n_threads=2):
     The points of ``other`` (a :class:`PointTree`, e.g. over X, with ``tree`` over the
     landmarks) are taken leaf by leaf: d at a leaf's first point plus the leaf's box
     diagonal bounds d over the leaf (d is 1-Lipschitz), so only the leaves whose bound
-    exceeds the largest first-point value are searched in full.
+    exceeds the largest first-point value are searched, and in those only the points
+    farther than that value from a point of ``tree`` near them (the nearest point of the
+    leaf's previous query): the distance to any point of ``tree`` bounds d from above.
     """
     device = tree.device
     q = other.points
@@ -248,8 +254,7 @@ def max_nearest_distance(tree, other, n_threads=2):
         leaf_max = wp.empty(len(todo), dtype=wp.float64, device=device)
         hints = wp.array(index.numpy()[todo], dtype=wp.int32, device=device)
         leaves = wp.array(todo, dtype=wp.int32, device=device)
-        _launch_shared(
-            leaf_max_kernel, len(todo), [*base, leaves, hints], [leaf_max], device, n_threads
-        )
+        inputs = [*base, best, leaves, hints]
+        _launch_shared(leaf_max_kernel, len(todo), inputs, [leaf_max], device, n_threads)
         best = max(best, float(leaf_max.numpy().max()))
     return best

@@ -20,11 +20,98 @@ wp.set_module_options({"enable_backward": False})
 
 LEAF_SIZE = 8
 ZORDER_BITS = 7  # grid bits per axis of the Z-order that precedes the median splits
+# On the CPU, the levels below nodes of at most this many points are split one subtree per
+# thread: its points and indices (~28 bytes each, ~460 KB) stay in a core's L2 cache
+# (1 MiB here) instead of streaming all of X from memory once per level.
+SUBTREE_POINTS = 1 << 14
+
+
+vec6 = wp.types.vector(length=6, dtype=wp.float64)  # query points, dim <= 6
 
 
 @wp.func
-def _key(points: wp.array2d(dtype=wp.float64), perm: wp.array(dtype=wp.int32), i: int, axis: int):
-    return points[int(perm[i]), axis]
+def _widest_axis(
+    points: wp.array2d(dtype=wp.float64), perm: wp.array(dtype=wp.int32), s: int, e: int
+):
+    """The axis of largest extent of points ``perm[s:e]``, estimated from at most 512 of
+    them (any axis keeps the tree exact); the first such axis on ties."""
+    dim = points.shape[1]
+    mn = vec6()
+    mx = vec6()
+    for j in range(dim):
+        mn[j] = wp.float64(wp.inf)
+        mx[j] = wp.float64(-wp.inf)
+    stride = wp.max(1, (e - s) // 512)
+    for i in range(s, e, stride):
+        p = int(perm[i])
+        for j in range(dim):
+            v = points[p, j]
+            mn[j] = wp.min(mn[j], v)
+            mx[j] = wp.max(mx[j], v)
+    axis = int(0)
+    widest = wp.float64(-1.0)
+    for j in range(dim):
+        if mx[j] - mn[j] > widest:
+            widest = mx[j] - mn[j]
+            axis = j
+    return axis
+
+
+@wp.func
+def split_node(
+    points: wp.array2d(dtype=wp.float64),
+    perm: wp.array(dtype=wp.int32),
+    s: int,
+    e: int,
+    mid: int,
+):
+    """Partition ``perm[s:e]`` so that ``perm[s:mid]`` holds the points with the smaller
+    coordinates along the widest axis: a quickselect (Hoare partitions, median-of-three
+    pivots) whose result depends only on the entries of its own range."""
+    axis = _widest_axis(points, perm, s, e)
+    left = s
+    right = e - 1
+    while right > left:
+        a = points[int(perm[left]), axis]
+        b = points[int(perm[(left + right) // 2]), axis]
+        c = points[int(perm[right]), axis]
+        pivot = wp.max(wp.min(a, b), wp.min(wp.max(a, b), c))
+        i = left
+        j = right
+        while i <= j:
+            while points[int(perm[i]), axis] < pivot:
+                i += 1
+            while points[int(perm[j]), axis] > pivot:
+                j -= 1
+            if i <= j:
+                tmp = perm[i]
+                perm[i] = perm[j]
+                perm[j] = tmp
+                i += 1
+                j -= 1
+        if mid <= j:
+            right = j
+        elif mid >= i:
+            left = i
+        else:
+            right = left
+
+
+@wp.func
+def split_heap_node(
+    points: wp.array2d(dtype=wp.float64),
+    perm: wp.array(dtype=wp.int32),
+    node: int,
+    span: int,
+):
+    """Split node ``node`` of a level whose nodes hold ``span`` points (``perm[node*span :
+    (node+1)*span]``, the last one fewer) at ``span/2``; a node of at most ``span/2`` points
+    keeps them all in its left child."""
+    s = node * span
+    e = wp.min(s + span, perm.shape[0])
+    mid = s + span // 2
+    if mid < e:
+        split_node(points, perm, s, e, mid)
 
 
 @wp.kernel
@@ -34,54 +121,27 @@ def kd_split_kernel(
     span: int,
     first_node: int,
 ):
-    """Split node ``t`` of one tree level: points ``perm[t*span : (t+1)*span]`` are partitioned
-    so that the first ``span/2`` have the smaller coordinates along the node's widest axis
-    (estimated from at most 512 of its points; any axis keeps the tree exact)."""
-    t = wp.tid() + first_node
-    n = perm.shape[0]
-    s = t * span
-    e = wp.min(s + span, n)
-    mid = s + span // 2
-    if mid < e:
-        axis = int(0)
-        widest = wp.float64(-1.0)
-        stride = wp.max(1, (e - s) // 512)
-        for j in range(points.shape[1]):
-            mn = wp.float64(wp.inf)
-            mx = wp.float64(-wp.inf)
-            for i in range(s, e, stride):
-                v = _key(points, perm, i, j)
-                mn = wp.min(mn, v)
-                mx = wp.max(mx, v)
-            if mx - mn > widest:
-                widest = mx - mn
-                axis = j
-        left = s
-        right = e - 1
-        while right > left:
-            a = _key(points, perm, left, axis)
-            b = _key(points, perm, (left + right) // 2, axis)
-            c = _key(points, perm, right, axis)
-            pivot = wp.max(wp.min(a, b), wp.min(wp.max(a, b), c))
-            i = left
-            j = right
-            while i <= j:
-                while _key(points, perm, i, axis) < pivot:
-                    i += 1
-                while _key(points, perm, j, axis) > pivot:
-                    j -= 1
-                if i <= j:
-                    tmp = perm[i]
-                    perm[i] = perm[j]
-                    perm[j] = tmp
-                    i += 1
-                    j -= 1
-            if mid <= j:
-                right = j
-            elif mid >= i:
-                left = i
-            else:
-                right = left
+    """Split node ``tid + first_node`` of one tree level (nodes of ``span`` points)."""
+    split_heap_node(points, perm, wp.tid() + first_node, span)
+
+
+@wp.kernel
+def kd_subtree_kernel(
+    points: wp.array2d(dtype=wp.float64),
+    perm: wp.array(dtype=wp.int32),
+    span: int,
+    n_levels: int,
+    first_node: int,
+):
+    """Split node ``tid + first_node`` of a level (nodes of ``span`` points) and all its
+    descendants on the ``n_levels - 1`` levels below, level by level: the same splits as
+    :data:`kd_split_kernel` per level (a node's split reads and moves only its own
+    range), while the subtree's points stay in this core's cache."""
+    top = wp.tid() + first_node
+    for level in range(n_levels):
+        width = 1 << level
+        for c in range(width):
+            split_heap_node(points, perm, top * width + c, span >> level)
 
 
 @wp.kernel
@@ -93,9 +153,6 @@ def gather_kernel(
     i = wp.tid()
     for j in range(points.shape[1]):
         out[i, j] = points[int(order[i]), j]
-
-
-vec6 = wp.types.vector(length=6, dtype=wp.float64)  # query points, dim <= 6
 
 
 @wp.struct
@@ -151,7 +208,8 @@ class PointTree:
 def _morton_order(pts):
     """Indices of the points in a coarse Z-order: the Morton key of a grid of at most
     ``2**ZORDER_BITS`` cells per axis (locality for the splits, not the tree itself).
-    Column by column: the temporaries are a few bytes per point, not copies of ``pts``."""
+    Column by column: the temporaries are a few bytes per point, not copies of ``pts``;
+    the stable sort is Warp's radix sort (~6x NumPy's stable argsort, the same order)."""
     n, dim = pts.shape
     bits = max(1, min(ZORDER_BITS, 30 // dim))
     sample = pts[:: max(1, n // 4096)]  # any box will do: keys are clipped into the grid
@@ -161,28 +219,45 @@ def _morton_order(pts):
     spread = np.zeros(1 << bits, dtype=np.int32)  # bit b of i -> bit b * dim
     for b in range(bits):
         spread |= ((np.arange(1 << bits) >> b) & 1).astype(np.int32) << (b * dim)
-    key = np.zeros(n, dtype=np.int32)
+    # Warp's radix sort wants room for 2n keys; sorting (key, index) pairs by key is stable
+    key = wp.zeros(2 * n, dtype=wp.int32, device="cpu")
+    index = wp.empty(2 * n, dtype=wp.int32, device="cpu")
+    index.numpy()[:n] = np.arange(n, dtype=np.int32)
+    key_np = key.numpy()
     for j in range(dim):
         q = np.clip(((pts[:, j] - lo[j]) * scale).astype(np.int32), 0, (1 << bits) - 1)
-        key |= spread[q] << j
-    return np.argsort(key, kind="stable")
+        key_np[:n] |= spread[q] << j
+    wp.utils.radix_sort_pairs(key, index, n)
+    return index.numpy()[:n]
 
 
 def _gather(src, order, device):
     """``src[order]`` as a Warp array on ``device`` (``src``: a NumPy array on the CPU, where
     NumPy's take beats a launch of one thread per row and the result is not copied again;
     else a Warp array on the device)."""
-    if str(device).startswith("cpu"):
-        return wp.array(np.asarray(src)[order], dtype=wp.float64, device=device, copy=False)
+    if str(device).startswith("cpu"):  # take: ~3x faster than src[order] for rows
+        out = np.take(np.asarray(src), order, axis=0)
+        return wp.array(out, dtype=wp.float64, device=device, copy=False)
     out = wp.empty(src.shape, dtype=wp.float64, device=device)
     idx = wp.array(np.ascontiguousarray(order, dtype=np.int32), dtype=wp.int32, device=device)
     wp.launch(gather_kernel, dim=len(order), inputs=[src, idx], outputs=[out], device=device)
     return out
 
 
-def _launch_split(points, perm, span, n_nodes, device):
-    """One level of median splits; on the CPU two threads share the nodes of a level."""
-    _launch_shared(kd_split_kernel, n_nodes, [points, perm, span], [], device, 2)
+def _split_levels(points, perm, depth, device):
+    """The median splits of all ``depth`` levels: one launch per level (two CPU threads share
+    its nodes) down to nodes of ``SUBTREE_POINTS`` points, then, on the CPU, one launch with
+    a thread per subtree for all the levels below (the same splits, in cache)."""
+    n = perm.shape[0]
+    cpu = str(device).startswith("cpu")
+    for level in range(depth):
+        span = LEAF_SIZE << (depth - level)
+        n_nodes = -(-n // span)
+        if cpu and span <= SUBTREE_POINTS:
+            inputs = [points, perm, span, depth - level]
+            _launch_shared(kd_subtree_kernel, n_nodes, inputs, [], device, 2)
+            return
+        _launch_shared(kd_split_kernel, n_nodes, [points, perm, span], [], device, 2)
 
 
 def build_tree(points, device="cpu"):
@@ -209,9 +284,7 @@ def build_tree(points, device="cpu"):
     morton = _morton_order(pts)
     z_pts = _gather(src, morton, device)
     perm = wp.array(np.arange(n, dtype=np.int32), dtype=wp.int32, device=device)
-    for level in range(depth):
-        span = LEAF_SIZE << (depth - level)
-        _launch_split(z_pts, perm, span, -(-n // span), device)
+    _split_levels(z_pts, perm, depth, device)
     del z_pts  # peak memory: the Z-ordered copy goes before the tree-ordered one comes
     order = morton[perm.numpy()]
     del morton, perm

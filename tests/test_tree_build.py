@@ -1,0 +1,164 @@
+"""The k-d tree build (:func:`flood.kernels.build_tree`) against a slow pure-Python replica of
+its splits, and the landmark stage against its definitions: the tree's order decides which
+points a query visits first, so a faster build must give the same tree, bit for bit."""
+
+import numpy as np
+import pytest
+
+from flood.kernels import _tree
+from flood.kernels._tree import LEAF_SIZE, build_tree
+
+
+def _morton_reference(pts):
+    """The Z-order of :func:`flood.kernels._tree._morton_order`, point by point: a stable
+    sort of the interleaved bits of the clipped grid cell."""
+    n, dim = pts.shape
+    bits = max(1, min(_tree.ZORDER_BITS, 30 // dim))
+    sample = pts[:: max(1, n // 4096)]
+    lo = sample.min(axis=0)
+    span = float((sample.max(axis=0) - lo).max())
+    scale = ((1 << bits) - 1) / span if span > 0 else 0.0
+    keys = []
+    for p in pts:
+        key = 0
+        for j in range(dim):
+            q = min(max(int((p[j] - lo[j]) * scale), 0), (1 << bits) - 1)
+            for b in range(bits):
+                key |= ((q >> b) & 1) << (b * dim + j)
+        keys.append(key)
+    return np.array(sorted(range(n), key=lambda i: keys[i]))
+
+
+def _split_reference(key, perm, s, e, mid):
+    """One node's quickselect, as the kernel does it (Hoare partitions, median of three)."""
+    k = len(key[0])
+    stride = max(1, (e - s) // 512)
+    widest, axis = -1.0, 0
+    for j in range(k):
+        vals = [key[perm[i]][j] for i in range(s, e, stride)]
+        if max(vals) - min(vals) > widest:
+            widest, axis = max(vals) - min(vals), j
+    left, right = s, e - 1
+    while right > left:
+        a, b, c = (key[perm[i]][axis] for i in (left, (left + right) // 2, right))
+        pivot = max(min(a, b), min(max(a, b), c))
+        i, j = left, right
+        while i <= j:
+            while key[perm[i]][axis] < pivot:
+                i += 1
+            while key[perm[j]][axis] > pivot:
+                j -= 1
+            if i <= j:
+                perm[i], perm[j] = perm[j], perm[i]
+                i, j = i + 1, j - 1
+        if mid <= j:
+            right = j
+        elif mid >= i:
+            left = i
+        else:
+            right = left
+
+
+def build_order_reference(points):
+    """``tree.order`` of :func:`build_tree`, one node at a time in pure Python."""
+    pts = np.asarray(points, dtype=np.float64)
+    n = len(pts)
+    morton = _morton_reference(pts)
+    key = pts[morton].tolist()
+    perm = list(range(n))
+    depth = max(0, (-(-n // LEAF_SIZE) - 1).bit_length())
+    for level in range(depth):
+        span = LEAF_SIZE << (depth - level)
+        for node in range(-(-n // span)):
+            s, e = node * span, min(node * span + span, n)
+            if s + span // 2 < e:
+                _split_reference(key, perm, s, e, s + span // 2)
+    return morton[perm]
+
+
+def _clouds():
+    rng = np.random.default_rng(0)
+    grid = np.stack(np.meshgrid(*[np.arange(6.0)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    return {
+        "normal 3-D": rng.normal(size=(3000, 3)),
+        "uniform 2-D, odd n": rng.uniform(size=(2049, 2)),
+        "6-D": rng.normal(size=(700, 6)),
+        "1-D": rng.normal(size=(300, 1)),
+        "grid with ties": np.repeat(grid, 3, axis=0),
+        "tiny": rng.normal(size=(5, 3)),
+        "flat": np.c_[rng.normal(size=(1000, 2)), np.zeros(1000)],
+    }
+
+
+@pytest.mark.parametrize("name", list(_clouds()))
+@pytest.mark.parametrize("subtree_points", [0, 64, _tree.SUBTREE_POINTS])
+def test_build_tree_matches_reference(monkeypatch, name, subtree_points):
+    """Level-by-level launches (``SUBTREE_POINTS = 0``), subtrees of 64 points and the
+    default all give the reference's order; each node's box is its points' bounding box."""
+    X = _clouds()[name]
+    monkeypatch.setattr(_tree, "SUBTREE_POINTS", subtree_points)
+    tree = build_tree(X)
+    np.testing.assert_array_equal(tree.order, build_order_reference(X))
+    pts = tree.points.numpy()
+    np.testing.assert_array_equal(pts, X[tree.order])
+    lo, hi = tree.lo.numpy(), tree.hi.numpy()
+    n_leaves = -(-len(X) // LEAF_SIZE)
+    for node in range(len(lo)):
+        level = int(node + 1).bit_length() - 1
+        width = (tree.first_leaf + 1) >> level  # leaves under a node of this level
+        first = (node - ((1 << level) - 1)) * width
+        stop = min(first + width, n_leaves)
+        if first >= n_leaves:
+            assert np.all(lo[node] == np.inf) and np.all(hi[node] == -np.inf)
+            continue
+        inside = pts[first * LEAF_SIZE : stop * LEAF_SIZE]
+        np.testing.assert_array_equal(lo[node], inside.min(axis=0))
+        np.testing.assert_array_equal(hi[node], inside.max(axis=0))
+
+
+@pytest.mark.parametrize("n_landmarks", [10, 300, 2500])
+def test_covering_radius_is_the_largest_nearest_distance(n_landmarks):
+    """Exactly the largest of the nearest-landmark distances of all points (the same
+    arithmetic as :func:`nearest`), whether landmarks are few or dense enough that most
+    leaves are searched point by point; and cKDTree's value within rounding."""
+    from scipy.spatial import cKDTree
+
+    from flood._landmarks import covering_radius
+    from flood.kernels import nearest
+
+    rng = np.random.default_rng(n_landmarks)
+    X = rng.normal(size=(5000, 3))
+    X[:40] *= 3  # a few far points
+    L = X[rng.choice(len(X), n_landmarks, replace=False)]
+    got = covering_radius(X, L)
+    assert got == nearest(build_tree(L), X)[1].max()
+    assert got == pytest.approx(cKDTree(L).query(X)[0].max(), rel=1e-15, abs=0)
+
+
+def _fps_reference(points, n_landmarks, start):
+    """Plain farthest point sampling in float32 coordinates (fpsample's), from ``start``."""
+    pts = np.asarray(points, dtype=np.float32).astype(np.float64)
+    chosen = [start]
+    d = np.linalg.norm(pts - pts[start], axis=1)
+    for _ in range(n_landmarks - 1):
+        chosen.append(int(np.argmax(d)))
+        d = np.minimum(d, np.linalg.norm(pts - pts[chosen[-1]], axis=1))
+    return np.array(chosen)
+
+
+def test_farthest_point_sampling_is_fps_from_a_seeded_start():
+    """Each landmark after the first is the point farthest from those before it (in the
+    float32 coordinates fpsample works in); the first depends on ``random_state``.
+
+    The first is not the rotation's shift: fpsample's bucket FPS starts from the point at
+    ``start_idx`` of its own k-d ordered copy, which the rotation changes."""
+    from flood._landmarks import farthest_point_sampling
+
+    X = np.random.default_rng(10).uniform(size=(3000, 3))
+    starts = set()
+    for seed in range(4):
+        idx = farthest_point_sampling(X, 60, random_state=seed)
+        np.testing.assert_array_equal(idx, _fps_reference(X, 60, int(idx[0])))
+        assert np.array_equal(idx, farthest_point_sampling(X, 60, random_state=seed))
+        starts.add(int(idx[0]))
+    assert len(starts) == 4
