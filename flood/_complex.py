@@ -257,7 +257,7 @@ def _landmarks(Xc, shift, tree, inverse, landmarks, random_state):
     """Distinct landmarks L (centered by ``shift``), their sites (tree order), d_X at them,
     and their rows in X (None when given coordinates are not all points of X)."""
     if isinstance(landmarks, int):
-        lm_idx = pick_landmarks(Xc, landmarks, random_state)
+        lm_idx = pick_landmarks(Xc, landmarks, random_state, tree=tree)
         return Xc[lm_idx], inverse[lm_idx], np.zeros(len(lm_idx)), lm_idx
     L = landmarks[distinct_rows(landmarks, "landmarks")] - shift
     site_tree, vertex_values = nearest(tree, L)

@@ -90,10 +90,11 @@ def triangulate_landmarks(L, Xc, max_dimension):
     return simplices, facets
 
 
-def pick_landmarks(points, n_landmarks, random_state):
-    """Rows of ``points`` chosen by farthest point sampling, repeats dropped (FPS repeats a
-    point only when there are fewer distinct points than landmarks)."""
-    idx = farthest_point_sampling(points, n_landmarks, random_state=random_state)
+def pick_landmarks(points, n_landmarks, random_state, tree=None):
+    """Rows of ``points`` chosen by farthest point sampling (on ``tree``, a tree over
+    ``points``, when it helps), repeats dropped (FPS repeats a point only when there are
+    fewer distinct points than landmarks)."""
+    idx = farthest_point_sampling(points, n_landmarks, random_state=random_state, tree=tree)
     return idx[distinct_rows(points[idx], "points")]
 
 

@@ -162,3 +162,55 @@ def test_farthest_point_sampling_is_fps_from_a_seeded_start():
         assert np.array_equal(idx, farthest_point_sampling(X, 60, random_state=seed))
         starts.add(int(idx[0]))
     assert len(starts) == 4
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3, 6])
+def test_farthest_points_on_the_tree_match_reference(dim):
+    from flood.kernels._fps import farthest_points, farthest_points_reference
+
+    rng = np.random.default_rng(dim)
+    X = rng.normal(size=(3000, dim))
+    X[:500] *= 1e-3  # a dense cluster: deep leaves are reached late
+    tree = build_tree(X)
+    pos = farthest_points(tree, 300, 7)
+    np.testing.assert_array_equal(tree.order[pos], farthest_points_reference(X, 300, tree.order[7]))
+
+
+def test_farthest_point_sampling_on_the_tree_is_fpsamples(monkeypatch):
+    """The tree continues from fpsample's start with fpsample's arithmetic: the same
+    landmarks where no two distances tie (random points)."""
+    from flood import _landmarks
+
+    X = np.random.default_rng(3).uniform(size=(20_000, 3))
+    tree = build_tree(X)
+    plain = _landmarks.farthest_point_sampling(X, 400, random_state=5, tree=tree)
+    monkeypatch.setattr(_landmarks, "TREE_FPS_MIN_LANDMARKS", 1)
+    on_tree = _landmarks.farthest_point_sampling(X, 400, random_state=5, tree=tree)
+    np.testing.assert_array_equal(on_tree, plain)
+
+
+def test_distinct_rows_fast_path_matches_unique():
+    """All first coordinates distinct (the sort's shortcut), or not: the first occurrence of
+    each distinct row, as np.unique gives it, and a warning exactly when rows repeat."""
+    import warnings
+
+    from flood._validation import distinct_rows
+
+    rng = np.random.default_rng(0)
+    distinct = rng.normal(size=(500, 3))
+    same_first = distinct.copy()
+    same_first[1::2, 0] = same_first[::2, 0]  # equal first coordinates, distinct rows
+    repeated = np.concatenate([distinct, distinct[::7]])
+    signed_zero = np.array([[0.0, 1.0], [-0.0, 1.0], [1.0, 2.0]])
+    for rows, dup in [
+        (distinct, False),
+        (same_first, False),
+        (repeated, True),
+        (signed_zero, True),
+    ]:
+        _, first = np.unique(rows, axis=0, return_index=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got = distinct_rows(rows, "points")
+        np.testing.assert_array_equal(got, np.sort(first))
+        assert bool(caught) == dup

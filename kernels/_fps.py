@@ -1,0 +1,177 @@
+"""Farthest point sampling on the k-d tree (:mod:`flood.kernels._tree`), in float32.
+
+Each new landmark ``q`` lowers the squared distance ``d(x)`` of the points nearer to it than
+to every earlier landmark. The tree keeps, per node, the largest ``d`` below it and where it
+is: a node whose box is no nearer to ``q`` than that largest ``d`` holds no point to lower
+and is skipped, so landmark ``k`` touches about ``n / k`` points, and the next landmark is
+read at the root. The arithmetic is fpsample's (``fpsample.bucket_fps_kdline_sampling``):
+float32 coordinates, ``d`` the float32 sum over the axes, in order, of the squared
+differences. Boxes are the float64 boxes rounded to float32 (rounding is monotone, so they
+bound the rounded points) and a box distance is summed in the same order, so it never
+exceeds the distance of a point inside: the skips are exact and the landmarks are exact FPS
+of the float32 points; only the choice among exactly equal distances may differ from
+fpsample's (here the first in tree order).
+"""
+
+import numpy as np
+import warp as wp
+
+from flood.kernels._tree import LEAF_SIZE
+from flood.kernels._tree_query import MAX_TREE_DEPTH
+
+wp.set_module_options({"enable_backward": False})
+
+
+@wp.func
+def _dist2(points: wp.array2d(dtype=wp.float32), p: int, q: wp.array2d(dtype=wp.float32), r: int):
+    s = wp.float32(0.0)
+    for j in range(points.shape[1]):
+        t = points[p, j] - q[r, j]
+        s = s + t * t
+    return s
+
+
+@wp.func
+def _box_dist2(
+    lo: wp.array2d(dtype=wp.float32),
+    hi: wp.array2d(dtype=wp.float32),
+    node: int,
+    q: wp.array2d(dtype=wp.float32),
+    r: int,
+):
+    s = wp.float32(0.0)
+    for j in range(lo.shape[1]):
+        t = wp.max(wp.max(lo[node, j] - q[r, j], q[r, j] - hi[node, j]), wp.float32(0.0))
+        s = s + t * t
+    return s
+
+
+@wp.func
+def _update_leaf(
+    points: wp.array2d(dtype=wp.float32),
+    first_leaf: int,
+    node: int,
+    r: int,
+    d: wp.array(dtype=wp.float32),
+    node_max: wp.array(dtype=wp.float32),
+    node_arg: wp.array(dtype=wp.int32),
+):
+    """Lower ``d`` over the leaf's points by landmark ``r``; store the leaf's largest ``d``
+    and its first point."""
+    start = (node - first_leaf) * LEAF_SIZE
+    stop = wp.min(start + LEAF_SIZE, points.shape[0])
+    best = wp.float32(-1.0)
+    arg = int(start)
+    for p in range(start, stop):
+        v = wp.min(d[p], _dist2(points, p, points, r))
+        d[p] = v
+        if v > best:
+            best = v
+            arg = p
+    node_max[node] = best
+    node_arg[node] = wp.int32(arg)
+
+
+@wp.kernel
+def fps_kernel(
+    points: wp.array2d(dtype=wp.float32),
+    lo: wp.array2d(dtype=wp.float32),
+    hi: wp.array2d(dtype=wp.float32),
+    first_leaf: int,
+    start: int,
+    d: wp.array(dtype=wp.float32),
+    node_max: wp.array(dtype=wp.float32),
+    node_arg: wp.array(dtype=wp.int32),
+    visited: wp.array(dtype=wp.int32),
+    stack: wp.array(dtype=wp.int32),
+    out: wp.array(dtype=wp.int32),
+):
+    """All landmarks, one after the other (one thread): ``out[k]`` is a tree position."""
+    r = start
+    for k in range(out.shape[0]):
+        out[k] = wp.int32(r)
+        sp = int(1)
+        stack[0] = 0
+        n_visited = int(0)
+        while sp > 0:
+            sp -= 1
+            node = int(stack[sp])
+            if node_max[node] > _box_dist2(lo, hi, node, points, r):
+                if node >= first_leaf:
+                    _update_leaf(points, first_leaf, node, r, d, node_max, node_arg)
+                else:
+                    visited[n_visited] = wp.int32(node)
+                    n_visited += 1
+                    stack[sp] = wp.int32(2 * node + 2)
+                    stack[sp + 1] = wp.int32(2 * node + 1)
+                    sp += 2
+        for v in range(n_visited - 1, -1, -1):  # children before parents
+            node = int(visited[v])
+            left = 2 * node + 1
+            right = left + 1
+            if node_max[right] > node_max[left]:
+                left = right
+            node_max[node] = node_max[left]
+            node_arg[node] = node_arg[left]
+        r = int(node_arg[0])
+
+
+def farthest_points(tree, n_samples, start):
+    """Farthest point sampling of the points of ``tree`` from tree position ``start``.
+
+    Parameters
+    ----------
+    tree : PointTree
+        On the CPU (one thread walks the tree for all samples).
+    n_samples : int
+        ``1 <= n_samples <= tree.n_points``.
+    start : int
+        Tree position of the first sample.
+
+    Returns
+    -------
+    positions : ndarray of int32, shape (n_samples,)
+        Tree positions of the samples (``tree.order[positions]`` in input order).
+    """
+    device = tree.device
+    lo = tree.lo.numpy().astype(np.float32)
+    hi = tree.hi.numpy().astype(np.float32)
+    # a padding node (empty box) is never visited; every other node is, the first time
+    node_max = np.where(lo[:, 0] > hi[:, 0], -np.inf, np.inf).astype(np.float32)
+    points = tree.points.numpy().astype(np.float32)
+    out = wp.empty(n_samples, dtype=wp.int32, device=device)
+    wp.launch(
+        fps_kernel,
+        dim=1,
+        inputs=[
+            wp.array(points, dtype=wp.float32, device=device),
+            wp.array(lo, dtype=wp.float32, device=device),
+            wp.array(hi, dtype=wp.float32, device=device),
+            tree.first_leaf,
+            int(start),
+            wp.array(np.full(tree.n_points, np.inf, dtype=np.float32), device=device),
+            wp.array(node_max, dtype=wp.float32, device=device),
+            wp.zeros(len(lo), dtype=wp.int32, device=device),
+            wp.empty(max(tree.first_leaf, 1), dtype=wp.int32, device=device),
+            wp.empty(2 * MAX_TREE_DEPTH + 2, dtype=wp.int32, device=device),
+        ],
+        outputs=[out],
+        device=device,
+    )
+    return out.numpy()
+
+
+def farthest_points_reference(points, n_samples, start):
+    """NumPy reference of :func:`farthest_points`: input-order indices, float32 distances
+    summed axis by axis, the first index on exact ties."""
+    pts = np.asarray(points, dtype=np.float32)
+    d = np.full(len(pts), np.inf, dtype=np.float32)
+    out = [int(start)]
+    for _ in range(n_samples - 1):
+        diff = pts - pts[out[-1]]
+        s = np.zeros(len(pts), dtype=np.float32)
+        for j in range(pts.shape[1]):
+            s = s + diff[:, j] * diff[:, j]
+        d = np.minimum(d, s)
+        out.append(int(np.argmax(d)))
+    return np.array(out)
