@@ -7,9 +7,9 @@ from flood.kernels._fps import farthest_points
 from flood.kernels._nearest import max_nearest_distance
 
 #: From this many landmarks on, FPS runs on flood's k-d tree (:mod:`flood.kernels._fps`) when
-#: one is given: fpsample's time grows by ~15 us per landmark (1.55 s CPU for 10^5 of a 1M
-#: cheese), the tree's by ~7 us (0.83 s), but finding fpsample's start costs ~0.11 s (its
-#: k-d build), so below ~2 x 10^4 landmarks fpsample alone is as fast.
+#: one is given: fpsample's time grows by ~15 us per landmark (1.51 s CPU for 10^5 of a 1M
+#: cheese), the tree's by ~6 us (0.62 s), but finding fpsample's start costs ~0.11 s (its
+#: k-d build), so below ~2 x 10^4 landmarks fpsample alone is as fast or faster.
 TREE_FPS_MIN_LANDMARKS = 20_000
 
 

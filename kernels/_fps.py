@@ -22,26 +22,39 @@ from flood.kernels._tree_query import MAX_TREE_DEPTH
 wp.set_module_options({"enable_backward": False})
 
 
+vec6f = wp.types.vector(length=6, dtype=wp.float32)  # a landmark, dim <= 6
+
+
 @wp.func
-def _dist2(points: wp.array2d(dtype=wp.float32), p: int, q: wp.array2d(dtype=wp.float32), r: int):
+def _dist2(points: wp.array2d(dtype=wp.float32), p: int, q: vec6f):
+    """fpsample's squared distance: the squared differences summed axis by axis."""
+    if points.shape[1] == 3:  # the common case, unrolled (the same sums in the same order)
+        t0 = points[p, 0] - q[0]
+        t1 = points[p, 1] - q[1]
+        t2 = points[p, 2] - q[2]
+        return (t0 * t0 + t1 * t1) + t2 * t2
     s = wp.float32(0.0)
     for j in range(points.shape[1]):
-        t = points[p, j] - q[r, j]
+        t = points[p, j] - q[j]
         s = s + t * t
     return s
 
 
 @wp.func
 def _box_dist2(
-    lo: wp.array2d(dtype=wp.float32),
-    hi: wp.array2d(dtype=wp.float32),
-    node: int,
-    q: wp.array2d(dtype=wp.float32),
-    r: int,
+    lo: wp.array2d(dtype=wp.float32), hi: wp.array2d(dtype=wp.float32), node: int, q: vec6f
 ):
+    """The squared distance of ``q`` to a box, summed as :func:`_dist2` sums: never more than
+    :func:`_dist2` of a point in the box (rounding is monotone)."""
+    zero = wp.float32(0.0)
+    if lo.shape[1] == 3:
+        e0 = wp.max(wp.max(lo[node, 0] - q[0], q[0] - hi[node, 0]), zero)
+        e1 = wp.max(wp.max(lo[node, 1] - q[1], q[1] - hi[node, 1]), zero)
+        e2 = wp.max(wp.max(lo[node, 2] - q[2], q[2] - hi[node, 2]), zero)
+        return (e0 * e0 + e1 * e1) + e2 * e2
     s = wp.float32(0.0)
     for j in range(lo.shape[1]):
-        t = wp.max(wp.max(lo[node, j] - q[r, j], q[r, j] - hi[node, j]), wp.float32(0.0))
+        t = wp.max(wp.max(lo[node, j] - q[j], q[j] - hi[node, j]), zero)
         s = s + t * t
     return s
 
@@ -51,19 +64,19 @@ def _update_leaf(
     points: wp.array2d(dtype=wp.float32),
     first_leaf: int,
     node: int,
-    r: int,
+    q: vec6f,
     d: wp.array(dtype=wp.float32),
     node_max: wp.array(dtype=wp.float32),
     node_arg: wp.array(dtype=wp.int32),
 ):
-    """Lower ``d`` over the leaf's points by landmark ``r``; store the leaf's largest ``d``
+    """Lower ``d`` over the leaf's points by landmark ``q``; store the leaf's largest ``d``
     and its first point."""
     start = (node - first_leaf) * LEAF_SIZE
     stop = wp.min(start + LEAF_SIZE, points.shape[0])
     best = wp.float32(-1.0)
     arg = int(start)
     for p in range(start, stop):
-        v = wp.min(d[p], _dist2(points, p, points, r))
+        v = wp.min(d[p], _dist2(points, p, q))
         d[p] = v
         if v > best:
             best = v
@@ -90,15 +103,18 @@ def fps_kernel(
     r = start
     for k in range(out.shape[0]):
         out[k] = wp.int32(r)
+        q = vec6f()
+        for j in range(points.shape[1]):
+            q[j] = points[r, j]
         sp = int(1)
         stack[0] = 0
         n_visited = int(0)
         while sp > 0:
             sp -= 1
             node = int(stack[sp])
-            if node_max[node] > _box_dist2(lo, hi, node, points, r):
+            if node_max[node] > _box_dist2(lo, hi, node, q):
                 if node >= first_leaf:
-                    _update_leaf(points, first_leaf, node, r, d, node_max, node_arg)
+                    _update_leaf(points, first_leaf, node, q, d, node_max, node_arg)
                 else:
                     visited[n_visited] = wp.int32(node)
                     n_visited += 1
