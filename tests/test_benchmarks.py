@@ -143,6 +143,7 @@ def test_stages_quick(capsys):
         "tree build vs cKDTree(X)",
         "FPS vs fpsample",
         "covering radius vs cKDTree query",
+        "check + index + landmarks vs cKDTree(X)",
     ]
     assert all(r[3] > 0 and r[4] > 0 for r in rows)
 
