@@ -145,6 +145,29 @@ def kd_subtree_kernel(
 
 
 @wp.kernel
+def leaf_box_kernel(
+    points: wp.array2d(dtype=wp.float64),
+    first_leaf: int,
+    first: int,
+    lo: wp.array2d(dtype=wp.float64),
+    hi: wp.array2d(dtype=wp.float64),
+):
+    """The bounding box of leaf ``tid + first`` (points ``LEAF_SIZE`` rows apart, the last
+    leaf fewer), into heap row ``first_leaf + tid + first``."""
+    f = wp.tid() + first
+    s = f * LEAF_SIZE
+    e = wp.min(s + LEAF_SIZE, points.shape[0])
+    for j in range(points.shape[1]):
+        mn = points[s, j]
+        mx = mn
+        for i in range(s + 1, e):
+            mn = wp.min(mn, points[i, j])
+            mx = wp.max(mx, points[i, j])
+        lo[first_leaf + f, j] = mn
+        hi[first_leaf + f, j] = mx
+
+
+@wp.kernel
 def gather_kernel(
     points: wp.array2d(dtype=wp.float64),
     order: wp.array(dtype=wp.int32),
@@ -290,19 +313,14 @@ def build_tree(points, device="cpu"):
     del morton, perm
     sorted_wp = _gather(src, order, device)
     del src
-    sorted_pts = sorted_wp.numpy()
 
     n_pow2 = 1 << depth
-    node_lo = np.full((2 * n_pow2 - 1, dim), np.inf)
-    node_hi = np.full((2 * n_pow2 - 1, dim), -np.inf)
     first = n_pow2 - 1
-    full = n // LEAF_SIZE  # full leaves, then at most one partial leaf
-    leaves = sorted_pts[: full * LEAF_SIZE].reshape(full, LEAF_SIZE, dim)
-    node_lo[first : first + full] = leaves.min(axis=1)
-    node_hi[first : first + full] = leaves.max(axis=1)
-    if full < n_leaves:
-        node_lo[first + full] = sorted_pts[full * LEAF_SIZE :].min(axis=0)
-        node_hi[first + full] = sorted_pts[full * LEAF_SIZE :].max(axis=0)
+    # the leaves' boxes in a kernel (~10x NumPy's min over a middle axis of 8), two threads
+    lo_wp = wp.full((2 * n_pow2 - 1, dim), np.inf, dtype=wp.float64, device=device)
+    hi_wp = wp.full((2 * n_pow2 - 1, dim), -np.inf, dtype=wp.float64, device=device)
+    _launch_shared(leaf_box_kernel, n_leaves, [sorted_wp, first], [lo_wp, hi_wp], device, 2)
+    node_lo, node_hi = lo_wp.numpy(), hi_wp.numpy()
     start, width = first, n_pow2
     while width > 1:
         parent = start - width // 2
@@ -313,11 +331,14 @@ def build_tree(points, device="cpu"):
             node_hi[start : start + width : 2], node_hi[start + 1 : start + width : 2]
         )
         start, width = parent, width // 2
+    if not str(device).startswith("cpu"):  # the parents' boxes were made on the host
+        lo_wp = wp.array(node_lo, dtype=wp.float64, device=device)
+        hi_wp = wp.array(node_hi, dtype=wp.float64, device=device)
     return PointTree(
         points=sorted_wp,
         order=order.astype(np.int64, copy=False),
-        lo=wp.array(node_lo, dtype=wp.float64, device=device),
-        hi=wp.array(node_hi, dtype=wp.float64, device=device),
+        lo=lo_wp,
+        hi=hi_wp,
         first_leaf=first,
         device=device,
     )
