@@ -195,6 +195,17 @@ def leaf_first_kernel(
         distance[f] = wp.sqrt(point_dist2(points, hint, q))
 
 
+@wp.func
+def _leaf_beyond(points: wp.array2d(dtype=wp.float64), p: int, q: vec6, floor: wp.float64):
+    """Whether every point of the leaf holding tree position ``p`` is farther than ``floor``
+    from ``q``."""
+    start = (p // LEAF_SIZE) * LEAF_SIZE
+    for r in range(start, wp.min(start + LEAF_SIZE, points.shape[0])):
+        if wp.sqrt(point_dist2(points, r, q)) <= floor:
+            return False
+    return True
+
+
 @wp.kernel
 def leaf_max_kernel(
     points: wp.array2d(dtype=wp.float64),
@@ -210,8 +221,10 @@ def leaf_max_kernel(
     leaf_max: wp.array(dtype=wp.float64),
 ):
     """Largest nearest-point distance over the queries of each listed leaf that exceed
-    ``floor`` (0 where none does). A query no farther than that from the hint, a
-    point of the tree, is no farther from its nearest point either: it is not searched."""
+    ``floor`` (0 where none does). A query no farther than that from some point of the tree
+    is no farther from its nearest point either: it is not searched. Tried first: the
+    hint, then the other points of the hint's leaf (nearby, and where the nearest point of
+    a query next to it often is)."""
     i = wp.tid() + first_item
     f = int(leaves[i])
     stop = wp.min((f + 1) * leaf_size, queries.shape[0])
@@ -221,7 +234,7 @@ def leaf_max_kernel(
         q = vec6()
         for j in range(queries.shape[1]):
             q[j] = queries[qi, j]
-        if wp.sqrt(point_dist2(points, hint, q)) > floor:
+        if wp.sqrt(point_dist2(points, hint, q)) > floor and _leaf_beyond(points, hint, q, floor):
             hint = tree_nearest(points, lo, hi, first_leaf, q, hint)
             best = wp.max(best, wp.sqrt(point_dist2(points, hint, q)))
     leaf_max[i] = best
