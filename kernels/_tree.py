@@ -3,7 +3,9 @@
 The tree is a complete binary tree in heap layout (node ``i`` has children ``2i+1`` and
 ``2i+2``) over leaves of ``LEAF_SIZE`` points, built level by level: each node splits its
 points at the median of its widest axis (a quickselect per node, one thread per node; the
-points are first put in Z-order, so that each node's quickselect reads nearby memory). Each node
+points are first put in Z-order, so that each node's quickselect reads nearby memory; on the
+CPU, below nodes of ``SUBTREE_POINTS`` points, one thread splits a whole subtree, in cache).
+A node's split depends only on its own points, so the tree is the same either way. Each node
 stores the axis-aligned bounding box of its points. The queries are in
 :mod:`flood.kernels._tree_query` (``@wp.func``s) and :mod:`flood.kernels._nearest` (kernels
 and launchers).
@@ -26,7 +28,8 @@ ZORDER_BITS = 7  # grid bits per axis of the Z-order that precedes the median sp
 SUBTREE_POINTS = 1 << 14
 
 
-vec6 = wp.types.vector(length=6, dtype=wp.float64)  # query points, dim <= 6
+MAX_DIM = 6  # a point of a split or a query is held in a vec6
+vec6 = wp.types.vector(length=MAX_DIM, dtype=wp.float64)
 
 
 @wp.func
@@ -289,7 +292,7 @@ def build_tree(points, device="cpu"):
     Parameters
     ----------
     points : ndarray of shape (n_points, dim)
-        Finite coordinates; converted to float64.
+        Finite coordinates, ``1 <= dim <= 6``; converted to float64.
     device : str, default="cpu"
         Warp device for the arrays and later queries.
 
@@ -299,6 +302,9 @@ def build_tree(points, device="cpu"):
     """
     pts = np.ascontiguousarray(points, dtype=np.float64)
     n, dim = pts.shape
+    if not 1 <= dim <= MAX_DIM:
+        rule = f"(n_points, dim) with 1 <= dim <= {MAX_DIM}"
+        raise ValueError(f"points has shape {pts.shape}; expected {rule}.")
     n_leaves = -(-n // LEAF_SIZE)
     depth = max(0, int(n_leaves - 1).bit_length())
     # the CPU gathers from pts itself; a GPU from one copy on the device

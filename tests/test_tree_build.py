@@ -214,3 +214,8 @@ def test_distinct_rows_fast_path_matches_unique():
             got = distinct_rows(rows, "points")
         np.testing.assert_array_equal(got, np.sort(first))
         assert bool(caught) == dup
+
+
+def test_build_tree_refuses_more_than_six_dimensions():
+    with pytest.raises(ValueError, match=r"points has shape \(10, 7\); expected \(n_points, dim\)"):
+        build_tree(np.zeros((10, 7)))
