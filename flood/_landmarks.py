@@ -3,14 +3,14 @@
 import numpy as np
 
 from flood.kernels import PointTree, build_tree
-from flood.kernels._fps import farthest_points
+from flood.kernels._fps import farthest_points, fpsample_start
 from flood.kernels._nearest import max_nearest_distance
 
 #: From this many landmarks on, FPS runs on flood's k-d tree (:mod:`flood.kernels._fps`) when
-#: one is given: fpsample's time grows by ~15 us per landmark (1.51 s CPU for 10^5 of a 1M
-#: cheese), the tree's by ~6 us (0.62 s), but finding fpsample's start costs ~0.11 s (its
-#: k-d build), so below ~2 x 10^4 landmarks fpsample alone is as fast or faster.
-TREE_FPS_MIN_LANDMARKS = 20_000
+#: one is given: on a 1M cheese, CPU s for 10^3 / 10^4 / 10^5 landmarks, fpsample 0.16 /
+#: 0.34 / 1.51, the tree 0.12 / 0.23 / 0.65 (its start 0.03 included). Fewer landmarks keep
+#: fpsample, whose choice among equal distances small tests (grids) were written against.
+TREE_FPS_MIN_LANDMARKS = 1000
 
 
 def farthest_point_sampling(points, n_landmarks, random_state=None, tree=None):
@@ -19,10 +19,11 @@ def farthest_point_sampling(points, n_landmarks, random_state=None, tree=None):
     Uses ``fpsample``'s bucket FPS (QuickFPS) on the float32 points. It starts from the
     point at ``start_idx=0`` of its own k-d ordered copy of the array it is given, so the
     start is randomized by a ``random_state``-seeded rotation of that array. From
-    :data:`TREE_FPS_MIN_LANDMARKS` landmarks on, with a ``tree``, fpsample only finds that
-    start, and :func:`flood.kernels._fps.farthest_points` continues on the tree: the same
-    float32 arithmetic, so the same landmarks except where two points are exactly equally
-    far (fpsample takes the first in its own order, the tree the first in tree order).
+    :data:`TREE_FPS_MIN_LANDMARKS` landmarks on, with a ``tree``,
+    :func:`flood.kernels._fps.fpsample_start` finds that start and
+    :func:`flood.kernels._fps.farthest_points` samples on the tree: the same float32
+    arithmetic, so the same landmarks except where two points are exactly equally far
+    (fpsample takes the first in its own order, the tree the first in tree order).
 
     Parameters
     ----------
@@ -56,12 +57,11 @@ def farthest_point_sampling(points, n_landmarks, random_state=None, tree=None):
         and n_landmarks >= TREE_FPS_MIN_LANDMARKS
         and str(tree.device).startswith("cpu")
     )
-    count = 1 if on_tree else int(n_landmarks)
-    idx = fpsample.bucket_fps_kdline_sampling(rolled, count, h=h, start_idx=0)
-    idx = (np.asarray(idx, dtype=np.int64) + shift) % n
     if not on_tree:
-        return idx
-    start = int(np.flatnonzero(tree.order == idx[0])[0])
+        idx = fpsample.bucket_fps_kdline_sampling(rolled, int(n_landmarks), h=h, start_idx=0)
+        return (np.asarray(idx, dtype=np.int64) + shift) % n
+    first = (fpsample_start(rolled, h) + shift) % n
+    start = int(np.flatnonzero(tree.order == first)[0])
     return tree.order[farthest_points(tree, int(n_landmarks), start)]
 
 

@@ -11,6 +11,12 @@ bound the rounded points) and a box distance is summed in the same order, so it 
 exceeds the distance of a point inside: the skips are exact and the landmarks are exact FPS
 of the float32 points; only the choice among exactly equal distances may differ from
 fpsample's (here the first in tree order).
+
+fpsample starts from the point at ``start_idx`` of its own k-d ordered copy of the points
+(its tree build partitions them in place first). :func:`fpsample_start` finds the point
+that ``start_idx=0`` names by repeating that build along its leftmost path only (float32
+box, float32 running sum for the mean split, the same partition loop): 0.03 s for a 1M
+cloud where fpsample's whole build takes 0.10 s.
 """
 
 import numpy as np
@@ -20,6 +26,8 @@ from flood.kernels._tree import LEAF_SIZE
 from flood.kernels._tree_query import MAX_TREE_DEPTH
 
 wp.set_module_options({"enable_backward": False})
+
+FLOAT32_MAX = 3.4028234663852886e38  # fpsample's empty box: numeric_limits<float>::max()
 
 
 vec6f = wp.types.vector(length=6, dtype=wp.float32)  # a landmark, dim <= 6
@@ -130,6 +138,91 @@ def fps_kernel(
             node_max[node] = node_max[left]
             node_arg[node] = node_arg[left]
         r = int(node_arg[0])
+
+
+@wp.kernel
+def fpsample_start_kernel(
+    points: wp.array2d(dtype=wp.float32),
+    ids: wp.array(dtype=wp.int32),
+    height: int,
+    out: wp.array(dtype=wp.int32),
+):
+    """fpsample's k-d build (``KDTreeBase::divideTree``) on the node holding position 0,
+    down to ``height`` levels or one point: split at the float32 mean along the axis of
+    the widest float32 box (the first on ties), partition from both ends; ``out[0]`` is
+    the id left at position 0. Permutes ``points`` and ``ids``."""
+    dim = points.shape[1]
+    right = points.shape[0]
+    high = int(0)
+    while high != height and right != 1:
+        axis = int(0)
+        widest = wp.float32(0.0)
+        for j in range(dim):
+            lo = wp.float32(FLOAT32_MAX)
+            hi = wp.float32(-FLOAT32_MAX)
+            for i in range(right):
+                lo = wp.min(lo, points[i, j])
+                hi = wp.max(hi, points[i, j])
+            if hi - lo > widest:
+                widest = hi - lo
+                axis = j
+        total = wp.float32(0.0)
+        for i in range(right):
+            total = total + points[i, axis]
+        split = total / wp.float32(right)
+        start = int(0)
+        end = right - 1
+        while start <= end:
+            while start <= end and points[start, axis] < split:
+                start += 1
+            while start <= end and points[end, axis] >= split:
+                end -= 1
+            if start < end:
+                for j in range(dim):
+                    t = points[start, j]
+                    points[start, j] = points[end, j]
+                    points[end, j] = t
+                k = ids[start]
+                ids[start] = ids[end]
+                ids[end] = k
+                start += 1
+                end -= 1
+        if start == 0:
+            start = 1
+        if start == right:
+            start = right - 1
+        right = start
+        high += 1
+    out[0] = ids[0]
+
+
+def fpsample_start(points, height):
+    """The index of the point where ``fpsample.bucket_fps_kdline_sampling(points, n, h=height,
+    start_idx=0)`` starts.
+
+    Parameters
+    ----------
+    points : ndarray of float32, shape (n_points, dim)
+        C-contiguous; it is reordered in place.
+    height : int
+        fpsample's ``h``.
+
+    Returns
+    -------
+    index : int
+    """
+    out = wp.zeros(1, dtype=wp.int32, device="cpu")
+    ids = wp.array(np.arange(len(points), dtype=np.int32), dtype=wp.int32, device="cpu")
+    pts = wp.array(points, dtype=wp.float32, device="cpu", copy=False)
+    wp.launch(fpsample_start_kernel, dim=1, inputs=[pts, ids, int(height)], outputs=[out])
+    return int(out.numpy()[0])
+
+
+def fpsample_start_reference(points, height):
+    """fpsample itself: its first sample from ``start_idx=0``."""
+    import fpsample
+
+    return int(fpsample.bucket_fps_kdline_sampling(points, 1, h=height, start_idx=0)[0])
 
 
 def farthest_points(tree, n_samples, start):

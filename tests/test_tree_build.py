@@ -219,3 +219,18 @@ def test_distinct_rows_fast_path_matches_unique():
 def test_build_tree_refuses_more_than_six_dimensions():
     with pytest.raises(ValueError, match=r"points has shape \(10, 7\); expected \(n_points, dim\)"):
         build_tree(np.zeros((10, 7)))
+
+
+def test_fpsample_start_is_fpsamples():
+    """Where fpsample starts from ``start_idx=0``, on normal, uniform and grid clouds (ties
+    in every coordinate) of 1-6 dimensions and tree heights 1-9."""
+    from flood.kernels._fps import fpsample_start, fpsample_start_reference
+
+    rng = np.random.default_rng(0)
+    for trial in range(30):
+        n = int(rng.choice([50, 300, 2000, 20_000]))
+        dim = int(rng.choice([1, 2, 3, 5, 6]))
+        X = [rng.normal(size=(n, dim)), rng.uniform(0, 5, (n, dim)), rng.integers(0, 4, (n, dim))]
+        pts = X[trial % 3].astype(np.float32)
+        h = max(1, min(int(rng.integers(1, 10)), int(np.log2(n)) - 1))
+        assert fpsample_start(pts.copy(), h) == fpsample_start_reference(pts, h), (n, dim, h)
