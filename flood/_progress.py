@@ -13,6 +13,8 @@ KERNEL_MODULES = {
     "certified": ("flood.kernels._tree", "flood.kernels._nearest", "flood.kernels._voronoi"),
     "grid": ("flood.kernels._tree", "flood.kernels._nearest", "flood.kernels._grid"),
 }
+#: Kernels that only CPU runs launch: FPS on the tree (:mod:`flood._landmarks`).
+CPU_KERNEL_MODULES = ("flood.kernels._fps",)
 #: Endings of a compiled module binary in Warp's kernel cache, per device kind.
 BINARY_SUFFIXES = {"cpu": (".o",), "cuda": (".cubin", ".ptx")}
 #: Warp compiles CPU modules with one thread per block (so their cache name differs).
@@ -57,7 +59,10 @@ def compile_kernels(method, device, stream=None):
     """
     import warp as wp
 
-    missing = _uncompiled(KERNEL_MODULES[method], device)
+    names = KERNEL_MODULES[method]
+    if str(device).startswith("cpu"):  # FPS on the tree runs on the CPU only
+        names = names + CPU_KERNEL_MODULES
+    missing = _uncompiled(names, device)
     if missing:
         print(
             f"flood: compiling the Warp kernels for {device} (first run only, up to a minute)...",
