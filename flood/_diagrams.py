@@ -50,9 +50,20 @@ def zero_persistence_threshold(filtration):
     return ZERO_PERSISTENCE_RTOL * scale
 
 
-def persistence_diagrams(simplex_tree, homology_dimensions, min_persistence, threshold):
-    """The pairs of ``simplex_tree`` (persistence computed) with ``death - birth`` above
-    ``max(min_persistence, threshold)``, one diagram per homology dimension.
+def gudhi_intervals(simplex_tree, homology_dimensions):
+    """``{q: (n_pairs, 2) array}`` of a ``gudhi.SimplexTree`` whose persistence is computed."""
+    pairs = {}
+    for q in homology_dimensions:
+        intervals = simplex_tree.persistence_intervals_in_dimension(q)
+        pairs[q] = np.asarray(intervals, dtype=np.float64).reshape(-1, 2)
+    return pairs
+
+
+def persistence_diagrams(intervals, homology_dimensions, min_persistence, threshold):
+    """The pairs of ``intervals`` (``{q: (n_pairs, 2) array}``, every pair of positive
+    persistence of each dimension) with ``death - birth`` above ``max(min_persistence,
+    threshold)``, one diagram per homology dimension, most persistent first (then by
+    birth: one order, whoever computed the pairs).
 
     Returns
     -------
@@ -61,7 +72,18 @@ def persistence_diagrams(simplex_tree, homology_dimensions, min_persistence, thr
     cut = max(min_persistence, threshold)
     out = []
     for q in homology_dimensions:
-        pairs = np.asarray(simplex_tree.persistence_intervals_in_dimension(q), dtype=np.float64)
-        pairs = pairs.reshape(-1, 2)
-        out.append(np.ascontiguousarray(pairs[pairs[:, 1] - pairs[:, 0] > cut]))
+        pairs = np.asarray(intervals[q], dtype=np.float64).reshape(-1, 2)
+        pairs = pairs[pairs[:, 1] - pairs[:, 0] > cut]
+        out.append(_most_persistent_first(pairs))
     return Diagrams(out, homology_dimensions)
+
+
+def _most_persistent_first(pairs):
+    """``pairs`` by decreasing persistence, then increasing birth (one sort, and a second
+    only where persistences tie)."""
+    persistence = pairs[:, 1] - pairs[:, 0]
+    order = np.argsort(-persistence)
+    ranked = persistence[order]
+    if np.any(ranked[1:] == ranked[:-1]):
+        order = np.lexsort((pairs[:, 0], -persistence))
+    return np.ascontiguousarray(pairs[order])

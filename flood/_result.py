@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from flood._diagrams import persistence_diagrams, zero_persistence_threshold
+from flood._diagrams import gudhi_intervals, persistence_diagrams, zero_persistence_threshold
 from flood._holes import feature_table
+from flood._persistence import diagram_pairs
 from flood._validation import check_homology_dimensions, check_min_persistence
 
 
@@ -69,10 +70,13 @@ class FloodResult:
     _tree: object = field(default=None, repr=False)
     _reducer: object = field(default=None, repr=False)
     _points: object = field(default=None, repr=False)  # dask input: X, to evaluate centres
+    _intervals: dict = field(default_factory=dict, repr=False)  # {q: all pairs of H_q}
+    _facets: list | None = field(default=None, repr=False)  # Delaunay's facet rows, k >= 2
 
     def __getstate__(self):
-        """Pickle without the Oineus reduction (C++ objects; rebuilt on demand)."""
-        return dict(self.__dict__, _reducer=None)
+        """Pickle without the Oineus reduction (C++ objects; rebuilt on demand) and the
+        facet rows (found again from the simplices when needed)."""
+        return dict(self.__dict__, _reducer=None, _facets=None)
 
     @property
     def n_simplices(self):
@@ -145,7 +149,25 @@ class FloodResult:
             min_persistence, owner="The 'min_persistence' parameter of FloodResult.diagrams"
         )
         threshold = zero_persistence_threshold(self.filtration)
-        return persistence_diagrams(self.simplex_tree(), dims, min_persistence, threshold)
+        return persistence_diagrams(self._all_pairs(dims), dims, min_persistence, threshold)
+
+    def _all_pairs(self, homology_dimensions):
+        """``{q: (n_pairs, 2) array}``: every pair of positive persistence of H_q, each
+        dimension computed once. From union-find walks and a small reduction
+        (:mod:`flood._persistence`) where they apply (Del(L) of up to 3-D landmarks: every
+        flood complex in 3-D), else, or when the tree is already built, from
+        :meth:`simplex_tree`; the same pairs either way."""
+        missing = [q for q in homology_dimensions if q not in self._intervals]
+        if missing:
+            found = None
+            if self._tree is None:
+                found = diagram_pairs(
+                    self.simplices, self.filtration, self.landmarks, missing, self._facets
+                )
+            if found is None:
+                found = gudhi_intervals(self.simplex_tree(), missing)
+            self._intervals.update(found)
+        return {q: self._intervals[q] for q in homology_dimensions}
 
     def features(
         self,

@@ -100,7 +100,8 @@ def pick_landmarks(points, n_landmarks, random_state, tree=None):
 
 def grid_filtration(vertex_values, inner, simplices, facets, points_per_edge):
     """flooder's rule: each simplex the max over its interior grid points (``inner[k]``,
-    per dimension k >= 1) and its faces; the result's fields."""
+    per dimension k >= 1) and its faces; the result's fields (the facet rows too, for the
+    diagrams)."""
     values = [vertex_values.copy()]
     for k in range(1, len(simplices)):
         if k == 1:
@@ -109,12 +110,14 @@ def grid_filtration(vertex_values, inner, simplices, facets, points_per_edge):
             faces = values[k - 1][facets[k]].max(axis=1, initial=0.0)
         values.append(np.maximum(inner[k], faces))
     evaluations = {k: comb(points_per_edge - 2, k) for k in range(1, len(simplices))}
-    return dict(lower=None, upper=None, filtration=values, evaluations=evaluations)
+    return dict(lower=None, upper=None, filtration=values, evaluations=evaluations, _facets=facets)
 
 
 def certified_filtration(lower, upper, facets, queries, simplices):
     """Bounds tightened by face <= coface, their midpoints, and the mean nearest-point
-    queries per simplex; the result's fields."""
+    queries per simplex; the result's fields (the facet rows too, for the diagrams)."""
     lower, upper, filtration = propagate_bounds(lower, upper, facets)
     evaluations = {k: q / max(len(simplices[k]), 1) for k, q in queries.items()}
-    return dict(lower=lower, upper=upper, filtration=filtration, evaluations=evaluations)
+    return dict(
+        lower=lower, upper=upper, filtration=filtration, evaluations=evaluations, _facets=facets
+    )
