@@ -185,3 +185,19 @@ def test_reduce_columns_equals_its_reference(field):
     pivot = reduce_columns(columns, signs, n_rows, field)
     np.testing.assert_array_equal(pivot, reduce_columns_reference(columns, signs, n_rows, field))
     assert np.sum(pivot >= 0) > 50 and np.sum(pivot < 0) > 10  # both kinds happen
+
+
+def test_h1_pairs_are_over_gudhis_field():
+    """A filtration (found by a search over seeds) whose H1 pairs differ between Z/2 and
+    Z/11 (a loop becomes a multiple of another): the walks give gudhi's Z/11 pairs."""
+    rng = np.random.default_rng(105)
+    L = rng.uniform(size=(60, 3))
+    simplices, facets, _ = triangulate_with_facets(L, 3)
+    values = random_filtration(simplices, facets, rng, 1000)
+    st = gudhi.SimplexTree()
+    for s, f in zip(simplices, values):
+        st.insert_batch(np.ascontiguousarray(s.T, dtype=np.int32), f)
+    st.compute_persistence(homology_coeff_field=2)
+    z2 = sorted_rows(st.persistence_intervals_in_dimension(1))
+    fast = assert_same_pairs(simplices, values, L, (1,))  # gudhi's default field: Z/11
+    assert not np.array_equal(sorted_rows(fast[1]), z2)
