@@ -27,7 +27,8 @@ not monotone): the caller then uses gudhi.
 import numpy as np
 
 from flood._delaunay import affine_hull, facet_index
-from flood.kernels._persistence import cofaces, merge_cells, merge_components, reduce_columns
+from flood.kernels._persistence import cofaces, merge_cells, merge_components
+from flood.kernels._reduction import reduce_columns
 
 #: Coefficients of the H1 reduction: Z/11, gudhi's default, which flood's diagrams have
 #: always used. H0 and H_{d-1} pair the same over any field; H1 of a subcomplex of R^3 can

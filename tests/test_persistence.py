@@ -1,5 +1,6 @@
 """Diagrams without a SimplexTree (:mod:`flood._persistence`) against gudhi's, and the
-one-thread kernels of :mod:`flood.kernels._persistence` against their plain-Python references.
+one-thread kernels (:mod:`flood.kernels._persistence`, :mod:`flood.kernels._reduction`)
+against their plain-Python references.
 
 gudhi is the reference: its SimplexTree of the same simplices and values, persistence with
 its defaults (Z/11, pairs of positive persistence). The pairs must be equal as multisets of
@@ -19,11 +20,11 @@ from flood.kernels._persistence import (
     cofaces,
     cofaces_reference,
     merge_cells,
+    merge_cells_reference,
     merge_components,
     merge_components_reference,
-    reduce_columns,
-    reduce_columns_reference,
 )
+from flood.kernels._reduction import reduce_columns, reduce_columns_reference
 
 
 def gudhi_pairs(simplices, filtration, dims):
@@ -156,7 +157,7 @@ def test_merge_components_equals_its_reference():
         order = rng.permutation(200)
         if larger_is_elder:
             merges, killed = merge_cells(edges, order, births)
-            ref = merge_components_reference(edges, order, births, larger_is_elder=True)
+            ref = merge_cells_reference(edges, order, births)
         else:
             merges, killed, roots = merge_components(edges, order, births)
             ref = merge_components_reference(edges, order, births)
