@@ -111,7 +111,9 @@ class FloodResult:
         Births and deaths are radii; essential classes die at ``inf``. Pairs of zero
         persistence (``death - birth`` within rounding, ``ZERO_PERSISTENCE_RTOL`` times the
         largest filtration value, see :mod:`flood._diagrams`) are left out, and so are
-        pairs with ``death - birth <= min_persistence``.
+        pairs with ``death - birth <= min_persistence``. Coefficients in Z/11 (gudhi's
+        default); most persistent pairs first. Computed once per dimension, without a
+        SimplexTree where :mod:`flood._persistence` applies (up to 3-D).
 
         Parameters
         ----------
