@@ -9,6 +9,8 @@ floats, exactly, on flood's own filtrations and on random monotone ones with man
 on flat, tiny and cospherical landmarks.
 """
 
+import pickle
+
 import gudhi
 import numpy as np
 import pytest
@@ -202,3 +204,16 @@ def test_h1_pairs_are_over_gudhis_field():
     z2 = sorted_rows(st.persistence_intervals_in_dimension(1))
     fast = assert_same_pairs(simplices, values, L, (1,))  # gudhi's default field: Z/11
     assert not np.array_equal(sorted_rows(fast[1]), z2)
+
+
+def test_a_pickled_result_finds_its_facets_again():
+    X = np.random.default_rng(8).uniform(size=(1500, 3))
+    res = flood_complex(X, 80, random_state=0, device="cpu")
+    assert res._facets is not None  # kept from Delaunay for the diagrams
+    before = res.diagrams()
+    again = pickle.loads(pickle.dumps(res))
+    assert again._facets is None
+    again._intervals.clear()
+    for a, b in zip(before, again.diagrams()):
+        np.testing.assert_array_equal(a, b)
+    assert again._tree is None
