@@ -87,8 +87,13 @@ def classify(
     for v in range(nv):
         z = zc * pv[t, v, COL_Z]
         s = b - z
-        for c in range(U_DIM):  # a and u are zero beyond k: a fixed, unrolled loop
-            s += a[c] * pv[t, v, c]
+        if k <= 3:  # the terms beyond column 2 are 0 * 0: leaving them out changes no bit
+            s += a[0] * pv[t, v, 0]
+            s += a[1] * pv[t, v, 1]
+            s += a[2] * pv[t, v, 2]
+        else:
+            for c in range(U_DIM):  # a and u are zero beyond k: a fixed, unrolled loop
+                s += a[c] * pv[t, v, c]
         if wp.abs(s) <= wp.float64(REL_TAU) * (mag0 + wp.abs(z)):
             s = wp.float64(0.0)
             negs[t, top - nband] = wp.int32(v)
