@@ -110,60 +110,59 @@ class _ThreadScratch:
 
 class _SeedRows:
     """The seeds of each simplex, made batch by batch in the launching threads: its corners'
-    own sites (``own``), then the sites its faces ended with. ``face_sites`` holds each face's
-    sites first (``face_count`` of them, -1 after): a batch takes only as many columns as its
-    fullest face needs, never ``N_BITS`` per face (1.3M triangles x 3 faces x 64 columns
-    was a gigabyte gathered at once). Called as ``rows(a, e)`` for simplices ``a .. e - 1``."""
+    own sites (``own``), then the sites its faces ended with, face ``f`` holding
+    ``flat[start[f] : start[f] + count[f]]`` (:func:`_faces`). A batch takes only as many
+    columns per face as its fullest face needs, never ``N_BITS`` (1.3M triangles x 3 faces x
+    64 columns was a gigabyte gathered at once). Called as ``rows(a, e)`` for simplices
+    ``a .. e - 1``."""
 
-    def __init__(self, own, face_rows=None, face_sites=None, face_count=None):
+    def __init__(self, own, face_rows=None, faces=None):
         self.own = np.ascontiguousarray(own, dtype=np.int32)
-        self.face_rows, self.face_sites, self.face_count = face_rows, face_sites, face_count
+        self.face_rows = face_rows
+        if faces is not None:  # a -1 after the sites: where the padding reads
+            flat, self.start, self.count = faces
+            self.flat = np.append(flat, np.int32(-1)).astype(np.int32, copy=False)
 
     def __call__(self, a, e):
         if self.face_rows is None:
             return self.own[a:e]
         rows = self.face_rows[a:e]
-        width = int(self.face_count[rows].max(initial=0))
-        from_faces = self.face_sites[rows, :width].reshape(len(rows), -1)
-        return np.concatenate([self.own[a:e], from_faces], axis=1)
+        count = self.count[rows]
+        cols = np.arange(int(count.max(initial=0)))
+        at = np.where(cols < count[..., None], self.start[rows][..., None] + cols, -1)
+        return np.concatenate([self.own[a:e], self.flat[at].reshape(len(rows), -1)], axis=1)
 
 
-def _compact(sites):
-    """Each row's sites (>= 0) first (in descending order: one row sort), then -1, as many
-    columns as the fullest row (at least one); and the count per row."""
-    negated = np.sort(-sites, axis=1)  # sites s >= 0 as -s <= 0: first
-    count = (negated <= 0).sum(axis=1)
-    width = max(int(count.max(initial=0)), 1)
-    return np.maximum(-negated[:, :width], -1), count
+def _faces(sites):
+    """``(flat, start, count)``: the sites (>= 0) of each row of ``sites``, row after row in
+    ``flat``, row ``i``'s from ``start[i]``, ``count[i]`` of them."""
+    valid = sites >= 0
+    count = valid.sum(axis=1)
+    return sites[valid], np.cumsum(count) - count, count
 
 
 def _shrink(out, first_round):
-    """What the host keeps of one batch: the tasks' bounds and counters, their sites
-    compacted (first round: the sites handed to the cofaces) and counted, and for the tasks
-    handed back (``back``, rows of the batch) their whole slot rows and where to split them.
-    Done in the launching thread, so the host never joins N_BITS columns per task."""
+    """What the host keeps of one batch: the tasks' bounds and counters, how many sites each
+    ended with (first round: which ones, for the cofaces: ``root``, row after row), and for
+    the tasks handed back (``back``, rows of the batch) their whole slot rows and where to
+    split them. Done in the launching thread: the host never joins N_BITS columns per task."""
     sites, side, edge = out.pop("sites"), out.pop("side"), out.pop("edge")
     del out["ystar"]
-    root, out["n_sites"] = _compact(sites)
+    valid = sites >= 0
+    out["n_sites"] = valid.sum(axis=1)
     if first_round:
-        out["root"] = root
+        out["root"] = sites[valid]
     back = np.flatnonzero(out["status"] != STATUS_DONE)
     out.update(back=back, back_sites=sites[back], back_side=side[back], back_edge=edge[back])
     return out
 
 
 def _merge(parts, bounds):
-    """The batches' outputs joined (``back`` as rows of the whole; ``root`` -1 padded to
-    the widest batch)."""
+    """The batches' outputs joined (``back`` as rows of the whole)."""
     merged = {}
     for key in parts[0]:
         if key == "back":
             merged[key] = np.concatenate([p[key] + a for p, (a, _) in zip(parts, bounds)])
-        elif key == "root":
-            width = max(p[key].shape[1] for p in parts)
-            merged[key] = np.full((bounds[-1][1], width), -1, dtype=np.int32)
-            for p, (a, e) in zip(parts, bounds):
-                merged[key][a:e, : p[key].shape[1]] = p[key]
         else:
             merged[key] = np.concatenate([p[key] for p in parts])
     return merged
@@ -216,7 +215,7 @@ def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress, scratch,
 def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, progress, scratch):
     """Bounds for the k-simplices given by ``corners`` and their ``seeds`` (a
     :class:`_SeedRows`); returns (lower, upper, witness, the sites each simplex ended with
-    (valid first, -1 padded) and their count, queries, max |S|, splits, depth reached)."""
+    (as :func:`_faces` gives them), queries, max |S|, splits, depth reached)."""
     n = len(corners)
     lower, upper = lower0.copy(), np.zeros(n)
     witness = np.full((n, corners.shape[2]), np.nan)
@@ -230,7 +229,8 @@ def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, pr
         first = root is None
         out = _run(tree, corners, seeds, lower[sid], reach, tol, n_threads, report, scratch, first)
         if first:  # the sites each simplex ended with, for its cofaces
-            root = out["root"], out["n_sites"]
+            count = out["n_sites"]
+            root = out["root"], np.cumsum(count) - count, count
         queries += int(out["queries"].sum())
         splits += int(out["splits"].sum())
         max_sites = max(max_sites, int(out["n_sites"].max()))
@@ -324,7 +324,7 @@ def certified_bounds(
     values = np.zeros(len(vertices)) if vertex_values is None else np.asarray(vertex_values)
     lower, upper = [values.copy()], [values.copy()]
     stats = CertifyStats(witness=[np.full(vertices.shape, np.nan)])
-    faces = None  # (the sites each simplex of the dimension below ended with, their count)
+    faces = None  # the sites each simplex of the dimension below ended with (:func:`_faces`)
     scratch = _ThreadScratch(tree.device)
     for k in range(1, len(simplices)):
         s_k = simplices[k]
@@ -332,18 +332,18 @@ def certified_bounds(
             lower.append(np.zeros(0))
             upper.append(np.zeros(0))
             stats.witness.append(np.zeros((0, vertices.shape[1])))
-            faces = np.full((0, 1), -1, dtype=np.int32), np.zeros(0, dtype=np.int64)
+            faces = _faces(np.zeros((0, 1), dtype=np.int32))
             continue
         if k == 1:
             lower0 = values[s_k].max(axis=1)
             # candidates: the K_NEAREST (16) points of each corner (one query per landmark,
             # counted with the edges' queries)
             near, _ = nearest_k(tree, vertices, np.inf)
-            seeds = _SeedRows(sites[s_k], s_k, near, (near >= 0).sum(axis=1))
+            seeds = _SeedRows(sites[s_k], s_k, _faces(near))
             landmark_queries = len(vertices)
         else:
             lower0 = lower[k - 1][facets[k]].max(axis=1)
-            seeds = _SeedRows(sites[s_k], facets[k], *faces)
+            seeds = _SeedRows(sites[s_k], facets[k], faces)
             landmark_queries = 0
         report = None if progress is None else (lambda m, t, k=k: progress(k, m, t))
         lo, up, wit, faces, queries, max_sites, splits, depth = _bound_dimension(

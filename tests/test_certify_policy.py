@@ -233,3 +233,25 @@ def test_thread_scratch_is_one_per_thread_and_grows_when_asked():
     thread.start()
     thread.join(WAIT_BUDGET_S)
     assert len(got) == 1 and got[0] is not other and got[0].max_vertices == 1024
+
+
+def test_seed_rows_hold_the_corners_sites_then_every_site_of_the_faces():
+    from flood._certify import _faces, _SeedRows
+
+    rng = np.random.default_rng(3)
+    face_sites = rng.integers(-2, 50, size=(40, 9)).astype(np.int32)  # -1 free, -2 a plane
+    face_sites[7] = -1  # a face without sites
+    own = rng.integers(0, 50, size=(25, 3)).astype(np.int32)
+    face_rows = rng.integers(0, 40, size=(25, 3))
+    face_rows[5] = 7
+    rows = _SeedRows(own, face_rows, _faces(face_sites))
+    for a, e in [(0, 25), (3, 11), (5, 6)]:
+        got = rows(a, e)
+        assert got.dtype == np.int32 and (got[:, :3] == own[a:e]).all()
+        assert (got[:, 3:] >= -1).all()
+        for i in range(a, e):  # the faces' sites, each as often as the faces hold it
+            want = sorted(int(x) for x in face_sites[face_rows[i]].ravel() if x >= 0)
+            assert sorted(int(x) for x in got[i - a, 3:] if x >= 0) == want
+        width = max((face_sites[face_rows[i]] >= 0).sum(axis=1).max() for i in range(a, e))
+        assert got.shape[1] == 3 + 3 * width  # as many columns as the fullest face needs
+    assert (_SeedRows(own)(2, 9) == own[2:9]).all()
