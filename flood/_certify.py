@@ -19,15 +19,14 @@ that lower bound (or is exact): on exit ``upper - lower <= tol`` for every simpl
 gap, and a warning says so).
 """
 
-import threading
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from flood.kernels import TaskScratch, certify_tasks, launch_size, nearest_k
+from flood._certify_batches import SeedRows, ThreadScratch, faces_of, merge, shrink
+from flood.kernels import certify_tasks, launch_size, nearest_k
 from flood.kernels._pool import run_shared
-from flood.kernels._sloop import STATUS_DONE
 from flood.kernels._voronoi import MAX_CORNERS
 
 #: Points of each k-nearest query that join S at once, per simplex dimension (each is one
@@ -48,8 +47,10 @@ MAX_VERTICES_DEFAULT = 256
 #: Splits of one simplex before its bounds are accepted as they are (each halves a piece).
 MAX_SPLIT_DEPTH = 40
 #: Tasks per CPU kernel launch (for 256-vertex polytopes; fewer for larger ones): the
-#: per-task scratch, ~250 KiB with its stack of pieces, stays near 250 MiB per thread. A GPU
-#: launch holds as many tasks as fill the device (:func:`flood.kernels.launch_size`).
+#: per-task scratch, ~250 KiB with its stack of pieces, stays near 250 MiB per thread (one
+#: per launching thread, reused by all its launches; 4,096 measured no faster at 100,000
+#: landmarks). A GPU launch holds as many tasks as fill the device
+#: (:func:`flood.kernels.launch_size`).
 BATCH_SIZE = {"cpu": 1024}
 #: Batches per refinement round while progress is reported, so a bar moves at least ~30
 #: times per dimension (a launch costs ~1 ms more than its tasks; 100k torus, 1,000 landmarks).
@@ -87,91 +88,10 @@ def _bisect(corners, edge, sites, side):
     )
 
 
-class _ThreadScratch:
-    """One :class:`TaskScratch` per launching thread, reused by every launch of one
-    :func:`certified_bounds` call (all dimensions and rounds) and freed with it. A scratch
-    made per launch (~250 MiB, most of it never touched) came from fresh pages each time:
-    the pages a launch's tasks touch were faulted in and zeroed again at every launch."""
-
-    def __init__(self, device):
-        self.device = device
-        self._by_thread = {}  # thread ident -> its TaskScratch (each thread reads its own)
-
-    def get(self, capacity, max_vertices):
-        """The calling thread's scratch for ``capacity`` tasks of ``max_vertices``."""
-        key = threading.get_ident()
-        scratch = self._by_thread.get(key)
-        if scratch is None or scratch.capacity < capacity or scratch.max_vertices != max_vertices:
-            self._by_thread[key] = None  # the old one is freed before the new one is made
-            scratch = TaskScratch(capacity, self.device, max_vertices)
-            self._by_thread[key] = scratch
-        return scratch
-
-
-class _SeedRows:
-    """The seeds of each simplex, made batch by batch in the launching threads: its corners'
-    own sites (``own``), then the sites its faces ended with, face ``f`` holding
-    ``flat[start[f] : start[f] + count[f]]`` (:func:`_faces`). A batch takes only as many
-    columns per face as its fullest face needs, never ``N_BITS`` (1.3M triangles x 3 faces x
-    64 columns was a gigabyte gathered at once). Called as ``rows(a, e)`` for simplices
-    ``a .. e - 1``."""
-
-    def __init__(self, own, face_rows=None, faces=None):
-        self.own = np.ascontiguousarray(own, dtype=np.int32)
-        self.face_rows = face_rows
-        if faces is not None:  # a -1 after the sites: where the padding reads
-            flat, self.start, self.count = faces
-            self.flat = np.append(flat, np.int32(-1)).astype(np.int32, copy=False)
-
-    def __call__(self, a, e):
-        if self.face_rows is None:
-            return self.own[a:e]
-        rows = self.face_rows[a:e]
-        count = self.count[rows]
-        cols = np.arange(int(count.max(initial=0)))
-        at = np.where(cols < count[..., None], self.start[rows][..., None] + cols, -1)
-        return np.concatenate([self.own[a:e], self.flat[at].reshape(len(rows), -1)], axis=1)
-
-
-def _faces(sites):
-    """``(flat, start, count)``: the sites (>= 0) of each row of ``sites``, row after row in
-    ``flat``, row ``i``'s from ``start[i]``, ``count[i]`` of them."""
-    valid = sites >= 0
-    count = valid.sum(axis=1)
-    return sites[valid], np.cumsum(count) - count, count
-
-
-def _shrink(out, first_round):
-    """What the host keeps of one batch: the tasks' bounds and counters, how many sites each
-    ended with (first round: which ones, for the cofaces: ``root``, row after row), and for
-    the tasks handed back (``back``, rows of the batch) their whole slot rows and where to
-    split them. Done in the launching thread: the host never joins N_BITS columns per task."""
-    sites, side, edge = out.pop("sites"), out.pop("side"), out.pop("edge")
-    del out["ystar"]
-    valid = sites >= 0
-    out["n_sites"] = valid.sum(axis=1)
-    if first_round:
-        out["root"] = sites[valid]
-    back = np.flatnonzero(out["status"] != STATUS_DONE)
-    out.update(back=back, back_sites=sites[back], back_side=side[back], back_edge=edge[back])
-    return out
-
-
-def _merge(parts, bounds):
-    """The batches' outputs joined (``back`` as rows of the whole)."""
-    merged = {}
-    for key in parts[0]:
-        if key == "back":
-            merged[key] = np.concatenate([p[key] + a for p, (a, _) in zip(parts, bounds)])
-        else:
-            merged[key] = np.concatenate([p[key] for p in parts])
-    return merged
-
-
 def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress, scratch, first_round):
     """certify_tasks over batches shared by ``n_threads`` threads (launches release the GIL),
-    each thread launching into its own reused ``scratch`` (a :class:`_ThreadScratch`);
-    ``seeds(a, e)`` gives the seeds of tasks ``a .. e - 1``. Returns :func:`_shrink`'s
+    each thread launching into its own reused ``scratch`` (a :class:`ThreadScratch`);
+    ``seeds(a, e)`` gives the seeds of tasks ``a .. e - 1``. Returns :func:`shrink`'s
     fields of all tasks."""
     k = corners.shape[1] - 1
     n_add = N_ADD.get(k, N_ADD_DEFAULT)
@@ -207,15 +127,15 @@ def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress, scratch,
             scratch=scratch.get(capacity, max_vertices),
             progress=progress,
         )
-        return _shrink(out, first_round)
+        return shrink(out, first_round)
 
-    return _merge(run_shared(work, bounds, n_threads), bounds)
+    return merge(run_shared(work, bounds, n_threads), bounds)
 
 
 def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, progress, scratch):
     """Bounds for the k-simplices given by ``corners`` and their ``seeds`` (a
-    :class:`_SeedRows`); returns (lower, upper, witness, the sites each simplex ended with
-    (as :func:`_faces` gives them), queries, max |S|, splits, depth reached)."""
+    :class:`SeedRows`); returns (lower, upper, witness, the sites each simplex ended with
+    (as :func:`faces_of` gives them), queries, max |S|, splits, depth reached)."""
     n = len(corners)
     lower, upper = lower0.copy(), np.zeros(n)
     witness = np.full((n, corners.shape[2]), np.nan)
@@ -250,7 +170,7 @@ def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, pr
             corners[rows], out["back_edge"][split], out["back_sites"][split],
             out["back_side"][split],
         )  # fmt: skip
-        seeds = _SeedRows(dense)
+        seeds = SeedRows(dense)
         reach = out["upper"][rows][parent]
         sid = sid[rows][parent]
         depth += 1
@@ -324,26 +244,26 @@ def certified_bounds(
     values = np.zeros(len(vertices)) if vertex_values is None else np.asarray(vertex_values)
     lower, upper = [values.copy()], [values.copy()]
     stats = CertifyStats(witness=[np.full(vertices.shape, np.nan)])
-    faces = None  # the sites each simplex of the dimension below ended with (:func:`_faces`)
-    scratch = _ThreadScratch(tree.device)
+    faces = None  # the sites each simplex of the dimension below ended with (:func:`faces_of`)
+    scratch = ThreadScratch(tree.device)
     for k in range(1, len(simplices)):
         s_k = simplices[k]
         if not len(s_k):
             lower.append(np.zeros(0))
             upper.append(np.zeros(0))
             stats.witness.append(np.zeros((0, vertices.shape[1])))
-            faces = _faces(np.zeros((0, 1), dtype=np.int32))
+            faces = faces_of(np.zeros((0, 1), dtype=np.int32))
             continue
         if k == 1:
             lower0 = values[s_k].max(axis=1)
             # candidates: the K_NEAREST (16) points of each corner (one query per landmark,
             # counted with the edges' queries)
             near, _ = nearest_k(tree, vertices, np.inf)
-            seeds = _SeedRows(sites[s_k], s_k, _faces(near))
+            seeds = SeedRows(sites[s_k], s_k, faces_of(near))
             landmark_queries = len(vertices)
         else:
             lower0 = lower[k - 1][facets[k]].max(axis=1)
-            seeds = _SeedRows(sites[s_k], facets[k], faces)
+            seeds = SeedRows(sites[s_k], facets[k], faces)
             landmark_queries = 0
         report = None if progress is None else (lambda m, t, k=k: progress(k, m, t))
         lo, up, wit, faces, queries, max_sites, splits, depth = _bound_dimension(

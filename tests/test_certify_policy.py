@@ -219,9 +219,9 @@ def test_a_reused_scratch_gives_what_a_fresh_one_gives(k):
 
 
 def test_thread_scratch_is_one_per_thread_and_grows_when_asked():
-    from flood._certify import _ThreadScratch
+    from flood._certify_batches import ThreadScratch
 
-    held = _ThreadScratch("cpu")
+    held = ThreadScratch("cpu")
     first = held.get(4, 256)
     assert held.get(2, 256) is first  # a smaller batch fits the same scratch
     bigger = held.get(8, 256)
@@ -236,7 +236,7 @@ def test_thread_scratch_is_one_per_thread_and_grows_when_asked():
 
 
 def test_seed_rows_hold_the_corners_sites_then_every_site_of_the_faces():
-    from flood._certify import _faces, _SeedRows
+    from flood._certify_batches import SeedRows, faces_of
 
     rng = np.random.default_rng(3)
     face_sites = rng.integers(-2, 50, size=(40, 9)).astype(np.int32)  # -1 free, -2 a plane
@@ -244,7 +244,7 @@ def test_seed_rows_hold_the_corners_sites_then_every_site_of_the_faces():
     own = rng.integers(0, 50, size=(25, 3)).astype(np.int32)
     face_rows = rng.integers(0, 40, size=(25, 3))
     face_rows[5] = 7
-    rows = _SeedRows(own, face_rows, _faces(face_sites))
+    rows = SeedRows(own, face_rows, faces_of(face_sites))
     for a, e in [(0, 25), (3, 11), (5, 6)]:
         got = rows(a, e)
         assert got.dtype == np.int32 and (got[:, :3] == own[a:e]).all()
@@ -254,4 +254,4 @@ def test_seed_rows_hold_the_corners_sites_then_every_site_of_the_faces():
             assert sorted(int(x) for x in got[i - a, 3:] if x >= 0) == want
         width = max((face_sites[face_rows[i]] >= 0).sum(axis=1).max() for i in range(a, e))
         assert got.shape[1] == 3 + 3 * width  # as many columns as the fullest face needs
-    assert (_SeedRows(own)(2, 9) == own[2:9]).all()
+    assert (SeedRows(own)(2, 9) == own[2:9]).all()
