@@ -141,6 +141,11 @@ _SIDE_KEYS = ("edge", "side")
 _SIDE_TYPES = (wp.int32, wp.int32)
 
 
+def _in_place(device):
+    """Whether the kernel can write the host's output arrays itself (CPU memory)."""
+    return wp.get_device(device).is_cpu
+
+
 def _wp(a, dtype, device):
     """``a`` as a Warp array on ``device``: on the CPU a contiguous NumPy array is shared,
     not copied (the kernel's writes land in it)."""
@@ -292,7 +297,7 @@ def certify_tasks(
     if scratch is None and n:
         scratch = TaskScratch(batch_size, device, max_vertices)
     tree_arrays = tree.arrays()
-    cpu = wp.get_device(device).is_cpu
+    cpu = _in_place(device)
     for a in range(0, n, batch_size):
         e = min(a + batch_size, n)
         m = e - a
@@ -310,12 +315,13 @@ def certify_tasks(
         cands = Candidates()
         cands.seeds = _wp(seeds[a:e], wp.int32, device)
         cands.extra = scratch.extra
-        # on the CPU the kernel writes into ``out`` itself; elsewhere into arrays copied back
+        # on the CPU the kernel writes into ``out`` itself; elsewhere into copies (the
+        # sides start as -1 and 0) that are copied back
         res, sides = TaskOutputs(), PieceSides()
         for key, dtype in zip(_OUTPUT_KEYS + _SIDE_KEYS, _OUTPUT_TYPES + _SIDE_TYPES):
-            target = res if key in _OUTPUT_KEYS else sides
-            setattr(target, key, _wp(out[key][a:e], dtype, device) if cpu or key in _SIDE_KEYS
-                    else wp.empty(out[key][a:e].shape, dtype=dtype, device=device))  # fmt: skip
+            host = out[key][a:e]
+            field = _wp(host, dtype, device) if cpu else wp.array(host, dtype=dtype, device=device)
+            setattr(res if key in _OUTPUT_KEYS else sides, key, field)
         wp.launch(
             certify_kernel,
             dim=m,

@@ -255,3 +255,23 @@ def test_seed_rows_hold_the_corners_sites_then_every_site_of_the_faces():
         width = max((face_sites[face_rows[i]] >= 0).sum(axis=1).max() for i in range(a, e))
         assert got.shape[1] == 3 + 3 * width  # as many columns as the fullest face needs
     assert (SeedRows(own)(2, 9) == own[2:9]).all()
+
+
+def test_outputs_copied_back_equal_outputs_written_in_place(monkeypatch):
+    """On the CPU the kernel writes certify_tasks' output arrays itself; on a GPU it writes
+    device arrays that are copied back. Both paths, run on the CPU, give the same output."""
+    from flood.kernels import _voronoi
+
+    rng = np.random.default_rng(7)
+    X = rng.random((20_000, 3))
+    tree = build_tree(X)
+    n = 30
+    corners = np.clip(rng.random((n, 1, 3)) + 0.5 * rng.random((n, 3, 3)), 0.0, 1.0)
+    args = (tree, corners, np.full((n, 1), -1, dtype=np.int32), np.zeros(n), np.inf, 1e-4)
+    kw = dict(n_add=1, n_keep=7, batch_size=8, max_queries=6)  # few queries: some handed back
+    in_place = certify_tasks(*args, **kw)
+    assert (in_place["status"] != 0).any() and (in_place["edge"] >= 0).any()
+    monkeypatch.setattr(_voronoi, "_in_place", lambda device: False)
+    copied = certify_tasks(*args, **kw)
+    for key, value in in_place.items():
+        np.testing.assert_array_equal(copied[key], value, err_msg=key)
