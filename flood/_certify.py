@@ -88,11 +88,15 @@ def _bisect(corners, edge, sites, side):
     )
 
 
-def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress, scratch, first_round):
+def _run(
+    tree, corners, seeds, lower0, reach, tol, n_threads, progress, scratch=None, first_round=True
+):
     """certify_tasks over batches shared by ``n_threads`` threads (launches release the GIL),
-    each thread launching into its own reused ``scratch`` (a :class:`ThreadScratch`);
-    ``seeds(a, e)`` gives the seeds of tasks ``a .. e - 1``. Returns :func:`shrink`'s
-    fields of all tasks."""
+    each thread launching into its own reused ``scratch`` (a :class:`ThreadScratch`, made
+    here if None); ``seeds`` is an array of rows or a :class:`SeedRows`. Returns
+    :func:`shrink`'s fields of all tasks."""
+    seeds = seeds if isinstance(seeds, SeedRows) else SeedRows(seeds)
+    scratch = ThreadScratch(tree.device) if scratch is None else scratch
     k = corners.shape[1] - 1
     n_add = N_ADD.get(k, N_ADD_DEFAULT)
     n_keep = N_KEEP.get(k, N_KEEP_DEFAULT)
@@ -132,11 +136,14 @@ def _run(tree, corners, seeds, lower0, reach, tol, n_threads, progress, scratch,
     return merge(run_shared(work, bounds, n_threads), bounds)
 
 
-def _bound_dimension(tree, corners, seeds, lower0, tol, n_threads, max_depth, progress, scratch):
-    """Bounds for the k-simplices given by ``corners`` and their ``seeds`` (a
-    :class:`SeedRows`); returns (lower, upper, witness, the sites each simplex ended with
+def _bound_dimension(
+    tree, corners, seeds, lower0, tol, n_threads, max_depth, progress, scratch=None
+):
+    """Bounds for the k-simplices given by ``corners`` and their ``seeds`` (an array of rows
+    or a :class:`SeedRows`); returns (lower, upper, witness, the sites each simplex ended with
     (as :func:`faces_of` gives them), queries, max |S|, splits, depth reached)."""
     n = len(corners)
+    scratch = ThreadScratch(tree.device) if scratch is None else scratch
     lower, upper = lower0.copy(), np.zeros(n)
     witness = np.full((n, corners.shape[2]), np.nan)
     sid = np.arange(n)
