@@ -55,9 +55,10 @@ HEADERS = [
 ]
 #: Homology dimensions of the issue's measurement (H0-H2 of a 3-D cloud).
 HOMOLOGY_DIMENSIONS = (0, 1, 2)
-#: Warm-up cloud: big enough to compile every kernel of the certified path, small enough
-#: to take well under a second once they are cached.
-WARMUP_POINTS, WARMUP_LANDMARKS = 5000, 100
+#: Warm-up cloud: big enough to compile and load every kernel of the certified path (FPS on
+#: the tree from flood._landmarks.TREE_FPS_MIN_LANDMARKS = 1,000 landmarks), small enough to
+#: take well under a second once they are cached.
+WARMUP_POINTS, WARMUP_LANDMARKS = 5000, 1000
 
 
 def _warm_up(cloud):
