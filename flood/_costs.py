@@ -116,10 +116,12 @@ EXACT_TOL_FACTOR = 1.2
 #: method="grid": microseconds per interior grid point (one nearest-point query; R31: 0.51-0.62
 #: at 300k points, 300 landmarks, 2-D and 3-D, points_per_edge 10-30).
 GRID_US_PER_QUERY = 0.55
-#: persistence (FloodResult.diagrams: gudhi's SimplexTree, insert_batch and persistence):
-#: microseconds per simplex (R31: 1.9-2.2 us for 8e4-1e6 simplices in 2-5-D; DESIGN.md 6:
-#: ~1.5 us for 1M simplices).
-PERSISTENCE_US_PER_SIMPLEX = 2.0
+#: persistence (FloodResult.diagrams): microseconds per simplex, by dimension. Up to 3-D
+#: flood/_persistence.py's walks (RESULTS.md "Many landmarks", eca9938: 0.25 and 0.37 us on
+#: the 1M cheese at 10^4 and 10^5 landmarks); in 4-D to 6-D the middle dimensions need
+#: gudhi's SimplexTree, insert_batch and persistence (R31: 1.9-2.2 us for 8e4-1e6 simplices
+#: in 2-5-D; DESIGN.md 6: ~1.5 us for 1M simplices).
+PERSISTENCE_US_PER_SIMPLEX = {1: 0.4, 2: 0.4, 3: 0.4, 4: 2.0, 5: 2.0, 6: 2.0}
 #: Wall-clock gain of each thread past the first in the certified filtration (RESULTS.md,
 #: seventh step: one-thread CPU 4.55 s, two-thread wall 2.48 s on two free cores: 1.83x).
 THREAD_GAIN = 0.83

@@ -260,7 +260,7 @@ def _model(n_points, dim, n_landmarks, counts, tol, method, points_per_edge, n_t
         "index": 1e-9 * n * (index_ns + check_ns),
         "landmarks": 1e-6 * fps_us,
         "delaunay": 1e-6 * costs.DELAUNAY_US_PER_SIMPLEX[dim] * S,
-        "persistence": 1e-6 * costs.PERSISTENCE_US_PER_SIMPLEX * (S + L),
+        "persistence": 1e-6 * costs.PERSISTENCE_US_PER_SIMPLEX[dim] * (S + L),
     }
     index_bytes = (costs.INDEX_BYTES_PER_POINT[0] * dim + costs.INDEX_BYTES_PER_POINT[1]) * n
     landmark_bytes = costs.LANDMARKS_BYTES_PER_POINT[0] * dim + costs.LANDMARKS_BYTES_PER_POINT[1]
