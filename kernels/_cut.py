@@ -197,6 +197,8 @@ def cut(
         return nv, CUT_NO_ROOM, -1
     slots[t, slot] = wp.int32(label)
     set_free(vs, t, slot, False)
+    for w in range(vs.shape[2]):  # a free slot's row is stale (see rebuild_vsets)
+        vs[t, slot, w] = wp.uint64(0)
     for i in range(nband):
         v = int(negs[t, negs.shape[1] - 1 - i])
         set_bit(pm, t, v, slot)

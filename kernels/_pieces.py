@@ -202,7 +202,7 @@ def pop_piece(poly: Polytope, stack: PieceStack, t: int, level: int, kp1: int):
             pm[t, v, w] = stk_pm[t, level, v, w]
     for j in range(N_BITS):
         slots[t, j] = stk_slots[t, level, j]
-    rebuild_vsets(pm, vs, t, nv)
+    rebuild_vsets(pm, vs, slots, t, nv, kp1)
     reset_free(vs, slots, t, kp1)
     a = vec6()
     for c in range(U_DIM):

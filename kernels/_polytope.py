@@ -117,12 +117,21 @@ def index_vertex(
 
 @wp.func
 def rebuild_vsets(
-    pm: wp.array3d(dtype=wp.uint64), vs: wp.array3d(dtype=wp.uint64), t: int, nv: int
+    pm: wp.array3d(dtype=wp.uint64),
+    vs: wp.array3d(dtype=wp.uint64),
+    slots: wp.array2d(dtype=wp.int32),
+    t: int,
+    nv: int,
+    kp1: int,
 ):
-    """The vertex sets of every constraint, from the vertices' masks."""
+    """The vertex sets of every constraint in use (the facets, the floor and the slots not
+    free), from the vertices' masks. The rows of free slots are left as they are: nothing
+    reads them, and :func:`flood.kernels._cut.cut` clears a slot's row when it takes it (the
+    per-thread scratch is reused, so they may hold another task's bits)."""
     for c in range(N_BITS):
-        for w in range(vs.shape[2]):
-            vs[t, c, w] = wp.uint64(0)
+        if c <= kp1 or slots[t, c] != FREE:
+            for w in range(vs.shape[2]):
+                vs[t, c, w] = wp.uint64(0)
     for v in range(nv):
         index_vertex(pm, vs, t, v, True)
 
@@ -278,7 +287,7 @@ def init_prism(
                 pm[t, v, 0] = base
                 set_bit(pm, t, v, slot)
             pv[t, v, COL_F] = lifted_value(te, pv, t, v)
-    rebuild_vsets(pm, vs, t, 2 * kp1)
+    rebuild_vsets(pm, vs, slots, t, 2 * kp1, kp1)
     reset_free(vs, slots, t, kp1)
     return 2 * kp1
 
