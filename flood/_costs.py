@@ -148,7 +148,8 @@ DELAUNAY_BYTES_PER_SIMPLEX = 150
 #: the 2e5-point run of tests/test_estimate.py peaks at 84 MiB instead of 212-367).
 FILTRATION_BYTES_PER_SIMPLEX = 3200
 #: filtration: the kernel's scratch per task and polytope vertex (kernels/_voronoi.py
-#: TaskScratch: 250,064 bytes per task at 256 vertices), allocated per launch for up to
+#: TaskScratch: 250,064 bytes per task at 256 vertices), one per launching thread (reused by
+#: all its launches since issue 30's second round; fitted when it was made per launch) for up to
 #: ``flood._certify.BATCH_SIZE`` tasks per thread, of which a task touches the share
 #: ``SCRATCH_TOUCHED`` (by points per landmark: deeper stacks of pieces where a simplex
 #: meets more points; fitted to R31's filtration peaks), times ``SCRATCH_SHARE`` by simplex
