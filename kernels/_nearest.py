@@ -7,7 +7,13 @@ import numpy as np
 import warp as wp
 
 from flood.kernels._tree import LEAF_SIZE, _launch_shared, vec6
-from flood.kernels._tree_query import K_NEAREST, point_dist2, tree_knn, tree_nearest
+from flood.kernels._tree_query import (
+    K_NEAREST,
+    point_dist2,
+    tree_knn_from,
+    tree_nearest,
+    tree_nearest_from,
+)
 
 wp.set_module_options({"enable_backward": False})
 
@@ -21,14 +27,19 @@ def knn_kernel(
     queries: wp.array2d(dtype=wp.float64),
     radius2: wp.array(dtype=wp.float64),
     first_only: bool,
+    hints: wp.array(dtype=wp.int32),
     index: wp.array2d(dtype=wp.int32),
     distance2: wp.array2d(dtype=wp.float64),
 ):
     qi = wp.tid()
+    hint = int(-1)
+    if hints.shape[0] > 0:
+        hint = int(hints[qi])
     q = vec6()
     for j in range(queries.shape[1]):
         q[j] = queries[qi, j]
-    count, dd, ii = tree_knn(points, lo, hi, first_leaf, q, radius2[qi], K_NEAREST, first_only)
+    r2 = radius2[qi]
+    count, dd, ii = tree_knn_from(points, lo, hi, first_leaf, q, r2, K_NEAREST, first_only, hint)
     for j in range(K_NEAREST):
         if j < count:
             index[qi, j] = ii[j]
@@ -110,7 +121,7 @@ def nearest_reference(points, queries):
     return index, np.sqrt(d2[np.arange(len(queries)), index])
 
 
-def nearest_k(tree, queries, radius, first_only=False):
+def nearest_k(tree, queries, radius, first_only=False, hints=None):
     """The ``K_NEAREST`` nearest points of X to each query, among those closer than ``radius``.
 
     Parameters
@@ -122,6 +133,12 @@ def nearest_k(tree, queries, radius, first_only=False):
     first_only : bool
         Search as for the nearest point only: column 0 is exact, the others are the nearest
         of the points the search visited (within ``radius``), not the k nearest.
+    hints : ndarray of int32, shape (n_queries,), optional
+        Tree-order indices of points of X close to each query (e.g. a landmark's own
+        point): the searches run in the hints' order, nearby queries one after another
+        (sharing the cache: 2.6x faster for 100k landmarks of a 1M cloud), and start from
+        the hints' leaves. The same answers but for ties and, with ``first_only``, columns
+        1 and after.
 
     Returns
     -------
@@ -133,7 +150,15 @@ def nearest_k(tree, queries, radius, first_only=False):
     device = tree.device
     queries = np.ascontiguousarray(queries, dtype=np.float64)
     m = len(queries)
-    r2 = np.broadcast_to(np.square(np.asarray(radius, dtype=np.float64)), (m,)).copy()
+    r2 = np.broadcast_to(np.square(np.asarray(radius, dtype=np.float64)), (m,))
+    order = slice(None)
+    if hints is None:
+        hints = np.zeros(0, dtype=np.int32)
+    else:  # in the hints' (tree) order; the rows go back to the queries' order below
+        hints = np.broadcast_to(np.asarray(hints, dtype=np.int32), (m,))
+        order = np.argsort(hints, kind="stable")
+        hints = hints[order]
+    queries, r2 = np.ascontiguousarray(queries[order]), np.ascontiguousarray(r2[order])
     index = wp.empty((m, K_NEAREST), dtype=wp.int32, device=device)
     dist2 = wp.empty((m, K_NEAREST), dtype=wp.float64, device=device)
     if m:
@@ -148,11 +173,14 @@ def nearest_k(tree, queries, radius, first_only=False):
                 wp.array(queries, dtype=wp.float64, device=device),
                 wp.array(r2, dtype=wp.float64, device=device),
                 bool(first_only),
+                wp.array(np.ascontiguousarray(hints), dtype=wp.int32, device=device),
             ],
             outputs=[index, dist2],
             device=device,
         )
-    return index.numpy(), np.sqrt(dist2.numpy())
+    found, distance = np.empty((m, K_NEAREST), np.int32), np.empty((m, K_NEAREST))
+    found[order], distance[order] = index.numpy(), np.sqrt(dist2.numpy())
+    return found, distance
 
 
 def nearest_k_reference(points, queries, radius):
@@ -190,7 +218,7 @@ def leaf_first_kernel(
         q = vec6()
         for j in range(queries.shape[1]):
             q[j] = queries[f * leaf_size, j]
-        hint = tree_nearest(points, lo, hi, first_leaf, q, hint)
+        hint = tree_nearest_from(points, lo, hi, first_leaf, q, hint)
         index[f] = wp.int32(hint)
         distance[f] = wp.sqrt(point_dist2(points, hint, q))
 
@@ -235,7 +263,7 @@ def leaf_max_kernel(
         for j in range(queries.shape[1]):
             q[j] = queries[qi, j]
         if wp.sqrt(point_dist2(points, hint, q)) > floor and _leaf_beyond(points, hint, q, floor):
-            hint = tree_nearest(points, lo, hi, first_leaf, q, hint)
+            hint = tree_nearest_from(points, lo, hi, first_leaf, q, hint)
             best = wp.max(best, wp.sqrt(point_dist2(points, hint, q)))
     leaf_max[i] = best
 
