@@ -15,18 +15,29 @@ current and stacked pieces) and ask the host to split the simplex.
 
 import warp as wp
 
+from flood.kernels._cut import classify, settle
+from flood.kernels._edges import PAIR_BASE, PAIR_SHIFT, find_edges
 from flood.kernels._polytope import (
+    COL_F,
+    COL_Z,
     MAX_CORNERS,
     N_BITS,
     N_COLS,
     N_WORDS,
+    SPLIT_PLANE,
     U_DIM,
     Polytope,
     Simplices,
     barycentric,
+    free_slot,
+    free_slots,
     has_bit,
+    lifted_value,
     rebuild_vsets,
     reset_free,
+    set_bit,
+    set_free,
+    vset_add,
 )
 from flood.kernels._tree import vec6
 
@@ -208,3 +219,83 @@ def pop_piece(poly: Polytope, stack: PieceStack, t: int, level: int, kp1: int):
     for c in range(U_DIM):
         a[c] = stk_meta[t, level, c]
     return nv, a, stk_meta[t, level, META_B]
+
+
+@wp.func
+def probe_split(sx: Simplices, poly: Polytope, t: int, a: vec6, b: wp.float64, nv: int):
+    """Prepare the cut of P by the split plane ``b + a . u >= 0`` without changing P (rows
+    ``0 .. nv - 1``, which :func:`push_piece` may still copy): classify the vertices, find the
+    edges that cross the plane and make the new vertices in rows ``nv ..`` (with the bit of
+    the plane's slot). Returns (the new vertices' count, or -1 when the cut cannot be made:
+    no vertex removed, no slot, no room; the removed vertices' count; the band's; the slot;
+    the near half's top vertex; the far half's largest F). The far half's vertices are the
+    removed ones, the ones in the band (on the plane within rounding: in both halves) and
+    the new ones; F is convex, so its maximum over the far half is their largest F."""
+    te = sx.edges
+    pv = poly.pv
+    pm = poly.pm
+    ps = poly.ps
+    negs = poly.negs
+    vs = poly.vs
+    pairs = poly.pairs
+    slots = poly.slots
+    kp1 = sx.corners.shape[1]
+    no_threshold = wp.float64(-wp.inf)
+    nneg, nhigh, nband, top, top_f = classify(
+        pv, ps, negs, t, nv, kp1 - 1, a, b, wp.float64(0.0), no_threshold
+    )
+    far_f = wp.float64(-wp.inf)
+    if nneg == 0:
+        return int(-1), nneg, nband, int(-1), top, far_f
+    slot, n_free = free_slot(vs, t)
+    if n_free == 0:
+        free_slots(pm, vs, slots, t, nv, kp1)  # redundant constraints are freed only when needed
+        slot, n_free = free_slot(vs, t)
+    if n_free == 0:
+        return int(-1), nneg, nband, slot, top, far_f
+    npair = find_edges(pm, ps, negs, vs, pairs, t, nv, nneg, kp1 - 1, pairs.shape[1])
+    if npair < 0:
+        return npair, nneg, nband, slot, top, far_f
+    for i in range(nneg):
+        far_f = wp.max(far_f, pv[t, int(negs[t, i]), COL_F])
+    for i in range(nband):
+        far_f = wp.max(far_f, pv[t, int(negs[t, negs.shape[1] - 1 - i]), COL_F])
+    for i in range(npair):
+        code = int(pairs[t, i])
+        p = code >> PAIR_SHIFT
+        q = code & (PAIR_BASE - 1)
+        lam = ps[t, p] / (ps[t, p] - ps[t, q])
+        v = nv + i
+        for c in range(COL_Z + 1):  # u (zeros beyond k stay zero) and z, interpolated
+            pv[t, v, c] = pv[t, p, c] + lam * (pv[t, q, c] - pv[t, p, c])
+        for w in range(N_WORDS):
+            pm[t, v, w] = pm[t, p, w] & pm[t, q, w]
+        set_bit(pm, t, v, slot)
+        f = lifted_value(te, pv, t, v)
+        pv[t, v, COL_F] = f
+        far_f = wp.max(far_f, f)
+        if f > top_f:
+            top_f = f
+            top = v
+    return npair, nneg, nband, slot, top, far_f
+
+
+@wp.func
+def commit_split(
+    poly: Polytope, t: int, nv: int, nneg: int, nband: int, npair: int, slot: int, top: int
+):
+    """Make the cut :func:`probe_split` prepared: the plane takes its slot, the band's
+    vertices get its bit, the removed ones give way to the new ones. Returns (size, where
+    the top vertex went)."""
+    pm = poly.pm
+    negs = poly.negs
+    vs = poly.vs
+    poly.slots[t, slot] = wp.int32(SPLIT_PLANE)
+    set_free(vs, t, slot, False)
+    for w in range(vs.shape[2]):  # a free slot's row is stale (see rebuild_vsets)
+        vs[t, slot, w] = wp.uint64(0)
+    for i in range(nband):
+        v = int(negs[t, negs.shape[1] - 1 - i])
+        set_bit(pm, t, v, slot)
+        vset_add(vs, t, slot, v)
+    return settle(poly.pv, pm, negs, vs, t, nv, nneg, npair, top)

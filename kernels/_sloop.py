@@ -23,7 +23,9 @@ from flood.kernels._pieces import (
     META_UPPER,
     PieceSides,
     PieceStack,
+    commit_split,
     pop_piece,
+    probe_split,
     push_piece,
     split_plane,
     split_sides,
@@ -274,23 +276,37 @@ def grow_sites(
 
 @wp.func
 def split_piece(sx: Simplices, poly: Polytope, stack: PieceStack, st: TaskState, t: int):
-    """Halve the piece by the plane that bisects its diameter: stack the far half (with the
-    current upper bound over it), cut P down to the near half. A full stack or a refused
-    cut hands the task back."""
+    """Halve the piece by the plane that bisects its diameter and go on with the near half.
+    The far half retires at once when its bound is within ``tol`` of lower (the square root
+    of its largest F plus the margin, as :func:`bound_piece` bounds a piece; ``thr`` is
+    ``lower + tol`` as of the last query, and lower only grows): no stack entry, no second
+    cut;
+    else it is stacked (with an upper bound over it). A full stack or a cut that cannot be
+    made hands the task back."""
     ok, a, b = split_plane(sx, poly, t, st.nv)
-    if not ok or st.depth >= MAX_DEPTH:
+    if not ok:
         st.status = STATUS_SPLIT
         st.stop = True
         return st
-    push_piece(poly, stack, t, st.nv, st.depth, -a, -b, st.upper)
-    st.depth += 1
-    st.n_split += 1
-    nv, code, top = cut_plane(sx, poly, t, a, b, st.nv)
-    st.nv = nv
-    st.top = top
-    if code != CUT_MADE:
+    npair, nneg, nband, slot, top, far_f = probe_split(sx, poly, t, a, b, st.nv)
+    if npair < 0:
         st.status = STATUS_SPLIT
         st.stop = True
+        return st
+    far_upper = wp.sqrt(far_f + st.margin2)
+    if far_upper <= st.thr:  # thr = lower + tol as of the last query: lower only grows
+        st.upper_done = wp.max(st.upper_done, far_upper)
+    elif st.depth >= MAX_DEPTH:
+        st.status = STATUS_SPLIT
+        st.stop = True
+        return st
+    else:
+        push_piece(poly, stack, t, st.nv, st.depth, -a, -b, wp.min(st.upper, far_upper))
+        st.depth += 1
+    st.n_split += 1
+    nv, top = commit_split(poly, t, st.nv, nneg, nband, npair, slot, top)
+    st.nv = nv
+    st.top = top
     return st
 
 
