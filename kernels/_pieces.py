@@ -3,9 +3,12 @@ sites outgrow the fixed arrays, saves one half and comes back to it.
 
 Pieces. When a site does not fit the task's fixed arrays (``N_BITS`` constraint bits,
 ``MAX_POLY_VERTICES`` vertices), the thread halves its current piece by the plane that
-bisects the piece's diameter: it pushes a copy of the polytope (with the other half's plane)
-on a per-task stack, cuts the polytope by its own half-plane (a constraint like any other,
-in the same frame) and goes on; sites and vertices of the far half drop out as redundant.
+bisects the piece's diameter (a constraint like any other, in the same frame): one
+classification of P's vertices and one edge search give both halves, as the far half's
+vertices are the ones the near half's cut removes, the ones on the plane and the new ones.
+It pushes the far half on a per-task stack, or retires it at once when its largest F is
+within ``tol`` of the lower bound, and goes on with the near half; sites of a half that no
+vertex holds any more are freed as redundant when their slots are needed.
 A piece retires when its maximum is within ``tol`` of the simplex's lower bound (shared by
 all pieces) or exact; then the next piece is popped. The task's upper bound is the largest
 over its pieces. Only when the stack is full, a split plane itself does not fit, or
@@ -25,10 +28,10 @@ from flood.kernels._polytope import (
     N_COLS,
     N_WORDS,
     SPLIT_PLANE,
-    U_DIM,
     Polytope,
     Simplices,
     barycentric,
+    bit,
     free_slot,
     free_slots,
     has_bit,
@@ -37,6 +40,7 @@ from flood.kernels._polytope import (
     reset_free,
     set_bit,
     set_free,
+    top_vertex,
     vset_add,
 )
 from flood.kernels._tree import vec6
@@ -44,10 +48,9 @@ from flood.kernels._tree import vec6
 wp.set_module_options({"enable_backward": False})
 
 MAX_DEPTH = 12  # pieces on one task's stack (each split halves a piece's diameter)
-# columns of the stack's ``meta`` row: the sibling's plane a (0 .. U_DIM - 1), its b, a bound
-META_B = U_DIM
-META_UPPER = U_DIM + 1  # an upper bound over the saved piece
-META_COLS = U_DIM + 2
+# columns of the stack's ``meta`` row
+META_UPPER = 0  # an upper bound over the saved piece
+META_COLS = 1
 # which halves of a piece a site's cell reaches (:func:`split_sides`)
 SIDE_A = 1  # the half at corner a of the longest edge
 SIDE_B = 2  # the half at corner b
@@ -160,42 +163,51 @@ def split_plane(sx: Simplices, poly: Polytope, t: int, nv: int):
 
 
 @wp.func
-def push_piece(
+def stack_row(poly: Polytope, stack: PieceStack, t: int, level: int, src: int, dst: int):
+    """Copy vertex ``src`` of P into row ``dst`` of the piece saved at ``level``."""
+    for c in range(N_COLS):
+        stack.pv[t, level, dst, c] = poly.pv[t, src, c]
+    for w in range(N_WORDS):
+        stack.pm[t, level, dst, w] = poly.pm[t, src, w]
+
+
+@wp.func
+def push_far_half(
     poly: Polytope,
     stack: PieceStack,
     t: int,
     nv: int,
+    nneg: int,
+    nband: int,
+    npair: int,
+    slot: int,
     level: int,
-    a: vec6,
-    b: wp.float64,
     upper: wp.float64,
 ):
-    """Save P, the plane of the sibling piece and an upper bound over it."""
-    pv = poly.pv
-    pm = poly.pm
-    slots = poly.slots
-    stk_pv = stack.pv
-    stk_pm = stack.pm
-    stk_slots = stack.slots
-    stk_meta = stack.meta
-    stk_nv = stack.nv
-    for v in range(nv):
-        for c in range(N_COLS):
-            stk_pv[t, level, v, c] = pv[t, v, c]
-        for w in range(N_WORDS):
-            stk_pm[t, level, v, w] = pm[t, v, w]
+    """Save the far half of the split :func:`probe_split` prepared, already cut: its
+    vertices are the removed ones, the band's and the new ones (the band's and the new
+    ones hold the plane, in ``slot``), its slots P's with the plane in ``slot``; and an upper
+    bound over it. One classification and one edge search make both halves."""
+    negs = poly.negs
+    for i in range(nneg):
+        stack_row(poly, stack, t, level, int(negs[t, i]), i)
+    for i in range(nband):
+        v = nneg + i
+        stack_row(poly, stack, t, level, int(negs[t, negs.shape[1] - 1 - i]), v)
+        w = slot // 64
+        stack.pm[t, level, v, w] = stack.pm[t, level, v, w] | bit(slot - 64 * w)
+    for i in range(npair):  # the new vertices carry the plane's bit already
+        stack_row(poly, stack, t, level, nv + i, nneg + nband + i)
     for j in range(N_BITS):
-        stk_slots[t, level, j] = slots[t, j]
-    for c in range(U_DIM):
-        stk_meta[t, level, c] = a[c]
-    stk_meta[t, level, META_B] = b
-    stk_meta[t, level, META_UPPER] = upper
-    stk_nv[t, level] = wp.int32(nv)
+        stack.slots[t, level, j] = poly.slots[t, j]
+    stack.slots[t, level, slot] = wp.int32(SPLIT_PLANE)
+    stack.meta[t, level, META_UPPER] = upper
+    stack.nv[t, level] = wp.int32(nneg + nband + npair)
 
 
 @wp.func
 def pop_piece(poly: Polytope, stack: PieceStack, t: int, level: int, kp1: int):
-    """Restore the P saved at ``level``; returns (size, plane a, plane b)."""
+    """Restore the piece saved at ``level``; returns (size, its vertex with the largest F)."""
     pv = poly.pv
     pm = poly.pm
     vs = poly.vs
@@ -203,9 +215,7 @@ def pop_piece(poly: Polytope, stack: PieceStack, t: int, level: int, kp1: int):
     stk_pv = stack.pv
     stk_pm = stack.pm
     stk_slots = stack.slots
-    stk_meta = stack.meta
-    stk_nv = stack.nv
-    nv = int(stk_nv[t, level])
+    nv = int(stack.nv[t, level])
     for v in range(nv):
         for c in range(N_COLS):
             pv[t, v, c] = stk_pv[t, level, v, c]
@@ -215,10 +225,7 @@ def pop_piece(poly: Polytope, stack: PieceStack, t: int, level: int, kp1: int):
         slots[t, j] = stk_slots[t, level, j]
     rebuild_vsets(pm, vs, slots, t, nv, kp1)
     reset_free(vs, slots, t, kp1)
-    a = vec6()
-    for c in range(U_DIM):
-        a[c] = stk_meta[t, level, c]
-    return nv, a, stk_meta[t, level, META_B]
+    return nv, top_vertex(pv, t, nv)
 
 
 @wp.func

@@ -17,7 +17,7 @@ from flood.kernels._candidates import (
     keep_candidates,
     seed_polytope,
 )
-from flood.kernels._cut import CUT_MADE, CUT_NO_SLOT, add_site, cut_plane
+from flood.kernels._cut import CUT_MADE, CUT_NO_SLOT, add_site
 from flood.kernels._pieces import (
     MAX_DEPTH,
     META_UPPER,
@@ -26,7 +26,7 @@ from flood.kernels._pieces import (
     commit_split,
     pop_piece,
     probe_split,
-    push_piece,
+    push_far_half,
     split_plane,
     split_sides,
 )
@@ -301,7 +301,8 @@ def split_piece(sx: Simplices, poly: Polytope, stack: PieceStack, st: TaskState,
         st.stop = True
         return st
     else:
-        push_piece(poly, stack, t, st.nv, st.depth, -a, -b, wp.min(st.upper, far_upper))
+        upper = wp.min(st.upper, far_upper)
+        push_far_half(poly, stack, t, st.nv, nneg, nband, npair, slot, st.depth, upper)
         st.depth += 1
     st.n_split += 1
     nv, top = commit_split(poly, t, st.nv, nneg, nband, npair, slot, top)
@@ -312,21 +313,16 @@ def split_piece(sx: Simplices, poly: Polytope, stack: PieceStack, st: TaskState,
 
 @wp.func
 def retire_piece(sx: Simplices, poly: Polytope, stack: PieceStack, st: TaskState, t: int):
-    """Close the finished piece (its bound joins ``upper_done``) and pop the next one, cut
-    down to its half; with none left the task is done."""
+    """Close the finished piece (its bound joins ``upper_done``) and pop the next one (saved
+    already cut down to its half); with none left the task is done."""
     st.upper_done = wp.max(st.upper_done, st.upper)
     if st.depth == 0:
         st.stop = True
         return st
     st.depth -= 1
-    nv, a, b = pop_piece(poly, stack, t, st.depth, sx.corners.shape[1])
-    nv, code, top = cut_plane(sx, poly, t, a, b, nv)
+    nv, top = pop_piece(poly, stack, t, st.depth, sx.corners.shape[1])
     st.nv = nv
     st.top = top
-    if code != CUT_MADE:
-        st.status = STATUS_SPLIT
-        st.upper = stack.meta[t, st.depth, META_UPPER]
-        st.stop = True
     return st
 
 
