@@ -55,6 +55,7 @@ from flood.kernels._polytope import (
     Polytope,
     Simplices,
 )
+from flood.kernels._seeds import FaceSeeds, SeedFaces, gather_seeds
 from flood.kernels._sloop import (
     MAX_QUERIES,
     TaskOutputs,
@@ -82,14 +83,18 @@ def certify_kernel(
     stack: PieceStack,
     out: TaskOutputs,
     sides: PieceSides,
+    faces: SeedFaces,
 ):
-    """The S-loop of task ``wp.tid()`` (see the module docstring): seed its polytope, then
+    """The S-loop of task ``wp.tid()`` (see the module docstring): gather its seeds (where
+    ``faces`` is on), seed its polytope, then
     per round bound the current piece; unless it is finished, add a site (a candidate, else
     what a query finds) and halve the piece if the site overflows it; a finished piece
     retires and the next one is popped. The loop stops when the last piece retires, or when
     the task must be handed back (queries spent, stack full, a split that does not fit);
     then its bounds are written (:mod:`flood.kernels._sloop` holds the steps)."""
     t = wp.tid()
+    if faces.on != 0:
+        gather_seeds(faces, cands.seeds, t)
     st = start_task(tree, sx, params, cands, poly, t)
     while True:
         st = bound_piece(sx, tree.points, poly, st, t, params.tol)
@@ -104,6 +109,8 @@ def certify_kernel(
     finish_task(sx, poly, stack, out, sides, st, t)
 
 
+#: Seeds a task gathers at most: its corners' own sites and every site of its faces.
+MAX_SEEDS = MAX_CORNERS * (1 + max(N_BITS, K_NEAREST))
 #: Tasks per CPU launch by default (one core runs a launch's tasks in turn).
 CPU_LAUNCH_SIZE = 4096
 #: Tasks per CUDA launch per multiprocessor: up to 2,048 threads stay resident on one (sm_90),
@@ -119,7 +126,7 @@ def scratch_bytes(max_vertices=MAX_POLY_VERTICES):
     poly = max_vertices * (8 * N_COLS + 8 * N_WORDS + 8 + 4 + 4) + 8 * (N_BITS + 1) * words
     poly += 4 * N_BITS
     stack = MAX_DEPTH * (max_vertices * (8 * N_COLS + 8 * N_WORDS) + 4 * N_BITS + 8 * META_COLS + 4)
-    return poly + stack + 4 * EXTRA_CANDIDATES
+    return poly + stack + 4 * EXTRA_CANDIDATES + 4 * MAX_SEEDS
 
 
 def launch_size(device, max_vertices=MAX_POLY_VERTICES):
@@ -194,6 +201,13 @@ class TaskScratch:
         stack.nv = empty((capacity, MAX_DEPTH), wp.int32)
         self.poly, self.stack = poly, stack
         self.extra = empty((capacity, EXTRA_CANDIDATES), wp.int32)
+        self.seeds = empty(capacity * MAX_SEEDS, wp.int32)  # the rows of gathered seeds
+
+    def seed_rows(self, m, width):
+        """An (m, width) int32 array for the seeds the kernel gathers (``m <= capacity``)."""
+        if not 1 <= width <= MAX_SEEDS:
+            raise ValueError(f"seeds per task must be in [1, {MAX_SEEDS}]; got {width}")
+        return self.seeds[: m * width].reshape((m, width))
 
 
 def certify_tasks(
@@ -221,9 +235,11 @@ def certify_tasks(
         Index over X (sites are tree-order indices).
     corners : ndarray of float64, shape (n_tasks, k + 1, dim)
         The simplices, ``1 <= k <= dim <= 6``, in the tree's coordinates.
-    seeds : ndarray of int32, shape (n_tasks, n_seeds)
+    seeds : ndarray of int32, shape (n_tasks, n_seeds), or FaceSeeds
         Initial sites (points of X, -1 for none), e.g. the nearest points of the corners and
         the sites of the faces; duplicates are dropped here (the kernel sees distinct seeds).
+        A :class:`~flood.kernels._seeds.FaceSeeds` (with ``n_eager`` its own sites) is
+        gathered and deduplicated by the kernel itself, as the rows it stands for would be.
     lower0 : ndarray of float64, shape (n_tasks,)
         Known lower bounds (from faces, or the whole simplex of a piece).
     reach : ndarray of float64, shape (n_tasks,)
@@ -270,8 +286,12 @@ def certify_tasks(
         raise ValueError(
             f"corners must have shape (n, k + 1, dim) with 1 <= k <= dim <= 6; got {corners.shape}"
         )
-    lead = 0 if n_eager is None else int(n_eager)  # the eager seeds keep their order
-    seeds = _distinct_seeds(np.asarray(seeds, dtype=np.int32).reshape(n, -1), lead)
+    gather = isinstance(seeds, FaceSeeds)
+    if gather and n_eager != seeds.own.shape[1]:
+        raise ValueError(f"FaceSeeds need n_eager={seeds.own.shape[1]}; got {n_eager}")
+    if not gather:
+        lead = 0 if n_eager is None else int(n_eager)  # the eager seeds keep their order
+        seeds = _distinct_seeds(np.asarray(seeds, dtype=np.int32).reshape(n, -1), lead)
     # edges[t, l, c]: coordinate l of w_(c+1) - w_0, zero for c >= k (the kernel's E)
     edges = np.zeros((n, dim, U_DIM))
     edges[:, :, : kp1 - 1] = (corners[:, 1:] - corners[:, :1]).transpose(0, 2, 1)
@@ -312,8 +332,12 @@ def certify_tasks(
         params.n_add = int(n_add)
         params.n_eager = int(seeds.shape[1] if n_eager is None else n_eager)
         params.n_keep = int(n_keep)
-        cands = Candidates()
-        cands.seeds = _wp(seeds[a:e], wp.int32, device)
+        cands, faces = Candidates(), SeedFaces()
+        if gather:  # the kernel fills the scratch's rows
+            faces = seeds.struct(device, a, e)
+            cands.seeds = scratch.seed_rows(m, seeds.take(a, e).width())
+        else:
+            cands.seeds = _wp(seeds[a:e], wp.int32, device)
         cands.extra = scratch.extra
         # on the CPU the kernel writes into ``out`` itself; elsewhere into copies (the
         # sides start as -1 and 0) that are copied back
@@ -325,7 +349,7 @@ def certify_tasks(
         wp.launch(
             certify_kernel,
             dim=m,
-            inputs=[tree_arrays, sx, params, cands, scratch.poly, scratch.stack, res, sides],
+            inputs=[tree_arrays, sx, params, cands, scratch.poly, scratch.stack, res, sides, faces],
             device=device,
         )
         if not cpu:

@@ -237,6 +237,7 @@ def test_thread_scratch_is_one_per_thread_and_grows_when_asked():
 
 def test_seed_rows_hold_the_corners_sites_then_every_site_of_the_faces():
     from flood._certify_batches import SeedRows, faces_of
+    from flood.kernels._seeds import gather_seeds_reference
 
     rng = np.random.default_rng(3)
     face_sites = rng.integers(-2, 50, size=(40, 9)).astype(np.int32)  # -1 free, -2 a plane
@@ -246,14 +247,15 @@ def test_seed_rows_hold_the_corners_sites_then_every_site_of_the_faces():
     face_rows[5] = 7
     rows = SeedRows(own, face_rows, faces_of(face_sites))
     for a, e in [(0, 25), (3, 11), (5, 6)]:
-        got = rows(a, e)
-        assert got.dtype == np.int32 and (got[:, :3] == own[a:e]).all()
-        assert (got[:, 3:] >= -1).all()
-        for i in range(a, e):  # the faces' sites, each as often as the faces hold it
-            want = sorted(int(x) for x in face_sites[face_rows[i]].ravel() if x >= 0)
-            assert sorted(int(x) for x in got[i - a, 3:] if x >= 0) == want
-        width = max((face_sites[face_rows[i]] >= 0).sum(axis=1).max() for i in range(a, e))
-        assert got.shape[1] == 3 + 3 * width  # as many columns as the fullest face needs
+        got = gather_seeds_reference(rows(a, e))  # what the kernel gathers
+        assert got.dtype == np.int32 and (got >= -1).all()
+        for i in range(a, e):  # the own sites in order, then the faces' others, each once
+            head = [s if s not in own[i, :j] else -1 for j, s in enumerate(own[i].tolist())]
+            assert got[i - a, :3].tolist() == head
+            want = {int(x) for x in face_sites[face_rows[i]].ravel() if x >= 0} - set(head)
+            assert sorted(int(x) for x in got[i - a, 3:] if x >= 0) == sorted(want)
+        sums = [(face_sites[face_rows[i]] >= 0).sum() for i in range(a, e)]
+        assert rows(a, e).width() == 3 + max(sums)  # room for every face's sites
     assert (SeedRows(own)(2, 9) == own[2:9]).all()
 
 

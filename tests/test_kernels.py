@@ -243,7 +243,8 @@ def test_launch_size(monkeypatch):
         sc = voronoi.TaskScratch(1, "cpu", vertices)
         arrays = [getattr(sc.poly, f) for f in ("pv", "pm", "ps", "negs", "vs", "pairs", "slots")]
         arrays += [getattr(sc.stack, f) for f in ("pv", "pm", "slots", "meta", "nv")]
-        assert sum(a.capacity for a in arrays + [sc.extra]) == voronoi.scratch_bytes(vertices)
+        arrays += [sc.extra, sc.seeds]
+        assert sum(a.capacity for a in arrays) == voronoi.scratch_bytes(vertices)
     gpu = types.SimpleNamespace(is_cuda=True, sm_count=132, free_memory=140 * 2**30)
     monkeypatch.setattr(voronoi.wp, "get_device", lambda device: gpu)
     by_memory = int(0.25 * gpu.free_memory) // voronoi.scratch_bytes()
