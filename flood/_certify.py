@@ -200,6 +200,17 @@ def _keep_witness(witness, lower, sid, found, where, unique=False):
     witness[sid[up]] = where[up]
 
 
+def _tree_order(corner_sites):
+    """The order the tasks run in (by the first of their corners' sites in tree order: tasks
+    sharing a corner, then nearby ones, one after another, sharing the cache; 1M cheese,
+    one thread: certified_bounds 20.9 s CPU vs 23.2 in the given order at 100k landmarks,
+    5.9 vs 6.1 at 10k; the same bounds), and back."""
+    run = np.argsort(corner_sites.min(axis=1), kind="stable")
+    back = np.empty_like(run)
+    back[run] = np.arange(len(run))
+    return run, back
+
+
 def certified_bounds(
     tree,
     vertices,
@@ -263,6 +274,8 @@ def certified_bounds(
             stats.witness.append(np.zeros((0, vertices.shape[1])))
             faces = faces_of(np.zeros((0, 1), dtype=np.int32))
             continue
+        run, back = _tree_order(sites[s_k])
+        s_k = s_k[run]
         if k == 1:
             lower0 = values[s_k].max(axis=1)
             # candidates: the K_NEAREST (16) points of each corner (one query per landmark,
@@ -271,13 +284,15 @@ def certified_bounds(
             seeds = SeedRows(sites[s_k], s_k, faces_of(near))
             landmark_queries = len(vertices)
         else:
-            lower0 = lower[k - 1][facets[k]].max(axis=1)
-            seeds = SeedRows(sites[s_k], facets[k], faces)
+            lower0 = lower[k - 1][facets[k][run]].max(axis=1)
+            seeds = SeedRows(sites[s_k], facets[k][run], faces)
             landmark_queries = 0
         report = None if progress is None else (lambda m, t, k=k: progress(k, m, t))
-        lo, up, wit, faces, queries, max_sites, splits, depth = _bound_dimension(
+        lo, up, wit, (flat, start, count), queries, max_sites, splits, depth = _bound_dimension(
             tree, vertices[s_k], seeds, lower0, tol, n_threads, max_depth, report, scratch
         )
+        faces = flat, start[back], count[back]  # rows of simplices[k] again, as are the rest
+        lo, up, wit = lo[back], up[back], wit[back]
         lower.append(lo)
         upper.append(up)
         stats.queries[k] = queries + landmark_queries
