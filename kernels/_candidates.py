@@ -21,8 +21,11 @@ NO_POINT = -1  # an empty entry of the seeds or candidates
 class Candidates:
     """Per-task points of X that may join S without a query (row t: task t)."""
 
-    seeds: wp.array2d(dtype=wp.int32)  # (task, n_seeds): distinct; NO_POINT once cut or dropped
+    # (task, n_seeds): distinct; NO_POINT once cut or dropped (from the first scan on, the
+    # candidates left are the first ``n_cand`` columns: see :func:`keep_candidates`)
+    seeds: wp.array2d(dtype=wp.int32)
     extra: wp.array2d(dtype=wp.int32)  # (task, EXTRA_CANDIDATES): points queries found, a ring
+    xyz: wp.array3d(dtype=wp.float64)  # (task, seed column, dim): the kept seeds' coordinates
 
 
 @wp.func
@@ -72,60 +75,100 @@ def seed_polytope(
 
 
 @wp.func
+def seed_dist2(xyz: wp.array3d(dtype=wp.float64), t: int, j: int, q: vec6):
+    """:func:`point_dist2` of the seed in column j, from the task's copy of its coordinates
+    (the same terms in the same order: the same value)."""
+    if xyz.shape[2] == 3:
+        d0 = xyz[t, j, 0] - q[0]
+        d1 = xyz[t, j, 1] - q[1]
+        d2 = xyz[t, j, 2] - q[2]
+        return d0 * d0 + d1 * d1 + d2 * d2
+    s = wp.float64(0.0)
+    for l in range(xyz.shape[2]):
+        e = xyz[t, j, l] - q[l]
+        s += e * e
+    return s
+
+
+@wp.func
 def best_candidate(
     xs: wp.array2d(dtype=wp.float64),
-    seeds: wp.array2d(dtype=wp.int32),
+    cands: Candidates,
     n_seeds: int,
-    extra: wp.array2d(dtype=wp.int32),
     n_extra: int,
     t: int,
     y: vec6,
     r2: wp.float64,
 ):
-    """The candidate (one of the first ``n_seeds`` seeds not cut yet, or a point a query
-    found but did not add) nearest to y among those closer than ``sqrt(r2)``: (point, its
-    column: seeds' columns first, then ``extra``'s), or (-1, -1). Candidates are points of
-    X: adding one keeps phi_S an upper bound, and costs no query."""
+    """The candidate (one of the first ``n_seeds`` seeds, each not cut yet, or a point a
+    query found but did not add) nearest to y among those closer than ``sqrt(r2)``: (point,
+    its column: seeds' columns first, then ``extra``'s), or (-1, -1). Candidates are points
+    of X: adding one keeps phi_S an upper bound, and costs no query. The seeds' coordinates
+    are read from the task's contiguous copy (``xyz``), not from rows of X all over it;
+    branch-free selects (the first of equals wins, as in a plain scan)."""
+    seeds = cands.seeds
+    extra = cands.extra
     best = int(-1)
     col = int(-1)
     bd = r2
-    for j in range(n_seeds):
-        s = int(seeds[t, j])
-        if s >= 0:
-            d2 = point_dist2(xs, s, y)
-            if d2 < bd:
-                bd = d2
-                best = s
-                col = j
+    for j in range(n_seeds):  # all valid (:func:`drop_candidate` keeps them in front)
+        d2 = seed_dist2(cands.xyz, t, j, y)
+        nearer = d2 < bd
+        bd = wp.where(nearer, d2, bd)
+        col = wp.where(nearer, j, col)
+    if col >= 0:
+        best = int(seeds[t, col])
+    n_seed_cols = seeds.shape[1]
     for j in range(wp.min(n_extra, extra.shape[1])):  # the ring fills from column 0
         s = int(extra[t, j])
-        if s >= 0:
-            d2 = point_dist2(xs, s, y)
-            if d2 < bd:
-                bd = d2
-                best = s
-                col = seeds.shape[1] + j
+        d2 = point_dist2(xs, wp.max(s, 0), y)  # a tried entry (NO_POINT) reads row 0, unused
+        nearer = d2 < bd and s >= 0
+        bd = wp.where(nearer, d2, bd)
+        best = wp.where(nearer, s, best)
+        col = wp.where(nearer, n_seed_cols + j, col)
     return best, col
+
+
+@wp.func
+def drop_candidate(cands: Candidates, n_seeds: int, t: int, col: int):
+    """Take the candidate in column ``col`` (as :func:`best_candidate` numbers them) out:
+    a seed's column takes the last of the first ``n_seeds`` (the seeds in front stay valid,
+    and scans shrink), a ring entry becomes NO_POINT. Returns the new ``n_seeds``."""
+    seeds = cands.seeds
+    xyz = cands.xyz
+    if col < seeds.shape[1]:
+        last = n_seeds - 1
+        seeds[t, col] = seeds[t, last]
+        for l in range(xyz.shape[2]):
+            xyz[t, col, l] = xyz[t, last, l]
+        seeds[t, last] = wp.int32(NO_POINT)
+        return last
+    cands.extra[t, col - seeds.shape[1]] = wp.int32(NO_POINT)
+    return n_seeds
 
 
 @wp.func
 def keep_candidates(
     xs: wp.array2d(dtype=wp.float64),
-    seeds: wp.array2d(dtype=wp.int32),
+    cands: Candidates,
     t: int,
     c: vec6,
     rad: wp.float64,
     upper: wp.float64,
 ):
     """Move the seed candidates that can still beat S somewhere in C (closer than ``upper``
-    >= max phi_S to the task's ball) to the front of the row; returns how many (the
-    candidates from then on are the first that many columns)."""
+    >= max phi_S to the task's ball) to the front of the row, their coordinates to the
+    task's copy (``xyz``); returns how many (the candidates from then on are the first that
+    many columns)."""
+    seeds = cands.seeds
     n = int(0)
     for j in range(seeds.shape[1]):
         s = int(seeds[t, j])
         if s >= 0:
             if wp.sqrt(point_dist2(xs, s, c)) - rad < upper:
                 seeds[t, n] = wp.int32(s)
+                for l in range(xs.shape[1]):
+                    cands.xyz[t, n, l] = xs[s, l]
                 n += 1
     return n  # the columns from n on are never read again (:func:`best_candidate`)
 

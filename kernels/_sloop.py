@@ -11,9 +11,9 @@ bounds. Each step takes the state and returns it; ``stop`` ends the loop.
 import warp as wp
 
 from flood.kernels._candidates import (
-    NO_POINT,
     Candidates,
     best_candidate,
+    drop_candidate,
     keep_candidates,
     seed_polytope,
 )
@@ -250,22 +250,16 @@ def grow_sites(
     a query finds (:func:`query_sites`); with ``max_queries`` spent, hand the task back."""
     r2 = st.p2 * (wp.float64(1.0) - wp.float64(RADIUS_SHRINK))
     if st.n_cand < 0:  # once: drop the seeds that cannot matter, the rest to the front
-        st.n_cand = keep_candidates(tree.points, cands.seeds, t, st.c, st.rad, st.upper)
-    cand, col = best_candidate(
-        tree.points, cands.seeds, st.n_cand, cands.extra, st.n_extra, t, st.y, r2
-    )
+        st.n_cand = keep_candidates(tree.points, cands, t, st.c, st.rad, st.upper)
+    cand, col = best_candidate(tree.points, cands, st.n_cand, st.n_extra, t, st.y, r2)
     if cand >= 0:  # a known point of X beats S at y*: add it, no query
         nv, code, cut_top = add_site(sx, tree.points, poly, t, cand, st.nv, st.thr * st.thr)
         top, overflow = after_cut(code, cut_top, st.top, st.overflow)
         st.nv = nv
         st.top = top
         st.overflow = overflow
-        n_seeds = cands.seeds.shape[1]
         if not st.overflow:  # tried once: out of the seeds or the ring
-            if col < n_seeds:
-                cands.seeds[t, col] = wp.int32(NO_POINT)
-            else:
-                cands.extra[t, col - n_seeds] = wp.int32(NO_POINT)
+            st.n_cand = drop_candidate(cands, st.n_cand, t, col)
         return st
     if st.queries >= params.max_queries:
         st.status = STATUS_SPLIT

@@ -175,6 +175,10 @@ class TaskScratch:
         The saved pieces (``MAX_DEPTH`` levels).
     extra : warp.array2d of int32, shape (capacity, EXTRA_CANDIDATES)
         The ring of candidates a task's queries found.
+
+    The copies of the seed candidates' coordinates (:meth:`coords`, ``dim`` doubles per seed
+    column) grow with the batches' seeds and are not counted in :func:`scratch_bytes`
+    (~6 KiB per tetrahedron: 3-D, 250 columns).
     """
 
     def __init__(self, capacity, device="cpu", max_vertices=MAX_POLY_VERTICES):
@@ -202,12 +206,23 @@ class TaskScratch:
         self.poly, self.stack = poly, stack
         self.extra = empty((capacity, EXTRA_CANDIDATES), wp.int32)
         self.seeds = empty(capacity * MAX_SEEDS, wp.int32)  # the rows of gathered seeds
+        self.device = device
+        self._coords = None  # the buffer behind :meth:`coords` (grown as batches need)
 
     def seed_rows(self, m, width):
         """An (m, width) int32 array for the seeds the kernel gathers (``m <= capacity``)."""
         if not 1 <= width <= MAX_SEEDS:
             raise ValueError(f"seeds per task must be in [1, {MAX_SEEDS}]; got {width}")
         return self.seeds[: m * width].reshape((m, width))
+
+    def coords(self, n_cols, dim):
+        """A (capacity, n_cols, dim) float64 array for the tasks' copies of their seed
+        candidates' coordinates, on one buffer kept across batches (grown when too small)."""
+        size = self.capacity * max(n_cols, 1) * dim
+        if self._coords is None or self._coords.size < size:
+            self._coords = wp.empty(size, dtype=wp.float64, device=self.device)
+        shape = (self.capacity, max(n_cols, 1), dim)
+        return wp.array(ptr=self._coords.ptr, shape=shape, dtype=wp.float64, device=self.device)
 
 
 def certify_tasks(
@@ -339,6 +354,7 @@ def certify_tasks(
         else:
             cands.seeds = _wp(seeds[a:e], wp.int32, device)
         cands.extra = scratch.extra
+        cands.xyz = scratch.coords(cands.seeds.shape[1], dim)
         # on the CPU the kernel writes into ``out`` itself; elsewhere into copies (the
         # sides start as -1 and 0) that are copied back
         res, sides = TaskOutputs(), PieceSides()
