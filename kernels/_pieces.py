@@ -36,6 +36,7 @@ from flood.kernels._polytope import (
     free_slots,
     has_bit,
     lifted_value,
+    low_bit,
     rebuild_vsets,
     reset_free,
     set_bit,
@@ -119,21 +120,30 @@ def split_sides(sx: Simplices, poly: Polytope, t: int, nv: int, out: PieceSides)
 @wp.func
 def split_plane(sx: Simplices, poly: Polytope, t: int, nv: int):
     """The plane that bisects the piece's diameter: the piece is the floor facet of P, its
-    corners the vertices with the floor bit. Returns (ok, a, b) with the half at the first
-    end of the diameter ``b + a . u >= 0``."""
+    corners the vertices with the floor bit (read off the floor's vertex set, in row order).
+    Returns (ok, a, b) with the half at the first end of the diameter ``b + a . u >= 0``."""
     tx = sx.corners
     pv = poly.pv
-    pm = poly.pm
+    vs = poly.vs
     kp1 = tx.shape[1]
     k = kp1 - 1
     dim = tx.shape[2]
+    nw = (nv + 63) // 64
     best = wp.float64(0.0)
     va = int(-1)
     vb = int(-1)
-    for v in range(nv):
-        if has_bit(pm, t, v, kp1):
-            for w in range(v + 1, nv):
-                if has_bit(pm, t, w, kp1):
+    for xv in range(nw):
+        mv = vs[t, kp1, xv]
+        while mv != wp.uint64(0):
+            v = 64 * xv + low_bit(mv)
+            mv = mv & (mv - wp.uint64(1))
+            for xw in range(xv, nw):
+                mw = vs[t, kp1, xw]
+                if xw == xv:
+                    mw = mw & ~((bit(v - 64 * xv) << wp.uint64(1)) - wp.uint64(1))  # w > v
+                while mw != wp.uint64(0):
+                    w = 64 * xw + low_bit(mw)
+                    mw = mw & (mw - wp.uint64(1))
                     d2 = wp.float64(0.0)
                     for l in range(dim):
                         e = wp.float64(0.0)

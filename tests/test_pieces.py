@@ -1,7 +1,8 @@
 """The split of a piece (kernels/_pieces.py): one classification and one edge search give
 both halves of the lifted polytope P; each half's vertices against a brute-force NumPy
 enumeration of the vertices of P cut by the plane (every k + 1 of its constraints, solved
-and kept where all hold), and the far half's largest F against the reference's."""
+and kept where all hold), the far half's largest F against the reference's, and the next
+split plane (the bisector of the piece's diameter) against a NumPy one."""
 
 # ruff: noqa: UP018  (Warp kernels declare dynamic loop variables as int(0), as in kernels/)
 
@@ -20,6 +21,7 @@ from flood.kernels._pieces import (
     pop_piece,
     probe_split,
     push_far_half,
+    split_plane,
 )
 from flood.kernels._polytope import (
     COL_F,
@@ -57,10 +59,11 @@ def split_kernel(
     stack: PieceStack,
     info: wp.array2d(dtype=wp.int32),
     far_f: wp.array(dtype=wp.float64),
+    next_plane: wp.array2d(dtype=wp.float64),
 ):
     """P of task ``wp.tid()`` from its sites (every cut made), then the split by its plane
     ``planes[t, U_DIM] + planes[t, :U_DIM] . u >= 0`` (near half in P, far half on level 0
-    of the stack), then the far half popped back into P."""
+    of the stack), and the plane that would split the near half next."""
     t = wp.tid()
     for j in range(N_BITS):
         poly.slots[t, j] = wp.int32(FREE)
@@ -81,6 +84,10 @@ def split_kernel(
         near, top = commit_split(poly, t, nv, nneg, nband, npair, slot, top)
         info[t, NEAR] = wp.int32(near)
         info[t, FAR] = stack.nv[t, 0]
+        ok, a2, b2 = split_plane(sx, poly, t, near)
+        for j in range(U_DIM):
+            next_plane[t, j] = a2[j]
+        next_plane[t, U_DIM] = wp.where(ok, b2, wp.float64(wp.nan))
 
 
 @wp.kernel
@@ -91,8 +98,8 @@ def pop_kernel(sx: Simplices, poly: Polytope, stack: PieceStack, info: wp.array2
 
 
 def run_split(corners, xs, sites, planes):
-    """(info, far_f, the near half's vertices, the far half's, as popped), per task: each
-    half as an array (n_vertices, N_COLS) of u (zero-padded), z, F."""
+    """(info, far_f, the near half, the far half as popped (each as :func:`halves` gives
+    them), the plane that would split the near half next (a, b; NaN b: none)), per task."""
     corners = np.ascontiguousarray(corners, dtype=np.float64)
     n, kp1, dim = corners.shape
     edges = np.zeros((n, dim, U_DIM))
@@ -109,6 +116,7 @@ def run_split(corners, xs, sites, planes):
     stack.nv = wp.zeros((n, MAX_DEPTH), dtype=wp.int32, device="cpu")
     info = wp.zeros((n, 4), dtype=wp.int32, device="cpu")
     far_f = wp.zeros(n, dtype=wp.float64, device="cpu")
+    next_plane = wp.zeros((n, U_DIM + 1), dtype=wp.float64, device="cpu")
     inputs = [
         sx,
         wp.array(np.ascontiguousarray(xs, dtype=np.float64), dtype=wp.float64, device="cpu"),
@@ -118,12 +126,13 @@ def run_split(corners, xs, sites, planes):
         stack,
         info,
         far_f,
+        next_plane,
     ]
     wp.launch(split_kernel, dim=n, inputs=inputs, device="cpu")
     near = halves(poly, info.numpy()[:, NEAR])
     wp.launch(pop_kernel, dim=n, inputs=[sx, poly, stack, info], device="cpu")
     info = info.numpy()
-    return info, far_f.numpy(), near, halves(poly, info[:, POPPED])
+    return info, far_f.numpy(), near, halves(poly, info[:, POPPED]), next_plane.numpy()
 
 
 def halves(poly, sizes):
@@ -189,6 +198,23 @@ def active_rows(p, rows, scale):
     return set(np.flatnonzero(np.abs(r) <= FEASIBLE * scale).tolist())
 
 
+def split_plane_reference(w, pv, pm):
+    """(a, b) of the plane that bisects the diameter of the piece (the vertices with the
+    floor bit; the first pair in row order of the largest distance), the half at the pair's
+    first vertex ``b + a . u >= 0``."""
+    k = len(w) - 1
+    e = (w[1:] - w[0]).T
+    floor = [v for v in range(len(pv)) if int(pm[v]) >> (k + 1) & 1]
+    y = {v: w[0] + e @ pv[v, :k] for v in floor}
+    pairs = [(v, x) for i, v in enumerate(floor) for x in floor[i + 1 :]]
+    va, vb = max(pairs, key=lambda p: (((y[p[0]] - y[p[1]]) ** 2).sum(), -pairs.index(p)))
+    d = y[va] - y[vb]
+    a = np.zeros(U_DIM + 1)
+    a[:k] = e.T @ d
+    a[U_DIM] = (w[0] - 0.5 * (y[va] + y[vb])) @ d
+    return a
+
+
 def same_points(kernel, reference, k):
     """Whether every point of each set lies within SAME of a point of the other."""
     got = np.c_[kernel[:, :k], kernel[:, U_DIM]]
@@ -211,7 +237,7 @@ def test_both_halves_of_a_split_are_the_polytope_cut_by_the_plane(k, through_cor
         planes[:, :2] = np.abs(planes[:, :2]) * [1.0, -1.0]
     else:
         planes[:, U_DIM] = -planes[:, :k].sum(1) / (k + 1)  # through u = (1/(k+1), ...)
-    info, far_f, near, far = run_split(corners, xs, sites, planes)
+    info, far_f, near, far, next_plane = run_split(corners, xs, sites, planes)
     assert (info[:, NPAIR] > 0).all()  # every plane crosses its polytope
     for t in range(n):
         for side, (pv, pm, slots) in ((1.0, near[t]), (-1.0, far[t])):
@@ -222,3 +248,4 @@ def test_both_halves_of_a_split_are_the_polytope_cut_by_the_plane(k, through_cor
                 p = np.r_[pv[v, :k], pv[v, U_DIM]]
                 assert mask_rows(pm[v], slots, sites[t], k) == active_rows(p, rows, scale)
         np.testing.assert_allclose(far_f[t], far[t][0][:, COL_F].max(), rtol=0, atol=0)
+        np.testing.assert_allclose(next_plane[t], split_plane_reference(corners[t], *near[t][:2]))
