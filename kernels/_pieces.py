@@ -14,6 +14,17 @@ all pieces) or exact; then the next piece is popped. The task's upper bound is t
 over its pieces. Only when the stack is full, a split plane itself does not fit, or
 ``max_queries`` is spent does the task stop with valid bounds (the largest over finished,
 current and stacked pieces) and ask the host to split the simplex.
+
+Why a far half may retire at once. The lifted polytope over the far half is
+P ∩ {b + a . u <= 0}; its vertices are P's vertices on that side (the removed ones and the
+ones in the tolerance band, which count in both halves, as for any cut: step (1) of the
+argument in :mod:`flood.kernels._voronoi`) and the new ones on the plane. F is convex, so
+max phi_S^2 over the half is at most their largest F plus ``margin2`` (step (2): the margin
+covers the rounding of the new vertices, as for any cut), and sites added later only lower
+phi_S. So sqrt(largest F + margin2) is an upper bound over the half for good; when it is
+within ``thr`` (= lower + tol as of the last query; lower only grows), the half is finished,
+as :func:`flood.kernels._sloop.bound_piece` would find it after a pop, and that bound joins
+the finished pieces' ``upper_done``.
 """
 
 import warp as wp
@@ -241,7 +252,7 @@ def pop_piece(poly: Polytope, stack: PieceStack, t: int, level: int, kp1: int):
 @wp.func
 def probe_split(sx: Simplices, poly: Polytope, t: int, a: vec6, b: wp.float64, nv: int):
     """Prepare the cut of P by the split plane ``b + a . u >= 0`` without changing P (rows
-    ``0 .. nv - 1``, which :func:`push_piece` may still copy): classify the vertices, find the
+    ``0 .. nv - 1``, which :func:`push_far_half` still reads): classify the vertices, find the
     edges that cross the plane and make the new vertices in rows ``nv ..`` (with the bit of
     the plane's slot). Returns (the new vertices' count, or -1 when the cut cannot be made:
     no vertex removed, no slot, no room; the removed vertices' count; the band's; the slot;
