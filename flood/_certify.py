@@ -280,7 +280,7 @@ def certified_bounds(
             lower0 = values[s_k].max(axis=1)
             # candidates: the K_NEAREST (16) points of each corner (one query per landmark,
             # counted with the edges' queries; from its site, in the sites' order)
-            near, _ = nearest_k(tree, vertices, np.inf, hints=sites)
+            near, _ = nearest_k(tree, vertices, np.inf, hints=sites, n_threads=n_threads)
             seeds = SeedRows(sites[s_k], s_k, faces_of(near))
             landmark_queries = len(vertices)
         else:

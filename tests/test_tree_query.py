@@ -115,6 +115,9 @@ def test_nearest_k_from_hints_matches_brute_force(device, dim):
                 np.where(got >= 0, d_got, np.inf), ref_dist, rtol=0, atol=ATOL, err_msg=name
             )
             assert all(len(set(r[r >= 0])) == (r >= 0).sum() for r in got)
+            # threads share runs of the queries: the same rows
+            idx2, dist2 = nearest_k(tree, Q, radius, hints=inverse[hint], n_threads=2)
+            assert np.array_equal(idx2, idx) and np.array_equal(dist2, dist)
 
 
 def test_nearest_k_first_only_from_hints_is_exact_first(device):
