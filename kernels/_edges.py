@@ -120,9 +120,41 @@ def edges_of_simple(
 
 
 @wp.func
-def other_rows(j: int, c0: int, c1: int, c2: int, c3: int):
-    """The three of the constraints ``c0 < c1 < c2 < c3`` other than ``c_j``."""
-    return wp.where(j == 0, c1, c0), wp.where(j <= 1, c2, c1), wp.where(j <= 2, c3, c2)
+def simple4_pair(
+    pm: wp.array3d(dtype=wp.uint64),
+    ps: wp.array2d(dtype=wp.float64),
+    vs: wp.array3d(dtype=wp.uint64),
+    pairs: wp.array2d(dtype=wp.int32),
+    t: int,
+    q: int,
+    j: int,
+    lj: wp.uint64,
+    ra: int,
+    rb: int,
+    rc: int,
+    count: int,
+    other: int,
+    nw: int,
+    npair: int,
+    room: int,
+):
+    """The edges of :func:`edges_of_simple4` in S_j (the AND of rows ra, rb, rc), given its
+    size and, when that is 2, its member other than q."""
+    if count == 2:
+        p = other
+        if ((pm[t, p, 0] & lj) == wp.uint64(0) or j == 0) and ps[t, p] > wp.float64(0.0):
+            npair = add_pair(pairs, t, p, q, npair, room)
+    elif count > 2:
+        for w in range(nw):
+            x = vs[t, ra, w] & vs[t, rb, w] & vs[t, rc, w]
+            while x != wp.uint64(0):
+                p = 64 * w + low_bit(x)
+                x = x & (x - wp.uint64(1))
+                first = (pm[t, p, 0] & lj) == wp.uint64(0) or j == 0
+                if p != q and first and ps[t, p] > wp.float64(0.0):
+                    if holders_are_two(pm, vs, t, p, q, nw):
+                        npair = add_pair(pairs, t, p, q, npair, room)
+    return npair
 
 
 @wp.func
@@ -137,9 +169,11 @@ def edges_of_simple4(
     npair: int,
     room: int,
 ):
-    """:func:`edges_of_simple` for k = 3 (q holds four constraints, the common case of the
-    costliest tasks): each S_j is the AND of three named rows, not of rows read bit by bit
-    off q's mask; the same sets in the same order, so the same pairs."""
+    """:func:`edges_of_simple` for k = 3 (q holds four constraints c0 < c1 < c2 < c3, the
+    common case of the costliest tasks): S_j is the AND of the three rows other than c_j,
+    built for all four j in one pass over the words from the four rows and two shared
+    ANDs (r0 & r1, r2 & r3): four row reads a word, not twelve. The same sets, taken in the
+    same order (j = 0 .. 3), so the same pairs."""
     m = pm[t, q, 0]  # one mask word (N_WORDS == 1)
     c0 = int(low_bit(m))
     m = m & (m - wp.uint64(1))
@@ -148,32 +182,45 @@ def edges_of_simple4(
     c2 = int(low_bit(m))
     m = m & (m - wp.uint64(1))
     c3 = int(low_bit(m))
-    for j in range(4):
-        ra, rb, rc = other_rows(j, c0, c1, c2, c3)
-        lj = bit(wp.where(j == 0, c0, wp.where(j == 1, c1, wp.where(j == 2, c2, c3))))
-        count = int(0)
-        other = int(-1)
-        for w in range(nw):
-            x = vs[t, ra, w] & vs[t, rb, w] & vs[t, rc, w]
-            count += wp.bit_count(x)
-            if w == q // 64:
-                x = x & ~bit(q - 64 * w)
-            if x != wp.uint64(0):
-                other = 64 * w + low_bit(x)
-        if count == 2:
-            p = other
-            if ((pm[t, p, 0] & lj) == wp.uint64(0) or j == 0) and ps[t, p] > wp.float64(0.0):
-                npair = add_pair(pairs, t, p, q, npair, room)
-        elif count > 2:
-            for w in range(nw):
-                x = vs[t, ra, w] & vs[t, rb, w] & vs[t, rc, w]
-                while x != wp.uint64(0):
-                    p = 64 * w + low_bit(x)
-                    x = x & (x - wp.uint64(1))
-                    first = (pm[t, p, 0] & lj) == wp.uint64(0) or j == 0
-                    if p != q and first and ps[t, p] > wp.float64(0.0):
-                        if holders_are_two(pm, vs, t, p, q, nw):
-                            npair = add_pair(pairs, t, p, q, npair, room)
+    n0 = int(0)
+    n1 = int(0)
+    n2 = int(0)
+    n3 = int(0)
+    o0 = int(-1)
+    o1 = int(-1)
+    o2 = int(-1)
+    o3 = int(-1)
+    wq = q // 64
+    for w in range(nw):
+        r01 = vs[t, c0, w] & vs[t, c1, w]
+        r23 = vs[t, c2, w] & vs[t, c3, w]
+        x0 = vs[t, c1, w] & r23
+        x1 = vs[t, c0, w] & r23
+        x2 = r01 & vs[t, c3, w]
+        x3 = r01 & vs[t, c2, w]
+        n0 += wp.bit_count(x0)
+        n1 += wp.bit_count(x1)
+        n2 += wp.bit_count(x2)
+        n3 += wp.bit_count(x3)
+        not_q = ~wp.uint64(0)
+        if w == wq:
+            not_q = ~bit(q - 64 * w)
+        x0 = x0 & not_q
+        x1 = x1 & not_q
+        x2 = x2 & not_q
+        x3 = x3 & not_q
+        if x0 != wp.uint64(0):
+            o0 = 64 * w + low_bit(x0)
+        if x1 != wp.uint64(0):
+            o1 = 64 * w + low_bit(x1)
+        if x2 != wp.uint64(0):
+            o2 = 64 * w + low_bit(x2)
+        if x3 != wp.uint64(0):
+            o3 = 64 * w + low_bit(x3)
+    npair = simple4_pair(pm, ps, vs, pairs, t, q, 0, bit(c0), c1, c2, c3, n0, o0, nw, npair, room)
+    npair = simple4_pair(pm, ps, vs, pairs, t, q, 1, bit(c1), c0, c2, c3, n1, o1, nw, npair, room)
+    npair = simple4_pair(pm, ps, vs, pairs, t, q, 2, bit(c2), c0, c1, c3, n2, o2, nw, npair, room)
+    npair = simple4_pair(pm, ps, vs, pairs, t, q, 3, bit(c3), c0, c1, c2, n3, o3, nw, npair, room)
     return npair
 
 
