@@ -83,8 +83,7 @@ def classify(
     mag0 = wp.abs(b)
     for c in range(U_DIM):
         mag0 += wp.abs(a[c])
-    zero = wp.float64(0.0)
-    for v in range(nv):  # branch free: each index is stored, and the count moved past it or not
+    for v in range(nv):
         z = zc * pv[t, v, COL_Z]
         s = b - z
         if k <= 3:  # the terms beyond column 2 are 0 * 0: leaving them out changes no bit
@@ -94,20 +93,19 @@ def classify(
         else:
             for c in range(U_DIM):  # a and u are zero beyond k: a fixed, unrolled loop
                 s += a[c] * pv[t, v, c]
-        in_band = wp.abs(s) <= wp.float64(REL_TAU) * (mag0 + wp.abs(z))
-        s = wp.where(in_band, zero, s)
+        if wp.abs(s) <= wp.float64(REL_TAU) * (mag0 + wp.abs(z)):
+            s = wp.float64(0.0)
+            negs[t, top - nband] = wp.int32(v)
+            nband += 1
         f = pv[t, v, COL_F]
-        removed = s < zero
-        better = (not removed) and f > best_f
-        # both slots lie past the entries kept so far (nneg + nband <= v < negs.shape[1]);
-        # where they coincide both hold v
-        negs[t, top - nband] = wp.int32(v)
-        negs[t, nneg] = wp.int32(v)
-        nband += wp.where(in_band, 1, 0)
-        nneg += wp.where(removed, 1, 0)
-        nhigh += wp.where(removed and f > thr2, 1, 0)
-        best_f = wp.where(better, f, best_f)
-        best = wp.where(better, v, best)
+        if s < wp.float64(0.0):
+            negs[t, nneg] = wp.int32(v)
+            nneg += 1
+            if f > thr2:
+                nhigh += 1
+        elif f > best_f:
+            best_f = f
+            best = v
         ps[t, v] = s
     return nneg, nhigh, nband, best, best_f
 

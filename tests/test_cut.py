@@ -1,6 +1,7 @@
 """The edge search of a cut (kernels/_edges.py): the search specialized to four constraints
 (k = 3) against the generic one, pair for pair, for every removed vertex of every cut of an
-S-loop run with brute-force queries, on random and on degenerate (lattice) sites."""
+S-loop run with brute-force queries, on random and on degenerate (lattice) sites; and the
+classification of a cut (kernels/_cut.py) against a NumPy loop."""
 
 # ruff: noqa: UP018  (Warp kernels declare dynamic loop variables as int(0), as in kernels/)
 
@@ -11,9 +12,12 @@ import warp as wp
 from flood.kernels._cut import CUT_MADE, add_site, classify
 from flood.kernels._edges import edges_of_simple, edges_of_simple4
 from flood.kernels._polytope import (
+    COL_F,
+    COL_Z,
     FLOOR_GAP,
     FREE,
     N_BITS,
+    N_COLS,
     U_DIM,
     Polytope,
     Simplices,
@@ -170,3 +174,99 @@ def test_edges_of_simple4_matches_the_generic_search_on_lattice_sites():
     counts = run_searches(lattice_simplices(rng, grid, 48, 3), grid)
     assert counts[:, MISMATCH].sum() == 0
     assert counts[:, COMPARED].sum() > 10 * 48
+
+
+@wp.kernel
+def classify_kernel(
+    pv: wp.array3d(dtype=wp.float64),
+    planes: wp.array2d(dtype=wp.float64),
+    k: int,
+    thr2: wp.float64,
+    ps: wp.array2d(dtype=wp.float64),
+    negs: wp.array2d(dtype=wp.int32),
+    out: wp.array2d(dtype=wp.int32),
+    out_f: wp.array(dtype=wp.float64),
+):
+    """classify on task t: plane ``b + a . u - zc z`` from ``planes[t] = (a, b, zc)``."""
+    t = wp.tid()
+    a = vec6()
+    for c in range(U_DIM):
+        a[c] = planes[t, c]
+    nv = pv.shape[1]
+    r = classify(pv, ps, negs, t, nv, k, a, planes[t, U_DIM], planes[t, U_DIM + 1], thr2)
+    nneg, nhigh, nband, best, best_f = r
+    out[t, 0] = wp.int32(nneg)
+    out[t, 1] = wp.int32(nhigh)
+    out[t, 2] = wp.int32(nband)
+    out[t, 3] = wp.int32(best)
+    out_f[t] = best_f
+
+
+def classify_reference(pv, a, b, zc, k, thr2):
+    """The classification as a plain loop: slacks, removed (ascending), band (ascending),
+    how many removed have F > thr2, the first kept vertex of largest F and that F."""
+    mag0 = abs(b) + np.abs(a).sum()
+    ps, neg, band, nhigh, best, best_f = [], [], [], 0, -1, -np.inf
+    for v, row in enumerate(pv):
+        z = zc * row[COL_Z]
+        s = b - z
+        for c in range(3 if k <= 3 else U_DIM):
+            s += a[c] * row[c]
+        if abs(s) <= 1e-12 * (mag0 + abs(z)):
+            s = 0.0
+            band.append(v)
+        if s < 0.0:
+            neg.append(v)
+            nhigh += row[COL_F] > thr2
+        elif row[COL_F] > best_f:
+            best, best_f = v, row[COL_F]
+        ps.append(s)
+    return np.array(ps), neg, band, nhigh, best, best_f
+
+
+@pytest.mark.parametrize("k", [3, 5])
+def test_classify_matches_a_plain_loop(k):
+    """Dyadic coordinates (every slack exact, whatever the rounding mode or contraction):
+    slacks of either sign, exact zeros and offsets of 2^-40 (in the band: REL_TAU times
+    the terms' size >= 1e-12) and 2^-30 (outside it), F from a few values (ties)."""
+    rng = np.random.default_rng(11)
+    n, nv, thr2 = 64, 150, 1.0
+    pv = np.zeros((n, nv, N_COLS))
+    pv[:, :, :k] = rng.integers(0, 9, size=(n, nv, k)) / 8.0
+    pv[:, :, COL_Z] = rng.integers(-16, 17, size=(n, nv)) / 8.0
+    pv[:, :, COL_F] = rng.integers(-2, 4, size=(n, nv)) / 2.0
+    planes = np.zeros((n, U_DIM + 2))
+    planes[:, :k] = rng.integers(-4, 5, size=(n, k))
+    planes[:, 0] = rng.choice([-1.0, 1.0], size=n)  # |a_0| = 1: the terms' size is >= 1
+    planes[:, U_DIM + 1] = rng.choice([0.0, 1.0], size=n)
+    for t in range(n):  # put a third of the vertices on the plane, then nudge some off it
+        a, zc = planes[t, :U_DIM], planes[t, U_DIM + 1]
+        planes[t, U_DIM] = zc * pv[t, 0, COL_Z] - a @ pv[t, 0, :U_DIM]
+        on = rng.random(nv) < 1.0 / 3.0
+        rest = planes[t, U_DIM] + pv[t, on, 1:U_DIM] @ a[1:] - zc * pv[t, on, COL_Z]
+        pv[t, on, 0] = -rest / a[0]
+        nudge = rng.choice([0.0, 2.0**-40, -(2.0**-40), 2.0**-30, -(2.0**-30)], size=nv)
+        pv[t, on, 0] += nudge[on]
+    dev = "cpu"
+    ps = wp.zeros((n, nv), dtype=wp.float64, device=dev)
+    negs = wp.zeros((n, nv), dtype=wp.int32, device=dev)
+    out = wp.zeros((n, 4), dtype=wp.int32, device=dev)
+    out_f = wp.zeros(n, dtype=wp.float64, device=dev)
+    pv_w = wp.array(pv, dtype=wp.float64, device=dev)
+    planes_w = wp.array(planes, dtype=wp.float64, device=dev)
+    inputs = [pv_w, planes_w, k, thr2, ps, negs, out, out_f]
+    wp.launch(classify_kernel, dim=n, inputs=inputs, device=dev)
+    ps, negs, out, out_f = ps.numpy(), negs.numpy(), out.numpy(), out_f.numpy()
+    seen_band = seen_neg = 0
+    for t in range(n):
+        a, b, zc = planes[t, :U_DIM], planes[t, U_DIM], planes[t, U_DIM + 1]
+        ps0, neg, band, nhigh, best, best_f = classify_reference(pv[t], a, b, zc, k, thr2)
+        nneg, nband = out[t, 0], out[t, 2]
+        assert np.array_equal(ps[t], ps0)
+        assert list(negs[t, :nneg]) == neg
+        assert list(negs[t, ::-1][:nband]) == band
+        assert (out[t, 1], out[t, 3], out_f[t]) == (nhigh, best, best_f)
+        seen_band += nband
+        seen_neg += nneg
+    # every case occurs often: removed, kept, band vertices (a third of each task's)
+    assert seen_neg > 10 * n and seen_band > 0.2 * nv * n
