@@ -224,11 +224,16 @@ def classify_reference(pv, a, b, zc, k, thr2):
     return np.array(ps), neg, band, nhigh, best, best_f
 
 
+# offsets off a plane: 0 and 2^-44 .. 2^-30, around the band's half-width REL_TAU times the
+# terms' size (1 .. ~60 here: 2^-40 .. 2^-34), so both of its terms decide some vertices
+NUDGES = np.array([0.0] + [2.0**-e for e in range(30, 45)])
+
+
 @pytest.mark.parametrize("k", [3, 5])
 def test_classify_matches_a_plain_loop(k):
     """Dyadic coordinates (every slack exact, whatever the rounding mode or contraction):
-    slacks of either sign, exact zeros and offsets of 2^-40 (in the band: REL_TAU times
-    the terms' size >= 1e-12) and 2^-30 (outside it), F from a few values (ties)."""
+    slacks of either sign, exact zeros and ``NUDGES`` in and out of the band, F from a few
+    values (ties)."""
     rng = np.random.default_rng(11)
     n, nv, thr2 = 64, 150, 1.0
     pv = np.zeros((n, nv, N_COLS))
@@ -245,7 +250,7 @@ def test_classify_matches_a_plain_loop(k):
         on = rng.random(nv) < 1.0 / 3.0
         rest = planes[t, U_DIM] + pv[t, on, 1:U_DIM] @ a[1:] - zc * pv[t, on, COL_Z]
         pv[t, on, 0] = -rest / a[0]
-        nudge = rng.choice([0.0, 2.0**-40, -(2.0**-40), 2.0**-30, -(2.0**-30)], size=nv)
+        nudge = rng.choice(NUDGES, size=nv) * rng.choice([-1.0, 1.0], size=nv)
         pv[t, on, 0] += nudge[on]
     dev = "cpu"
     ps = wp.zeros((n, nv), dtype=wp.float64, device=dev)
@@ -268,5 +273,5 @@ def test_classify_matches_a_plain_loop(k):
         assert (out[t, 1], out[t, 3], out_f[t]) == (nhigh, best, best_f)
         seen_band += nband
         seen_neg += nneg
-    # every case occurs often: removed, kept, band vertices (a third of each task's)
-    assert seen_neg > 10 * n and seen_band > 0.2 * nv * n
+    # every case occurs often: removed, kept, band vertices (~30 a task, 2x margin)
+    assert seen_neg > 10 * n and seen_band > 0.1 * nv * n
