@@ -9,8 +9,9 @@ constraints has its neighbours in the sets S_j = the vertices holding all of q's
 but j; S_j = {q, p} makes (q, p) an edge at once, and a larger S_j (a degenerate face) or a
 q with more constraints gets the combinatorial test above, its "third vertex" found by the
 AND of the common constraints' sets. For k = 3 (the costliest tasks of clouds in 3-D) the
-rows of each S_j are named once per vertex, not read bit by bit off its mask
-(:func:`edges_of_simple4`: the same sets in the same order, a few per cent of the kernel).
+rows of each S_j are named once per vertex, not read bit by bit off its mask, and the four
+S_j are built in one pass from four row reads a word (:func:`edges_of_simple4`: the same
+sets in the same order, ~10 % of the kernel at 1,000 landmarks).
 """
 
 import warp as wp
