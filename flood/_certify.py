@@ -48,12 +48,17 @@ MAX_VERTICES = {3: 384, 4: 1024, 5: 1024, 6: 2048}
 MAX_VERTICES_DEFAULT = 256
 #: Splits of one simplex before its bounds are accepted as they are (each halves a piece).
 MAX_SPLIT_DEPTH = 40
-#: Tasks per CPU kernel launch (for 256-vertex polytopes; fewer for larger ones): the
-#: per-task scratch, ~250 KiB with its stack of pieces, stays near 250 MiB per thread (one
-#: per launching thread, reused by all its launches; 4,096 measured no faster at 100,000
-#: landmarks). A GPU launch holds as many tasks as fill the device
+#: Tasks per CPU kernel launch (for 256-vertex polytopes; fewer for larger ones): at least
+#: the first, up to the second where a dimension has ``BATCHES_PER_THREAD`` batches per
+#: thread of the first. A launch costs ~0.5 ms of host work besides its tasks (its arrays,
+#: outputs, seeds): 4,096 took one thread's CPU at 100,000 landmarks (1M cheese) from 22.4-22.6
+#: to 20.2-20.8 s. But each task's scratch (~250 KiB with its stack of pieces; one per
+#: launching thread, reused by all its launches) is paged in as its pieces use it: at 1,000
+#: landmarks 4,096 took the peak RSS from 584 to 888 MB and CPU from 4.46 to 4.65 s (2
+#: threads). A GPU launch holds as many tasks as fill the device
 #: (:func:`flood.kernels.launch_size`).
-BATCH_SIZE = {"cpu": 1024}
+BATCH_SIZE = {"cpu": (1024, 4096)}
+BATCHES_PER_THREAD = 32
 #: Batches per refinement round while progress is reported, so a bar moves at least ~30
 #: times per dimension (a launch costs ~1 ms more than its tasks; 100k torus, 1,000 landmarks).
 PROGRESS_BATCHES = 32
@@ -108,10 +113,13 @@ def _run(
     n = len(corners)
     device = str(tree.device)
     if device.startswith("cpu"):
-        capacity = BATCH_SIZE["cpu"] * MAX_VERTICES_DEFAULT // max_vertices
-        size = max(1, min(capacity, -(-n // max(n_threads, 1))))
+        least, most = (b * MAX_VERTICES_DEFAULT // max_vertices for b in BATCH_SIZE["cpu"])
+        threads = max(n_threads, 1)
+        size = min(most, max(least, -(-n // (BATCHES_PER_THREAD * threads))))
+        size = max(1, min(size, -(-n // threads)))
         if progress is not None:
             size = max(1, min(size, -(-n // PROGRESS_BATCHES)))
+        capacity = size
     else:  # one launcher thread, launches that fill the GPU (progress moves per launch)
         capacity = size = launch_size(device, max_vertices)
         n_threads = 1

@@ -208,6 +208,13 @@ class TaskScratch:
         self.seeds = empty(capacity * MAX_SEEDS, wp.int32)  # the rows of gathered seeds
         self.device = device
         self._coords = None  # the buffer behind :meth:`coords` (grown as batches need)
+        self._tree = None  # (tree, its arrays): made once, not at every launch
+
+    def tree_arrays(self, tree):
+        """``tree.arrays()``, kept for the next launch on the same tree."""
+        if self._tree is None or self._tree[0] is not tree:
+            self._tree = (tree, tree.arrays())
+        return self._tree[1]
 
     def seed_rows(self, m, width):
         """An (m, width) int32 array for the seeds the kernel gathers (``m <= capacity``)."""
@@ -324,14 +331,16 @@ def certify_tasks(
         "edge": np.full(n, -1, dtype=np.int32),
         "side": np.zeros((n, N_BITS), dtype=np.int32),
     }
-    if batch_size is None:
-        batch_size = launch_size(device, max_vertices)
-    batch_size = max(1, min(batch_size, n)) if scratch is None else scratch.capacity
+    if scratch is not None:
+        batch_size = scratch.capacity
+    else:
+        batch_size = launch_size(device, max_vertices) if batch_size is None else batch_size
+        batch_size = max(1, min(batch_size, n))
     if not 1 <= max_vertices <= PAIR_BASE:
         raise ValueError(f"max_vertices must be in [1, {PAIR_BASE}]; got {max_vertices}")
     if scratch is None and n:
         scratch = TaskScratch(batch_size, device, max_vertices)
-    tree_arrays = tree.arrays()
+    tree_arrays = scratch.tree_arrays(tree) if n else None
     cpu = _in_place(device)
     for a in range(0, n, batch_size):
         e = min(a + batch_size, n)
