@@ -277,3 +277,38 @@ def test_outputs_copied_back_equal_outputs_written_in_place(monkeypatch):
     copied = certify_tasks(*args, **kw)
     for key, value in in_place.items():
         np.testing.assert_array_equal(copied[key], value, err_msg=key)
+
+
+@pytest.mark.parametrize(
+    "n, n_threads, want", [(3000, 2, 1024), (200, 2, 100), (100_000, 2, 1563), (300_000, 2, 4096)]
+)
+def test_launches_grow_only_where_a_dimension_has_many_batches(monkeypatch, n, n_threads, want):
+    """_run launches BATCH_SIZE's smallest batches unless each thread gets BATCHES_PER_THREAD
+    of them; then larger ones, up to the largest (and never more than a thread's share)."""
+    import flood._certify as certify
+
+    sizes = []
+
+    def fake(tree, corners, seeds, lower0, reach, tol, **kw):
+        m = len(corners)
+        sizes.append((m, kw["scratch"].capacity))
+        return {
+            "lower": np.zeros(m), "upper": np.zeros(m), "status": np.zeros(m, dtype=np.int32),
+            "queries": np.zeros(m, dtype=np.int32), "splits": np.zeros(m, dtype=np.int32),
+            "sites": np.full((m, 4), -1, dtype=np.int32), "side": np.zeros((m, 4), dtype=np.int32),
+            "edge": np.full(m, -1, dtype=np.int32), "ystar": np.zeros((m, 3)),
+            "ylow": np.zeros((m, 3)),
+        }  # fmt: skip
+
+    class Scratch:
+        def get(self, capacity, max_vertices):
+            return type("S", (), {"capacity": capacity})()
+
+    monkeypatch.setattr(certify, "certify_tasks", fake)
+    tree = type("T", (), {"device": "cpu"})()
+    corners = np.zeros((n, 4, 3))
+    seeds = np.zeros((n, 4), dtype=np.int32)
+    reach = np.full(n, np.inf)
+    out = certify._run(tree, corners, seeds, np.zeros(n), reach, 0.0, n_threads, None, Scratch())
+    assert len(out["lower"]) == n and sum(m for m, _ in sizes) == n
+    assert max(m for m, _ in sizes) == want and all(c == want for _, c in sizes)
