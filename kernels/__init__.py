@@ -17,12 +17,11 @@ from flood.kernels._nearest import (
     nearest_k_reference,
     nearest_reference,
 )
+from flood.kernels._scratch import TaskScratch, launch_size
 from flood.kernels._tree import PointTree, build_tree
 from flood.kernels._tree_query import K_NEAREST
 from flood.kernels._voronoi import (
-    TaskScratch,
     certify_tasks,
-    launch_size,
     restricted_voronoi_max,
     restricted_voronoi_max_reference,
 )

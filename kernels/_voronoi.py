@@ -42,19 +42,18 @@ that radius is a lower bound on d_X(y*).
 import numpy as np
 import warp as wp
 
-from flood.kernels._candidates import EXTRA_CANDIDATES, Candidates, _distinct_seeds
+from flood.kernels._candidates import Candidates, _distinct_seeds
 from flood.kernels._edges import PAIR_BASE
-from flood.kernels._pieces import MAX_DEPTH, META_COLS, PieceSides, PieceStack
+from flood.kernels._pieces import PieceSides, PieceStack
 from flood.kernels._polytope import (
     MAX_CORNERS,
     MAX_POLY_VERTICES,
     N_BITS,
-    N_COLS,
-    N_WORDS,
     U_DIM,
     Polytope,
     Simplices,
 )
+from flood.kernels._scratch import TaskScratch, launch_size
 from flood.kernels._seeds import FaceSeeds, SeedFaces, gather_seeds
 from flood.kernels._sloop import (
     MAX_QUERIES,
@@ -109,37 +108,6 @@ def certify_kernel(
     finish_task(sx, poly, stack, out, sides, st, t)
 
 
-#: Seeds a task gathers at most: its corners' own sites and every site of its faces.
-MAX_SEEDS = MAX_CORNERS * (1 + max(N_BITS, K_NEAREST))
-#: Tasks per CPU launch by default (one core runs a launch's tasks in turn).
-CPU_LAUNCH_SIZE = 4096
-#: Tasks per CUDA launch per multiprocessor: up to 2,048 threads stay resident on one (sm_90),
-#: and more tasks than resident threads let a launch's long tasks overlap many short ones.
-CUDA_TASKS_PER_SM = 2048
-#: Share of a GPU's free memory that one launch's scratch may take (~250 KiB per task).
-CUDA_SCRATCH_SHARE = 0.25
-
-
-def scratch_bytes(max_vertices=MAX_POLY_VERTICES):
-    """Bytes of :class:`TaskScratch` per task (250,064 at 256 vertices)."""
-    words = -(-max_vertices // 64)
-    poly = max_vertices * (8 * N_COLS + 8 * N_WORDS + 8 + 4 + 4) + 8 * (N_BITS + 1) * words
-    poly += 4 * N_BITS
-    stack = MAX_DEPTH * (max_vertices * (8 * N_COLS + 8 * N_WORDS) + 4 * N_BITS + 8 * META_COLS + 4)
-    return poly + stack + 4 * EXTRA_CANDIDATES + 4 * MAX_SEEDS
-
-
-def launch_size(device, max_vertices=MAX_POLY_VERTICES):
-    """Tasks per launch of :func:`certify_kernel` on ``device``: ``CPU_LAUNCH_SIZE`` on the
-    CPU; on a GPU ``CUDA_TASKS_PER_SM`` per multiprocessor, as far as ``CUDA_SCRATCH_SHARE``
-    of its free memory holds their scratch (:func:`scratch_bytes`)."""
-    dev = wp.get_device(device)
-    if not dev.is_cuda:
-        return CPU_LAUNCH_SIZE
-    fit = int(CUDA_SCRATCH_SHARE * dev.free_memory) // scratch_bytes(max_vertices)
-    return max(1, min(dev.sm_count * CUDA_TASKS_PER_SM, fit))
-
-
 #: the fields of :class:`TaskOutputs`, their dtypes (``ystar`` and ``ylow`` of shape (n, dim))
 _OUTPUT_KEYS = ("lower", "upper", "status", "queries", "splits", "ystar", "ylow")
 _OUTPUT_TYPES = (wp.float64, wp.float64, wp.int32, wp.int32, wp.int32, wp.float64, wp.float64)
@@ -161,75 +129,6 @@ def _wp(a, dtype, device):
         if isinstance(a, wp.array)
         else wp.array(np.ascontiguousarray(a), dtype=dtype, device=device, copy=False)
     )
-
-
-class TaskScratch:
-    """Per-task working arrays of :func:`certify_tasks` for up to ``capacity`` tasks at once
-    (about 250 KiB per task, most of it the stack of pieces); reuse one across batches.
-
-    Attributes
-    ----------
-    poly : Polytope
-        The current piece's lifted polytope.
-    stack : PieceStack
-        The saved pieces (``MAX_DEPTH`` levels).
-    extra : warp.array2d of int32, shape (capacity, EXTRA_CANDIDATES)
-        The ring of candidates a task's queries found.
-
-    The copies of the seed candidates' coordinates (:meth:`coords`, ``dim`` doubles per seed
-    column) grow with the batches' seeds and are not counted in :func:`scratch_bytes`
-    (~6 KiB per tetrahedron: 3-D, 250 columns).
-    """
-
-    def __init__(self, capacity, device="cpu", max_vertices=MAX_POLY_VERTICES):
-        self.capacity = int(capacity)
-        self.max_vertices = int(max_vertices)
-
-        def empty(shape, dtype):
-            return wp.empty(shape, dtype=dtype, device=device)
-
-        poly = Polytope()
-        poly.pv = empty((capacity, max_vertices, N_COLS), wp.float64)
-        poly.pm = empty((capacity, max_vertices, N_WORDS), wp.uint64)
-        poly.ps = empty((capacity, max_vertices), wp.float64)
-        poly.negs = empty((capacity, max_vertices), wp.int32)
-        # per constraint slot, the set of vertices holding it; row FREE_ROW: the free slots
-        poly.vs = empty((capacity, N_BITS + 1, -(-max_vertices // 64)), wp.uint64)
-        poly.pairs = empty((capacity, max_vertices), wp.int32)
-        poly.slots = empty((capacity, N_BITS), wp.int32)
-        stack = PieceStack()
-        stack.pv = empty((capacity, MAX_DEPTH, max_vertices, N_COLS), wp.float64)
-        stack.pm = empty((capacity, MAX_DEPTH, max_vertices, N_WORDS), wp.uint64)
-        stack.slots = empty((capacity, MAX_DEPTH, N_BITS), wp.int32)
-        stack.meta = empty((capacity, MAX_DEPTH, META_COLS), wp.float64)
-        stack.nv = empty((capacity, MAX_DEPTH), wp.int32)
-        self.poly, self.stack = poly, stack
-        self.extra = empty((capacity, EXTRA_CANDIDATES), wp.int32)
-        self.seeds = empty(capacity * MAX_SEEDS, wp.int32)  # the rows of gathered seeds
-        self.device = device
-        self._coords = None  # the buffer behind :meth:`coords` (grown as batches need)
-        self._tree = None  # (tree, its arrays): made once, not at every launch
-
-    def tree_arrays(self, tree):
-        """``tree.arrays()``, kept for the next launch on the same tree."""
-        if self._tree is None or self._tree[0] is not tree:
-            self._tree = (tree, tree.arrays())
-        return self._tree[1]
-
-    def seed_rows(self, m, width):
-        """An (m, width) int32 array for the seeds the kernel gathers (``m <= capacity``)."""
-        if not 1 <= width <= MAX_SEEDS:
-            raise ValueError(f"seeds per task must be in [1, {MAX_SEEDS}]; got {width}")
-        return self.seeds[: m * width].reshape((m, width))
-
-    def coords(self, n_cols, dim):
-        """A (capacity, n_cols, dim) float64 array for the tasks' copies of their seed
-        candidates' coordinates, on one buffer kept across batches (grown when too small)."""
-        size = self.capacity * max(n_cols, 1) * dim
-        if self._coords is None or self._coords.size < size:
-            self._coords = wp.empty(size, dtype=wp.float64, device=self.device)
-        shape = (self.capacity, max(n_cols, 1), dim)
-        return wp.array(ptr=self._coords.ptr, shape=shape, dtype=wp.float64, device=self.device)
 
 
 def certify_tasks(

@@ -236,18 +236,18 @@ def test_launch_size(monkeypatch):
     ``scratch_bytes`` counts exactly."""
     import types
 
-    from flood.kernels import _voronoi as voronoi
+    from flood.kernels import _scratch as scratch
 
-    assert voronoi.launch_size("cpu") == voronoi.CPU_LAUNCH_SIZE
+    assert scratch.launch_size("cpu") == scratch.CPU_LAUNCH_SIZE
     for vertices in (256, 1024):
-        sc = voronoi.TaskScratch(1, "cpu", vertices)
+        sc = scratch.TaskScratch(1, "cpu", vertices)
         arrays = [getattr(sc.poly, f) for f in ("pv", "pm", "ps", "negs", "vs", "pairs", "slots")]
         arrays += [getattr(sc.stack, f) for f in ("pv", "pm", "slots", "meta", "nv")]
         arrays += [sc.extra, sc.seeds]
-        assert sum(a.capacity for a in arrays) == voronoi.scratch_bytes(vertices)
+        assert sum(a.capacity for a in arrays) == scratch.scratch_bytes(vertices)
     gpu = types.SimpleNamespace(is_cuda=True, sm_count=132, free_memory=140 * 2**30)
-    monkeypatch.setattr(voronoi.wp, "get_device", lambda device: gpu)
-    by_memory = int(0.25 * gpu.free_memory) // voronoi.scratch_bytes()
-    assert voronoi.launch_size("cuda:0") == min(132 * voronoi.CUDA_TASKS_PER_SM, by_memory)
+    monkeypatch.setattr(scratch.wp, "get_device", lambda device: gpu)
+    by_memory = int(0.25 * gpu.free_memory) // scratch.scratch_bytes()
+    assert scratch.launch_size("cuda:0") == min(132 * scratch.CUDA_TASKS_PER_SM, by_memory)
     gpu.free_memory = 2**40
-    assert voronoi.launch_size("cuda:0") == 132 * voronoi.CUDA_TASKS_PER_SM
+    assert scratch.launch_size("cuda:0") == 132 * scratch.CUDA_TASKS_PER_SM
