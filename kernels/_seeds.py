@@ -15,10 +15,9 @@ wp.set_module_options({"enable_backward": False})
 
 @wp.struct
 class SeedFaces:
-    """Where each task's seeds come from when the kernel gathers them (``on`` set; row t:
-    task t): face ``f`` holds ``flat[start[f] : start[f] + count[f]]``."""
+    """Where each task's seeds come from (row t: task t): its own sites, then its faces',
+    face ``f`` holding ``flat[start[f] : start[f] + count[f]]``."""
 
-    on: int  # 0: the seeds are given as rows, nothing to gather
     own: wp.array2d(dtype=wp.int32)  # (task, k + 1): the corners' own sites, in order
     rows: wp.array2d(dtype=wp.int32)  # (task, n_faces): the task's faces
     flat: wp.array(dtype=wp.int32)  # every face's sites (>= 0), face after face
@@ -74,6 +73,12 @@ def gather_seeds(faces: SeedFaces, seeds: wp.array2d(dtype=wp.int32), t: int):
         seeds[t, j] = wp.int32(NO_POINT)
 
 
+@wp.kernel
+def gather_seeds_kernel(faces: SeedFaces, seeds: wp.array2d(dtype=wp.int32)):
+    """Row ``wp.tid()`` of ``seeds``: :func:`gather_seeds`."""
+    gather_seeds(faces, seeds, wp.tid())
+
+
 def _shared_array(a, device):
     """``a`` (contiguous int32) as a Warp array: shared on the CPU, copied to a GPU."""
     return wp.array(a, dtype=wp.int32, device=device, copy=False)
@@ -117,7 +122,6 @@ class FaceSeeds:
                 _shared_array(x, device) for x in (self.flat, self.start, self.count)
             )
         sf = SeedFaces()
-        sf.on = 1
         sf.own = _shared_array(self.own[a:e], device)
         sf.rows = _shared_array(self.rows[a:e], device)
         sf.flat, sf.start, sf.count = self._shared[key]

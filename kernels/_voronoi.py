@@ -54,7 +54,7 @@ from flood.kernels._polytope import (
     Simplices,
 )
 from flood.kernels._scratch import TaskScratch, launch_size
-from flood.kernels._seeds import FaceSeeds, SeedFaces, gather_seeds
+from flood.kernels._seeds import FaceSeeds, gather_seeds_kernel
 from flood.kernels._sloop import (
     MAX_QUERIES,
     TaskOutputs,
@@ -82,18 +82,14 @@ def certify_kernel(
     stack: PieceStack,
     out: TaskOutputs,
     sides: PieceSides,
-    faces: SeedFaces,
 ):
-    """The S-loop of task ``wp.tid()`` (see the module docstring): gather its seeds (where
-    ``faces`` is on), seed its polytope, then
+    """The S-loop of task ``wp.tid()`` (see the module docstring): seed its polytope, then
     per round bound the current piece; unless it is finished, add a site (a candidate, else
     what a query finds) and halve the piece if the site overflows it; a finished piece
     retires and the next one is popped. The loop stops when the last piece retires, or when
     the task must be handed back (queries spent, stack full, a split that does not fit);
     then its bounds are written (:mod:`flood.kernels._sloop` holds the steps)."""
     t = wp.tid()
-    if faces.on != 0:
-        gather_seeds(faces, cands.seeds, t)
     st = start_task(tree, sx, params, cands, poly, t)
     while True:
         st = bound_piece(sx, tree.points, poly, st, t, params.tol)
@@ -255,10 +251,11 @@ def certify_tasks(
         params.n_add = int(n_add)
         params.n_eager = int(seeds.shape[1] if n_eager is None else n_eager)
         params.n_keep = int(n_keep)
-        cands, faces = Candidates(), SeedFaces()
-        if gather:  # the kernel fills the scratch's rows
-            faces = seeds.struct(device, a, e)
+        cands = Candidates()
+        if gather:  # a kernel of its own fills the scratch's rows (the S-loop's code as it was)
             cands.seeds = scratch.seed_rows(m, seeds.take(a, e).width())
+            faces = seeds.struct(device, a, e)
+            wp.launch(gather_seeds_kernel, dim=m, inputs=[faces, cands.seeds], device=device)
         else:
             cands.seeds = _wp(seeds[a:e], wp.int32, device)
         cands.extra = scratch.extra
@@ -273,7 +270,7 @@ def certify_tasks(
         wp.launch(
             certify_kernel,
             dim=m,
-            inputs=[tree_arrays, sx, params, cands, scratch.poly, scratch.stack, res, sides, faces],
+            inputs=[tree_arrays, sx, params, cands, scratch.poly, scratch.stack, res, sides],
             device=device,
         )
         if not cpu:

@@ -193,10 +193,11 @@ def test_cuda_code_compiles_without_gpu(tmp_path):
 
     import flood.kernels._grid as grid
     import flood.kernels._nearest as nearest
+    import flood.kernels._seeds as seeds
     import flood.kernels._tree as tree
     import flood.kernels._voronoi as voronoi
 
-    for module in (tree, nearest, voronoi, grid):
+    for module in (tree, nearest, voronoi, grid, seeds):
         files = wp.compile_aot_module(module, arch=90, module_dir=tmp_path / module.__name__)
         assert files and all(p.exists() for p in files)
 

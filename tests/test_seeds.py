@@ -6,14 +6,7 @@ import pytest
 import warp as wp
 
 from flood.kernels import build_tree, certify_tasks
-from flood.kernels._seeds import FaceSeeds, SeedFaces, gather_seeds, gather_seeds_reference
-
-wp.set_module_options({"enable_backward": False})
-
-
-@wp.kernel
-def _gather_kernel(faces: SeedFaces, seeds: wp.array2d(dtype=wp.int32)):
-    gather_seeds(faces, seeds, wp.tid())
+from flood.kernels._seeds import FaceSeeds, gather_seeds_kernel, gather_seeds_reference
 
 
 def _face_seeds(rng, n_tasks, lead, n_faces, n_sites, width):
@@ -37,7 +30,7 @@ def test_gather_seeds_equals_the_rows_made_distinct(device, lead, n_faces, n_sit
     want = gather_seeds_reference(faces)
     part = faces.take(5, 60)
     out = wp.full((55, part.width()), 7, dtype=wp.int32, device=device)  # garbage to overwrite
-    wp.launch(_gather_kernel, dim=55, inputs=[faces.struct(device, 5, 60), out], device=device)
+    wp.launch(gather_seeds_kernel, dim=55, inputs=[faces.struct(device, 5, 60), out], device=device)
     got = out.numpy()
     assert got.shape[1] >= want.shape[1]  # as wide as the rows before deduplication
     np.testing.assert_array_equal(got[:, : want.shape[1]], want[5:])
