@@ -306,8 +306,8 @@ def test_launches_grow_only_where_a_dimension_has_many_batches(monkeypatch, n, n
 
     monkeypatch.setattr(certify, "certify_tasks", fake)
     tree = type("T", (), {"device": "cpu"})()
-    corners = np.zeros((n, 4, 3))
-    seeds = np.zeros((n, 4), dtype=np.int32)
+    corners = np.zeros((n, 3, 3))  # triangles: MAX_VERTICES_DEFAULT vertices per piece
+    seeds = np.zeros((n, 3), dtype=np.int32)
     reach = np.full(n, np.inf)
     out = certify._run(tree, corners, seeds, np.zeros(n), reach, 0.0, n_threads, None, Scratch())
     assert len(out["lower"]) == n and sum(m for m, _ in sizes) == n
