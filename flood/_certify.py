@@ -95,6 +95,18 @@ def _bisect(corners, edge, sites, side):
     )
 
 
+def _even_batches(n, size, threads):
+    """The batch size for ``n`` tasks at most ``size``, such that the batches (at least
+    two) come in a multiple of ``threads``: each thread takes as many, so none waits alone
+    on a last one (1M cheese, 1,000 landmarks: 9 tetrahedron batches on 2 threads kept one
+    thread busy 1.19 s, the other 0.98)."""
+    batches = -(-n // max(size, 1))
+    if batches < 2 or threads < 2:
+        return size
+    batches = -(-batches // threads) * threads
+    return max(1, -(-n // batches))
+
+
 def _run(
     tree, corners, seeds, lower0, reach, tol, n_threads, progress, scratch=None, first_round=True
 ):
@@ -119,6 +131,7 @@ def _run(
         size = max(1, min(size, -(-n // threads)))
         if progress is not None:
             size = max(1, min(size, -(-n // PROGRESS_BATCHES)))
+        size = _even_batches(n, size, threads)
         capacity = size
     else:  # one launcher thread, launches that fill the GPU (progress moves per launch)
         capacity = size = launch_size(device, max_vertices)

@@ -280,11 +280,12 @@ def test_outputs_copied_back_equal_outputs_written_in_place(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "n, n_threads, want", [(3000, 2, 1024), (200, 2, 100), (100_000, 2, 1563), (300_000, 2, 4096)]
+    "n, n_threads, want", [(3000, 2, 750), (200, 2, 100), (100_000, 2, 1563), (300_000, 2, 4055)]
 )
 def test_launches_grow_only_where_a_dimension_has_many_batches(monkeypatch, n, n_threads, want):
     """_run launches BATCH_SIZE's smallest batches unless each thread gets BATCHES_PER_THREAD
-    of them; then larger ones, up to the largest (and never more than a thread's share)."""
+    of them; then larger ones, up to the largest (and never more than a thread's share),
+    shrunk so that the batches come in a multiple of the threads."""
     import flood._certify as certify
 
     sizes = []
@@ -312,3 +313,24 @@ def test_launches_grow_only_where_a_dimension_has_many_batches(monkeypatch, n, n
     out = certify._run(tree, corners, seeds, np.zeros(n), reach, 0.0, n_threads, None, Scratch())
     assert len(out["lower"]) == n and sum(m for m, _ in sizes) == n
     assert max(m for m, _ in sizes) == want and all(c == want for _, c in sizes)
+
+
+@pytest.mark.parametrize("n", [1, 2, 9, 6083, 7177, 12365, 100_000])
+@pytest.mark.parametrize("size", [1, 682, 1024])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_even_batches_share_the_threads_evenly(n, size, threads):
+    """No batch is larger than asked, at most ``threads - 1`` batches more than at ``size``,
+    and where there were two or more, the count is a multiple of the threads unless batches
+    of one task already make it so few; the issue's case: 6,083 tetrahedra in 682s on 2
+    threads were 9 batches (one thread ran 5, the other 4), now 10 of 609."""
+    from flood._certify import _even_batches
+
+    got = _even_batches(n, size, threads)
+    before, after = -(-n // size), -(-n // got)
+    assert 1 <= got <= size and before <= after <= before + threads - 1
+    if before >= 2 and threads >= 2 and got > 1:
+        assert after % threads == 0 or -(-n // (got - 1)) > before + threads - 1
+    if before < 2 or threads < 2:
+        assert got == size
+    if (n, size, threads) == (6083, 682, 2):
+        assert (got, after) == (609, 10)
