@@ -95,6 +95,21 @@ def _bisect(corners, edge, sites, side):
     )
 
 
+def cpu_batch_size(n, max_vertices, n_threads, progress=False):
+    """Tasks per CPU launch for ``n`` tasks of ``max_vertices``-vertex polytopes on
+    ``n_threads`` threads: ``BATCH_SIZE``'s first (scaled down for bigger polytopes), up to
+    its second where each thread gets ``BATCHES_PER_THREAD`` batches, never more than a
+    thread's share (nor, with ``progress``, than ``PROGRESS_BATCHES`` allow), and evened out
+    over the threads (:func:`_even_batches`)."""
+    least, most = (b * MAX_VERTICES_DEFAULT // max_vertices for b in BATCH_SIZE["cpu"])
+    threads = max(n_threads, 1)
+    size = min(most, max(least, -(-n // (BATCHES_PER_THREAD * threads))))
+    size = max(1, min(size, -(-n // threads)))
+    if progress:
+        size = max(1, min(size, -(-n // PROGRESS_BATCHES)))
+    return _even_batches(n, size, threads)
+
+
 def _even_batches(n, size, threads):
     """The batch size for ``n`` tasks at most ``size``, such that the batches (at least
     two) come in a multiple of ``threads``: each thread takes as many, so none waits alone
@@ -125,14 +140,7 @@ def _run(
     n = len(corners)
     device = str(tree.device)
     if device.startswith("cpu"):
-        least, most = (b * MAX_VERTICES_DEFAULT // max_vertices for b in BATCH_SIZE["cpu"])
-        threads = max(n_threads, 1)
-        size = min(most, max(least, -(-n // (BATCHES_PER_THREAD * threads))))
-        size = max(1, min(size, -(-n // threads)))
-        if progress is not None:
-            size = max(1, min(size, -(-n // PROGRESS_BATCHES)))
-        size = _even_batches(n, size, threads)
-        capacity = size
+        capacity = size = cpu_batch_size(n, max_vertices, n_threads, progress is not None)
     else:  # one launcher thread, launches that fill the GPU (progress moves per launch)
         capacity = size = launch_size(device, max_vertices)
         n_threads = 1

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from flood import _costs as costs
-from flood._certify import BATCH_SIZE, MAX_VERTICES, MAX_VERTICES_DEFAULT
+from flood._certify import MAX_VERTICES, MAX_VERTICES_DEFAULT, cpu_batch_size
 from flood._stages import check_options
 from flood._validation import DEFAULT_N_THREADS, MAX_DIM, METHODS, check_landmarks
 
@@ -300,7 +300,7 @@ def _certified_seconds(dim, counts, per_landmark):
 
 def _scratch_bytes(counts, per_landmark, n_threads):
     """The kernel's scratch at its largest: per dimension, the tasks of the launches in
-    flight (``BATCH_SIZE`` per thread, fewer for bigger polytopes) times what each touches."""
+    flight (:func:`flood._certify.cpu_batch_size` per thread) times what each touches."""
     touched = costs.loglog(
         per_landmark, list(costs.SCRATCH_TOUCHED), list(costs.SCRATCH_TOUCHED.values())
     )
@@ -308,7 +308,7 @@ def _scratch_bytes(counts, per_landmark, n_threads):
     largest = 0.0
     for k in range(1, len(counts)):
         vertices = MAX_VERTICES.get(k, MAX_VERTICES_DEFAULT)
-        per_thread = BATCH_SIZE["cpu"] * MAX_VERTICES_DEFAULT // vertices
+        per_thread = cpu_batch_size(counts[k], vertices, n_threads)
         tasks = min(counts[k], n_threads * per_thread)
         share = touched * costs.SCRATCH_SHARE.get(k, 1.0)
         largest = max(largest, tasks * vertices * costs.SCRATCH_BYTES_PER_VERTEX * share)
