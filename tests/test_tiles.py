@@ -246,7 +246,11 @@ def test_work_directory_context():
 
 def test_block_timings_and_totals():
     X = make_torus(20_000, noise=0.01, random_state=2)
-    res = flood_complex(da.from_array(X, chunks=(5_000, 3)), 100, device="cpu", block_size=50)
+    # a fixed FPS start: the landmarks (and so the blocks' shared faces) are the same each run
+    # (unseeded, evaluations per simplex ranged 2.51-3.02 over runs; seeds 0-7: 2.50-2.89)
+    res = flood_complex(
+        da.from_array(X, chunks=(5_000, 3)), 100, device="cpu", block_size=50, random_state=0
+    )
     w = res.work
     assert w["block_seconds"].shape == (w["blocks"], len(flood._blocks.BLOCK_STAGES))
     assert np.all(w["block_seconds"] >= 0) and w["block_seconds"][:, 2].sum() > 0
