@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flood.kernels import build_tree, nearest
+from flood.kernels._tree import kd_leaves
 
 #: Points per chunk sampled (as a share of the cloud, spread over the chunks by their rows)
 #: to build the tiling on the client: ~100 per tile at the largest tile count.
@@ -65,7 +66,8 @@ class Tiling:
         return int((self.axis < 0).sum())
 
     def assign(self, points):
-        """Tile number of each point, shape (n_points,) int64 (one vectorized step per level).
+        """Tile number of each point, shape (n_points,) int64 (one Warp CPU launch,
+        :func:`flood.kernels._tree.kd_leaves`).
 
         Examples
         --------
@@ -73,14 +75,7 @@ class Tiling:
         >>> t.n_tiles, t.assign(np.array([[-5.0], [0.5], [2.5], [9.0]])).tolist()
         (2, [0, 0, 1, 1])
         """
-        node = np.zeros(len(points), dtype=np.int64)
-        todo = np.arange(len(points)) if self.axis[0] >= 0 else np.zeros(0, np.int64)
-        while len(todo):
-            at = node[todo]
-            right = points[todo, self.axis[at]] > self.value[at]
-            node[todo] = np.where(right, self.right[at], self.left[at])
-            todo = todo[self.axis[node[todo]] >= 0]
-        return self.tile[node]
+        return self.tile[kd_leaves(points, self.axis, self.value, self.left, self.right)]
 
 
 def build_tiling(sample, weights, tile_points):

@@ -48,6 +48,33 @@ def test_tiling_is_balanced_and_covers_space():
     assert t.min() >= 0 and t.max() < tiling.n_tiles
 
 
+def _assign_reference(tiling, points):
+    """The tiles of ``points`` by a NumPy descent, level by level (flood's before the kernel)."""
+    node = np.zeros(len(points), dtype=np.int64)
+    todo = np.arange(len(points)) if tiling.axis[0] >= 0 else np.zeros(0, np.int64)
+    while len(todo):
+        at = node[todo]
+        right = points[todo, tiling.axis[at]] > tiling.value[at]
+        node[todo] = np.where(right, tiling.right[at], tiling.left[at])
+        todo = todo[tiling.axis[node[todo]] >= 0]
+    return tiling.tile[node]
+
+
+@pytest.mark.parametrize("dim", [1, 3, 6])
+def test_assign_matches_a_numpy_descent(dim):
+    rng = np.random.default_rng(dim)
+    sample = rng.normal(size=(5_000, dim)).round(1)  # many points exactly on a cut
+    tiling = build_tiling(sample, np.full(len(sample), 3.0), 400)
+    assert tiling.n_tiles >= 16
+    points = np.concatenate([sample, rng.uniform(-9, 9, size=(3_000, dim)), sample[:0]])
+    got = tiling.assign(points)
+    assert got.dtype == np.int64 and got.shape == (len(points),)
+    assert np.array_equal(got, _assign_reference(tiling, points))
+    one = build_tiling(sample[:1], np.ones(1), 0.5)  # a single tile: no cut
+    assert np.array_equal(one.assign(points), np.zeros(len(points), dtype=np.int64))
+    assert tiling.assign(points[:0]).shape == (0,)
+
+
 def test_tiling_of_repeated_values_and_one_point():
     sample = np.repeat(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]), 100, axis=0)
     tiling = build_tiling(sample, np.ones(len(sample)), 50)
