@@ -26,7 +26,10 @@ memory limit, a halo of more points than :func:`worker_halo_cap` allows is index
 boxes hold few enough), each part with its own tree.
 """
 
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -446,8 +449,30 @@ def _certify_points(points, block, tol, device, n_threads, seconds, pieces):
 
 
 def block_task(reader, block, *args, **kwargs):
-    """:func:`run_block`, with the CPU seconds of this thread in ``seconds["cpu"]`` (the
-    kernel runs on the calling thread when ``n_threads`` is 1, as on a dask worker)."""
+    """:func:`run_block` on this thread's launcher thread, with that thread's CPU seconds in
+    ``seconds["cpu"]`` (the kernel runs on it when ``n_threads`` is 1, as on a dask worker).
+
+    Why another thread: the certified kernel's speed depends on where the launching
+    thread's stack lies (one block's launches swept over stack offsets in 32-byte steps read
+    1.95-2.35 s, likely cache or 4K-alias conflicts between stack slots and the kernel's
+    data), and a dask worker's executor thread sat at a slow place: the 10^7 cheese's blocks
+    took 54-57 s of kernel there against 44-45 s for the same blocks in one process. A
+    launcher thread (a one-thread executor, like the launch pool's threads one process
+    uses) starts at the same place wherever it runs: 46.9 s on the workers.
+    """
+    pid, launcher = getattr(_launchers, "executor", (None, None))
+    if launcher is None or pid != os.getpid():  # one per calling thread (and process: a
+        # fork keeps the executor, not its thread), so concurrent block tasks never queue
+        launcher = ThreadPoolExecutor(1, thread_name_prefix="flood-block")
+        _launchers.executor = os.getpid(), launcher
+    return launcher.submit(_timed_block, reader, block, args, kwargs).result()
+
+
+#: the calling thread's launcher (freed, with its thread, when the calling thread ends)
+_launchers = threading.local()
+
+
+def _timed_block(reader, block, args, kwargs):
     cpu = time.thread_time()
     result = run_block(reader, block, *args, **kwargs)
     result.seconds["cpu"] = time.thread_time() - cpu

@@ -2,6 +2,7 @@
 valid against a dense evaluation, and tight on big flat simplices."""
 
 import numpy as np
+import pytest
 from scipy.spatial import cKDTree
 
 from flood._blocks import enclosing_balls, upper_bounds
@@ -108,3 +109,42 @@ def test_bounds_over_pieces_are_the_bounds_of_the_simplex():
     assert np.all(up_p - lo_p <= tol + 1e-12) and len(pieces) > 2 * len(corners)
     assert np.all(lo_p <= up + 1e-12) and np.all(lo <= up_p + 1e-12)  # the same value
     assert np.all(dense <= up_p + 1e-12) and np.all(lo_p <= dense + tol + 0.02)
+
+
+def test_block_task_runs_on_a_launcher_thread_per_caller(monkeypatch):
+    """block_task runs run_block on the calling thread's own launcher thread (one per caller:
+    two callers at once never queue behind one thread), passes its result on with that
+    thread's CPU seconds, and raises its errors on the calling thread."""
+    import threading
+
+    import flood._blocks as B
+
+    seen, both_in = [], threading.Barrier(2, timeout=30)
+
+    class Result:
+        def __init__(self):
+            self.seconds = {}
+
+    def fake(reader, block, *args, **kwargs):
+        seen.append((threading.current_thread().name, threading.get_ident(), reader, args))
+        if block == "bad":
+            raise ValueError("block: bad")
+        if block == "wait":
+            both_in.wait()  # both callers' tasks run at the same time, or this times out
+        sum(range(20_000))
+        return Result()
+
+    monkeypatch.setattr(B, "run_block", fake)
+    out = B.block_task("reader", "ok", 1, 2, n_threads=1)
+    assert out.seconds["cpu"] >= 0 and seen[-1][0].startswith("flood-block")
+    assert seen[-1][1] != threading.get_ident() and seen[-1][2:] == ("reader", (1, 2))
+    with pytest.raises(ValueError, match="block: bad"):
+        B.block_task("reader", "bad")
+    threads = [threading.Thread(target=B.block_task, args=("r", "wait")) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    waited = [s for s in seen if s[2] == "r"]
+    assert len(waited) == 2 and waited[0][1] != waited[1][1]
+    assert not both_in.broken
