@@ -192,6 +192,34 @@ def test_profile_kernel_rejects_bad_options():
     assert proc.returncode == 2 and "--repeats must be >= 1; got 0" in proc.stderr
 
 
+def test_stack_offset_sweeps_and_keeps_the_values(tmp_path):
+    """The stack-placement sweep runs the filtration below each offset, one time per offset,
+    and the bounds do not move with it."""
+    import shutil
+
+    import pytest
+
+    if not any(shutil.which(c) for c in ("cc", "gcc", "clang")):
+        pytest.skip("needs a C compiler for the shim")
+    argv = ["--n", "20000", "--landmarks", "200", "--offsets", "0:384:128"]
+    out = _run("stack_offset", [*argv, "--cache", str(tmp_path)])
+    rows = [line.split() for line in out.splitlines() if line.strip().endswith(" s")]
+    assert [int(r[0]) for r in rows] == [0, 128, 256] and all(float(r[2]) > 0 for r in rows)
+    ratio = float(out.split("slowest / fastest")[1].split()[0])
+    assert ratio >= 1.0 and "upper-bound sums identical at every offset" in out
+
+
+def test_stack_offset_rejects_bad_offsets():
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "stack_offset.py"), "--offsets", "512:0:64"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "--offsets must be start:stop:step" in proc.stderr
+    assert "got '512:0:64'" in proc.stderr
+
+
 def test_many_landmarks_quick(tmp_path):
     """The issue-30 measurement runs at two landmark counts and its rows add up."""
     bench = _load("many_landmarks")
