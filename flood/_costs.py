@@ -4,7 +4,10 @@ landmark and per simplex of each stage of :func:`flood.flood_complex`, and the s
 Every number was measured on this machine class (2 shared x86-64 cores, CPU device) at
 commit b8e89bf, on uniform clouds in the unit cube with FPS landmarks and the
 default tolerance; the runs, their commands and the load are in benchmarks/RESULTS.md, section
-"Issue 31, point 6" (R31 below), which also compares them with the earlier sections. CPU
+"Issue 31, point 6" (R31 below), which also compares them with the earlier sections. Issue 30
+made the stages faster and leaner: the CPU and memory constants were rescaled (R30 below) by
+the 9 stage runs of R31's re-measure, run again at 8c7d4bd (``benchmarks/estimate.py --stages``,
+benchmarks/RESULTS.md "flood.estimate"); 5-D and 6-D were not re-measured and keep R31's. CPU
 seconds are the process's (all threads); peak bytes are the growth of VmHWM (resident
 high-water mark) during a stage over what the process held before the run.
 """
@@ -54,18 +57,22 @@ SIMPLICES_PER_LANDMARK = {
 #: 0.64-0.88 at 1e6, 0.80 at 3e6); RESULTS.md seventh step (c2d1b77): 0.59-0.73 s wall per
 #: 1e6 points, 6.85 s per 1e7. Plus the input check and centring, which
 #: ``FloodResult.timings["index"]`` also counts: 13 ns per coordinate (40 ms at 1e6 x 3).
-INDEX_NS_PER_POINT_LOG2 = {1: 26.0, 2: 27.0, 3: 36.0, 4: 36.0, 5: 36.0, 6: 36.0}
-CHECK_NS_PER_COORDINATE = 13.0
+#: R30: 0.53-0.73 of R31's CPU over the 9 runs (median 0.62): x 0.6.
+INDEX_NS_PER_POINT_LOG2 = {1: 16.0, 2: 16.0, 3: 22.0, 4: 22.0, 5: 22.0, 6: 22.0}
+CHECK_NS_PER_COORDINATE = 8.0
 #: landmarks (FPS, then the exact covering radius): microseconds per point and per
 #: sqrt(n_points * n_landmarks), by dimension: a * n + b * sqrt(n * L) fits R31's runs within
 #: 0.6-1.4x (2-D 0.013-0.50 s, 3-D 0.045-0.76 s, 4-D 0.03-0.11 s; 5-D and 6-D from 1e4-5e4
 #: points; 1-D taken from 2-D). Seventh step: 0.28-0.38 s wall per 1e6 points with 1,000
 #: landmarks, 0.60 s with 10,000.
-LANDMARKS_US_PER_POINT = {1: 0.12, 2: 0.12, 3: 0.14, 4: 0.2, 5: 0.5, 6: 0.58}
-LANDMARKS_US_PER_SQRT = {1: 1.8, 2: 1.8, 3: 3.9, 4: 5.9, 5: 5.0, 6: 4.9}
+#: R30 (FPS on the tree): runs led by the per-point term (100-1,000 points per landmark) read
+#: 0.80-0.82 of R31, those led by the sqrt term 0.44-0.59: a x 0.8, b x 0.5 (1-4-D).
+LANDMARKS_US_PER_POINT = {1: 0.1, 2: 0.1, 3: 0.11, 4: 0.16, 5: 0.5, 6: 0.58}
+LANDMARKS_US_PER_SQRT = {1: 0.9, 2: 0.9, 3: 1.95, 4: 2.95, 5: 5.0, 6: 4.9}
 #: delaunay (Qhull, then the faces of every dimension): microseconds per simplex of Del(L),
 #: by dimension (R31: 0.57-1.3 us in 2-4-D, 1.1-1.7 in 5-D, 1.0-2.1 in 6-D, growing with L).
-DELAUNAY_US_PER_SIMPLEX = {1: 0.75, 2: 0.75, 3: 0.75, 4: 0.9, 5: 1.5, 6: 2.0}
+#: R30: 2-D and 3-D 0.72-0.92 of R31, 4-D 0.50-0.61.
+DELAUNAY_US_PER_SIMPLEX = {1: 0.6, 2: 0.6, 3: 0.65, 4: 0.5, 5: 1.5, 6: 2.0}
 #: filtration, certified method, default tol: microseconds per k-simplex (rows k = 1..dim) at
 #: the points per landmark of ``FILTRATION_POINTS_PER_LANDMARK`` (R31, per-dimension CPU of
 #: the certified refinement); log-log interpolation in between, the end slopes beyond. The
@@ -80,19 +87,24 @@ FILTRATION_POINTS_PER_LANDMARK = {
     5: (10, 100, 1000),
     6: (100, 333),
 }
+#: R30 (issue 30's kernel): each 1-4-D entry times the ratio of R30's to R31's us per
+#: k-simplex at its points per landmark (3-D: edges 0.50 / 0.70 / 0.78 / 0.88 at 10 / 100 /
+#: 1,000 / 10^4, triangles 0.61 / 0.79 / 0.84 / 0.86, tetrahedra 0.78 / 0.84 / 0.61 / 0.71;
+#: 2-D at 100 and 10^4 points per landmark: edges 0.66 / 0.86, triangles 0.87 / 0.90; 4-D at 10
+#: and 1,000: 0.72 / 0.70, 0.58 / 0.68, 0.47 / 0.58, 0.75 / 0.81).
 FILTRATION_US_PER_SIMPLEX = {
-    1: {1: (10.0, 18.0, 49.0, 173.0)},  # edges of a line: measured on 2-D edges
-    2: {1: (10.0, 18.0, 49.0, 173.0), 2: (10.0, 34.0, 362.0, 3900.0)},
+    1: {1: (6.6, 11.9, 37.0, 149.0)},  # edges of a line: measured on 2-D edges
+    2: {1: (6.6, 11.9, 37.0, 149.0), 2: (8.7, 29.6, 319.0, 3510.0)},
     3: {
-        1: (10.0, 17.5, 34.0, 86.0),
-        2: (9.0, 22.0, 95.0, 530.0),
-        3: (13.0, 48.5, 575.0, 10200.0),
+        1: (5.0, 12.3, 26.5, 75.7),
+        2: (5.5, 17.4, 79.8, 456.0),
+        3: (10.1, 40.7, 351.0, 7240.0),
     },
     4: {
-        1: (11.0, 22.0, 37.0, 89.0),
-        2: (10.0, 21.0, 71.0, 318.0),
-        3: (14.0, 45.0, 338.0, 3825.0),
-        4: (33.0, 143.0, 2048.0, 58210.0),
+        1: (7.9, 15.6, 25.9, 62.3),
+        2: (5.8, 13.2, 48.3, 216.0),
+        3: (6.6, 23.4, 196.0, 2220.0),
+        4: (24.8, 112.0, 1660.0, 47150.0),
     },
     5: {
         1: (12.0, 23.0, 44.0),
@@ -146,7 +158,11 @@ DELAUNAY_BYTES_PER_SIMPLEX = 150
 #: spread up to 1.7x (4-D, 1e5 points, 1,000 landmarks: 430-921 MiB): glibc keeps freed
 #: batch arrays in its heap as its mmap threshold grows (with MALLOC_MMAP_THRESHOLD_=131072
 #: the 2e5-point run of tests/test_estimate.py peaks at 84 MiB instead of 212-367).
-FILTRATION_BYTES_PER_SIMPLEX = 3200
+#: R30: a least-squares fit (relative errors) of 12 runs' filtration peaks over the index's
+#: bytes (the 9 runs, and 1e6 / 2e6 points with 100 landmarks up to dimension 1 and 2; each
+#: within 0.67-1.25) gave 271 B per simplex and 0.65x the scratch of R31's
+#: ``SCRATCH_TOUCHED`` (taken into it below).
+FILTRATION_BYTES_PER_SIMPLEX = 270
 #: filtration: the kernel's scratch per task and polytope vertex (kernels/_voronoi.py
 #: TaskScratch: 250,064 bytes per task at 256 vertices), one per launching thread (reused by
 #: all its launches since issue 30's second round; fitted when it was made per launch) for up to
@@ -157,7 +173,7 @@ FILTRATION_BYTES_PER_SIMPLEX = 3200
 #: 6-simplices (1,024-2,048 vertices) 2.5x (4-D: 2x since 299e0f1, where 4-D peaks at
 #: 41285bc-299e0f1 read 0.63-0.75x of the prediction).
 SCRATCH_BYTES_PER_VERTEX = 977
-SCRATCH_TOUCHED = {10: 0.1, 100: 0.18, 1000: 0.25, 10000: 0.6, 100000: 1.0}
+SCRATCH_TOUCHED = {10: 0.065, 100: 0.117, 1000: 0.163, 10000: 0.39, 100000: 0.65}
 SCRATCH_SHARE = {1: 0.25, 4: 2.0, 5: 2.5, 6: 2.5}
 #: persistence: bytes per simplex, the result's arrays (simplices, bounds, values) and gudhi's
 #: tree and pairs (R31: 50-70 B/simplex of RSS growth for gudhi).
