@@ -456,9 +456,11 @@ def block_task(reader, block, *args, **kwargs):
     thread's stack lies (one block's launches swept over stack offsets in 32-byte steps read
     1.95-2.35 s, likely cache or 4K-alias conflicts between stack slots and the kernel's
     data), and a dask worker's executor thread sat at a slow place: the 10^7 cheese's blocks
-    took 54-57 s of kernel there against 44-45 s for the same blocks in one process. A
+    took 54-57 s of kernel there against 44-45 s for the same blocks in one process. On a
     launcher thread (a one-thread executor, like the launch pool's threads one process
-    uses) starts at the same place wherever it runs: 46.9 s on the workers.
+    uses) they took 46.9-48.2 s. A measured mitigation, not a cure: where the kernel's data
+    lands matters too (one placement read 3.32 and 3.56 s in two calls of one process), and
+    the cause is not pinned down (benchmarks/RESULTS.md, Dask; benchmarks/stack_offset.py).
     """
     pid, launcher = getattr(_launchers, "executor", (None, None))
     if launcher is None or pid != os.getpid():  # one per calling thread (and process: a
