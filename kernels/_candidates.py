@@ -90,7 +90,7 @@ def seed_dist2(xyz: wp.array3d(dtype=wp.float64), t: int, j: int, q: vec6):
     return s
 
 
-@wp.func
+@wp.func(inline=False)  # out of line: its loops keep their values in registers
 def best_candidate(
     xs: wp.array2d(dtype=wp.float64),
     cands: Candidates,
@@ -111,21 +111,39 @@ def best_candidate(
     best = int(-1)
     col = int(-1)
     bd = r2
-    for j in range(n_seeds):  # all valid (:func:`drop_candidate` keeps them in front)
-        d2 = seed_dist2(cands.xyz, t, j, y)
-        nearer = d2 < bd
-        bd = wp.where(nearer, d2, bd)
-        col = wp.where(nearer, j, col)
+    xyz = cands.xyz[t]  # the task's rows as views: the loops index them by j alone
+    j = int(0)
+    if xyz.shape[1] == 3:  # the common case, unrolled (seed_dist2's terms in its order)
+        while j < n_seeds:  # all valid (:func:`drop_candidate` keeps them in front)
+            d0 = xyz[j, 0] - y[0]
+            d1 = xyz[j, 1] - y[1]
+            d2 = xyz[j, 2] - y[2]
+            e2 = d0 * d0 + d1 * d1 + d2 * d2
+            nearer = e2 < bd
+            bd = wp.where(nearer, e2, bd)
+            col = wp.where(nearer, j, col)
+            j += 1
+    else:
+        while j < n_seeds:
+            d2 = seed_dist2(cands.xyz, t, j, y)
+            nearer = d2 < bd
+            bd = wp.where(nearer, d2, bd)
+            col = wp.where(nearer, j, col)
+            j += 1
     if col >= 0:
         best = int(seeds[t, col])
     n_seed_cols = seeds.shape[1]
-    for j in range(wp.min(n_extra, extra.shape[1])):  # the ring fills from column 0
-        s = int(extra[t, j])
+    ring = extra[t]
+    n_ring = wp.min(n_extra, extra.shape[1])
+    j = int(0)
+    while j < n_ring:  # the ring fills from column 0
+        s = int(ring[j])
         d2 = point_dist2(xs, wp.max(s, 0), y)  # a tried entry (NO_POINT) reads row 0, unused
         nearer = d2 < bd and s >= 0
         bd = wp.where(nearer, d2, bd)
         best = wp.where(nearer, s, best)
         col = wp.where(nearer, n_seed_cols + j, col)
+        j += 1
     return best, col
 
 

@@ -55,7 +55,7 @@ CUT_NO_SLOT = 2  # refused: fewer than the spare constraint slots would stay fre
 CUT_NO_ROOM = 3  # refused: P would pass its vertex limit
 
 
-@wp.func
+@wp.func(inline=False)  # out of line: its loop keeps its values in registers
 def classify(
     pv: wp.array3d(dtype=wp.float64),
     ps: wp.array2d(dtype=wp.float64),
@@ -83,30 +83,35 @@ def classify(
     mag0 = wp.abs(b)
     for c in range(U_DIM):
         mag0 += wp.abs(a[c])
-    for v in range(nv):
-        z = zc * pv[t, v, COL_Z]
+    rows = pv[t]  # the task's rows as views: the loop indexes them by v alone
+    slack = ps[t]
+    out = negs[t]
+    v = int(0)
+    while v < nv:
+        z = zc * rows[v, COL_Z]
         s = b - z
         if k <= 3:  # the terms beyond column 2 are 0 * 0: leaving them out changes no bit
-            s += a[0] * pv[t, v, 0]
-            s += a[1] * pv[t, v, 1]
-            s += a[2] * pv[t, v, 2]
+            s += a[0] * rows[v, 0]
+            s += a[1] * rows[v, 1]
+            s += a[2] * rows[v, 2]
         else:
             for c in range(U_DIM):  # a and u are zero beyond k: a fixed, unrolled loop
-                s += a[c] * pv[t, v, c]
+                s += a[c] * rows[v, c]
         if wp.abs(s) <= wp.float64(REL_TAU) * (mag0 + wp.abs(z)):
             s = wp.float64(0.0)
-            negs[t, top - nband] = wp.int32(v)
+            out[top - nband] = wp.int32(v)
             nband += 1
-        f = pv[t, v, COL_F]
+        f = rows[v, COL_F]
         if s < wp.float64(0.0):
-            negs[t, nneg] = wp.int32(v)
+            out[nneg] = wp.int32(v)
             nneg += 1
             if f > thr2:
                 nhigh += 1
         elif f > best_f:
             best_f = f
             best = v
-        ps[t, v] = s
+        slack[v] = s
+        v += 1
     return nneg, nhigh, nband, best, best_f
 
 

@@ -26,9 +26,8 @@ PAIR_BASE = 1 << PAIR_SHIFT
 
 @wp.func
 def holders_are_two(
-    pm: wp.array3d(dtype=wp.uint64),
-    vs: wp.array3d(dtype=wp.uint64),
-    t: int,
+    pm: wp.array2d(dtype=wp.uint64),
+    vs: wp.array2d(dtype=wp.uint64),
     p: int,
     q: int,
     nw: int,
@@ -39,43 +38,42 @@ def holders_are_two(
     for w in range(nw):
         x = ~wp.uint64(0)
         for j in range(N_WORDS):
-            m = pm[t, p, j] & pm[t, q, j]
+            m = pm[p, j] & pm[q, j]
             while m != wp.uint64(0):
-                x = x & vs[t, 64 * j + low_bit(m), w]
+                x = x & vs[64 * j + low_bit(m), w]
                 m = m & (m - wp.uint64(1))
         n += wp.bit_count(x)
     return n == 2
 
 
 @wp.func
-def add_pair(pairs: wp.array2d(dtype=wp.int32), t: int, p: int, q: int, npair: int, room: int):
+def add_pair(pairs: wp.array1d(dtype=wp.int32), p: int, q: int, npair: int, room: int):
     """Append edge (p, q); -1 once ``room`` new vertices are used up (and after)."""
     if npair < 0:
         return npair
     if npair >= room:
         return -1
-    pairs[t, npair] = wp.int32(p * PAIR_BASE + q)
+    pairs[npair] = wp.int32(p * PAIR_BASE + q)
     return npair + 1
 
 
 @wp.func
-def holders_but(vs: wp.array3d(dtype=wp.uint64), t: int, rest: wp.uint64, w: int):
+def holders_but(vs: wp.array2d(dtype=wp.uint64), rest: wp.uint64, w: int):
     """Word w of the set of vertices holding every constraint in ``rest``."""
     x = ~wp.uint64(0)
     m = rest
     while m != wp.uint64(0):
-        x = x & vs[t, low_bit(m), w]
+        x = x & vs[low_bit(m), w]
         m = m & (m - wp.uint64(1))
     return x
 
 
 @wp.func
 def edges_of_simple(
-    pm: wp.array3d(dtype=wp.uint64),
-    ps: wp.array2d(dtype=wp.float64),
-    vs: wp.array3d(dtype=wp.uint64),
-    pairs: wp.array2d(dtype=wp.int32),
-    t: int,
+    pm: wp.array2d(dtype=wp.uint64),
+    ps: wp.array1d(dtype=wp.float64),
+    vs: wp.array2d(dtype=wp.uint64),
+    pairs: wp.array1d(dtype=wp.int32),
     q: int,
     nw: int,
     npair: int,
@@ -87,7 +85,7 @@ def edges_of_simple(
     (no third vertex holds what they share); a larger S_j (degenerate) gets the
     combinatorial test for each member. A p holding all of q's constraints (coinciding with
     q) lies in every S_j and is taken at the lowest j only."""
-    mq = pm[t, q, 0]  # one mask word (N_WORDS == 1)
+    mq = pm[q, 0]  # one mask word (N_WORDS == 1)
     lowest = mq ^ (mq & (mq - wp.uint64(1)))
     mj = mq
     while mj != wp.uint64(0):
@@ -97,7 +95,7 @@ def edges_of_simple(
         count = int(0)
         other = int(-1)
         for w in range(nw):
-            x = holders_but(vs, t, rest, w)
+            x = holders_but(vs, rest, w)
             count += wp.bit_count(x)
             if w == q // 64:
                 x = x & ~bit(q - 64 * w)
@@ -105,28 +103,27 @@ def edges_of_simple(
                 other = 64 * w + low_bit(x)
         if count == 2:
             p = other
-            if ((pm[t, p, 0] & lj) == wp.uint64(0) or lj == lowest) and ps[t, p] > wp.float64(0.0):
-                npair = add_pair(pairs, t, p, q, npair, room)
+            if ((pm[p, 0] & lj) == wp.uint64(0) or lj == lowest) and ps[p] > wp.float64(0.0):
+                npair = add_pair(pairs, p, q, npair, room)
         elif count > 2:
             for w in range(nw):
-                x = holders_but(vs, t, rest, w)
+                x = holders_but(vs, rest, w)
                 while x != wp.uint64(0):
                     p = 64 * w + low_bit(x)
                     x = x & (x - wp.uint64(1))
-                    first = (pm[t, p, 0] & lj) == wp.uint64(0) or lj == lowest
-                    if p != q and first and ps[t, p] > wp.float64(0.0):
-                        if holders_are_two(pm, vs, t, p, q, nw):
-                            npair = add_pair(pairs, t, p, q, npair, room)
+                    first = (pm[p, 0] & lj) == wp.uint64(0) or lj == lowest
+                    if p != q and first and ps[p] > wp.float64(0.0):
+                        if holders_are_two(pm, vs, p, q, nw):
+                            npair = add_pair(pairs, p, q, npair, room)
     return npair
 
 
 @wp.func
 def simple4_pair(
-    pm: wp.array3d(dtype=wp.uint64),
-    ps: wp.array2d(dtype=wp.float64),
-    vs: wp.array3d(dtype=wp.uint64),
-    pairs: wp.array2d(dtype=wp.int32),
-    t: int,
+    pm: wp.array2d(dtype=wp.uint64),
+    ps: wp.array1d(dtype=wp.float64),
+    vs: wp.array2d(dtype=wp.uint64),
+    pairs: wp.array1d(dtype=wp.int32),
     q: int,
     j: int,
     lj: wp.uint64,
@@ -143,28 +140,27 @@ def simple4_pair(
     size and, when that is 2, its member other than q."""
     if count == 2:
         p = other
-        if ((pm[t, p, 0] & lj) == wp.uint64(0) or j == 0) and ps[t, p] > wp.float64(0.0):
-            npair = add_pair(pairs, t, p, q, npair, room)
+        if ((pm[p, 0] & lj) == wp.uint64(0) or j == 0) and ps[p] > wp.float64(0.0):
+            npair = add_pair(pairs, p, q, npair, room)
     elif count > 2:
         for w in range(nw):
-            x = vs[t, ra, w] & vs[t, rb, w] & vs[t, rc, w]
+            x = vs[ra, w] & vs[rb, w] & vs[rc, w]
             while x != wp.uint64(0):
                 p = 64 * w + low_bit(x)
                 x = x & (x - wp.uint64(1))
-                first = (pm[t, p, 0] & lj) == wp.uint64(0) or j == 0
-                if p != q and first and ps[t, p] > wp.float64(0.0):
-                    if holders_are_two(pm, vs, t, p, q, nw):
-                        npair = add_pair(pairs, t, p, q, npair, room)
+                first = (pm[p, 0] & lj) == wp.uint64(0) or j == 0
+                if p != q and first and ps[p] > wp.float64(0.0):
+                    if holders_are_two(pm, vs, p, q, nw):
+                        npair = add_pair(pairs, p, q, npair, room)
     return npair
 
 
 @wp.func
 def edges_of_simple4(
-    pm: wp.array3d(dtype=wp.uint64),
-    ps: wp.array2d(dtype=wp.float64),
-    vs: wp.array3d(dtype=wp.uint64),
-    pairs: wp.array2d(dtype=wp.int32),
-    t: int,
+    pm: wp.array2d(dtype=wp.uint64),
+    ps: wp.array1d(dtype=wp.float64),
+    vs: wp.array2d(dtype=wp.uint64),
+    pairs: wp.array1d(dtype=wp.int32),
     q: int,
     nw: int,
     npair: int,
@@ -175,7 +171,7 @@ def edges_of_simple4(
     built for all four j in one pass over the words from the four rows and two shared
     ANDs (r0 & r1, r2 & r3): four row reads a word, not twelve. The same sets, taken in the
     same order (j = 0 .. 3), so the same pairs."""
-    m = pm[t, q, 0]  # one mask word (N_WORDS == 1)
+    m = pm[q, 0]  # one mask word (N_WORDS == 1)
     c0 = int(low_bit(m))
     m = m & (m - wp.uint64(1))
     c1 = int(low_bit(m))
@@ -193,12 +189,12 @@ def edges_of_simple4(
     o3 = int(-1)
     wq = q // 64
     for w in range(nw):
-        r01 = vs[t, c0, w] & vs[t, c1, w]
-        r23 = vs[t, c2, w] & vs[t, c3, w]
-        x0 = vs[t, c1, w] & r23
-        x1 = vs[t, c0, w] & r23
-        x2 = r01 & vs[t, c3, w]
-        x3 = r01 & vs[t, c2, w]
+        r01 = vs[c0, w] & vs[c1, w]
+        r23 = vs[c2, w] & vs[c3, w]
+        x0 = vs[c1, w] & r23
+        x1 = vs[c0, w] & r23
+        x2 = r01 & vs[c3, w]
+        x3 = r01 & vs[c2, w]
         n0 += wp.bit_count(x0)
         n1 += wp.bit_count(x1)
         n2 += wp.bit_count(x2)
@@ -218,19 +214,19 @@ def edges_of_simple4(
             o2 = 64 * w + low_bit(x2)
         if x3 != wp.uint64(0):
             o3 = 64 * w + low_bit(x3)
-    npair = simple4_pair(pm, ps, vs, pairs, t, q, 0, bit(c0), c1, c2, c3, n0, o0, nw, npair, room)
-    npair = simple4_pair(pm, ps, vs, pairs, t, q, 1, bit(c1), c0, c2, c3, n1, o1, nw, npair, room)
-    npair = simple4_pair(pm, ps, vs, pairs, t, q, 2, bit(c2), c0, c1, c3, n2, o2, nw, npair, room)
-    npair = simple4_pair(pm, ps, vs, pairs, t, q, 3, bit(c3), c0, c1, c2, n3, o3, nw, npair, room)
+    npair = simple4_pair(pm, ps, vs, pairs, q, 0, bit(c0), c1, c2, c3, n0, o0, nw, npair, room)
+    npair = simple4_pair(pm, ps, vs, pairs, q, 1, bit(c1), c0, c2, c3, n1, o1, nw, npair, room)
+    npair = simple4_pair(pm, ps, vs, pairs, q, 2, bit(c2), c0, c1, c3, n2, o2, nw, npair, room)
+    npair = simple4_pair(pm, ps, vs, pairs, q, 3, bit(c3), c0, c1, c2, n3, o3, nw, npair, room)
     return npair
 
 
 @wp.func
-def shares_at_least(pm: wp.array3d(dtype=wp.uint64), t: int, p: int, q: int, k: int):
+def shares_at_least(pm: wp.array2d(dtype=wp.uint64), p: int, q: int, k: int):
     """Whether vertices p and q share at least k constraints."""
     c = int(0)
     for w in range(N_WORDS):
-        c += int(wp.bit_count(pm[t, p, w] & pm[t, q, w]))
+        c += int(wp.bit_count(pm[p, w] & pm[q, w]))
     return c >= k
 
 
@@ -255,18 +251,26 @@ def find_edges(
     nw = (nv + 63) // 64
     room = max_vertices - nv
     npair = int(0)
-    for iq in range(nneg):
-        q = int(negs[t, iq])
+    # the task's rows as views: the searches index them without t (fewer live values)
+    pmt = pm[t]
+    pst = ps[t]
+    vst = vs[t]
+    out = pairs[t]
+    removed = negs[t]
+    iq = int(0)
+    while iq < nneg:
+        q = int(removed[iq])
+        iq += 1
         nq = int(0)
         for w in range(N_WORDS):
-            nq += int(wp.bit_count(pm[t, q, w]))
+            nq += int(wp.bit_count(pmt[q, w]))
         if nq == 4 and k == 3 and N_WORDS == 1:  # the fast searches read one mask word
-            npair = edges_of_simple4(pm, ps, vs, pairs, t, q, nw, npair, room)
+            npair = edges_of_simple4(pmt, pst, vst, out, q, nw, npair, room)
         elif nq == k + 1 and N_WORDS == 1:
-            npair = edges_of_simple(pm, ps, vs, pairs, t, q, nw, npair, room)
+            npair = edges_of_simple(pmt, pst, vst, out, q, nw, npair, room)
         else:
             for p in range(nv):
-                if p != q and ps[t, p] > wp.float64(0.0) and shares_at_least(pm, t, p, q, k):
-                    if holders_are_two(pm, vs, t, p, q, nw):
-                        npair = add_pair(pairs, t, p, q, npair, room)
+                if p != q and pst[p] > wp.float64(0.0) and shares_at_least(pmt, p, q, k):
+                    if holders_are_two(pmt, vst, p, q, nw):
+                        npair = add_pair(out, p, q, npair, room)
     return npair

@@ -73,8 +73,8 @@ def compare_searches(
     for i in range(nneg):
         q = int(poly.negs[t, i])
         if wp.bit_count(poly.pm[t, q, 0]) == 4:
-            na = edges_of_simple(poly.pm, poly.ps, poly.vs, poly.pairs, t, q, nw, 0, room)
-            nb = edges_of_simple4(poly.pm, poly.ps, poly.vs, other, t, q, nw, 0, room)
+            na = edges_of_simple(poly.pm[t], poly.ps[t], poly.vs[t], poly.pairs[t], q, nw, 0, room)
+            nb = edges_of_simple4(poly.pm[t], poly.ps[t], poly.vs[t], other[t], q, nw, 0, room)
             bad = int(0)
             if na != nb:
                 bad = 1
