@@ -254,7 +254,9 @@ def init_prism(
     zmin: wp.float64,
     poly: Polytope,
 ):
-    """P for S = {s}: the prism over Δ between z_min and the plane of s. Returns its size."""
+    """P for S = {s}: the prism over Δ between z_min and the plane of s. Returns its size.
+    Every slot but the site's must be free (:func:`flood.kernels._sloop.start_task` frees
+    them): the free-slot mask is written as all slots above the site's."""
     tx = sx.corners
     te = sx.edges
     pv = poly.pv
@@ -287,8 +289,21 @@ def init_prism(
                 pm[t, v, 0] = base
                 set_bit(pm, t, v, slot)
             pv[t, v, COL_F] = lifted_value(te, pv, t, v)
-    rebuild_vsets(pm, vs, slots, t, 2 * kp1, kp1)
-    reset_free(vs, slots, t, kp1)
+    # the vertex sets, written directly (the sets rebuild_vsets would find, the mask
+    # reset_free would): vertex 2j + h holds every facet but j, and the floor (h = 0) or
+    # the site (h = 1); every slot above is free
+    allv = bit(2 * kp1) - wp.uint64(1)
+    even = wp.uint64(0)
+    for j in range(kp1):
+        even = even | bit(2 * j)
+    for i in range(kp1):
+        vs[t, i, 0] = allv & ~(wp.uint64(3) << wp.uint64(2 * i))
+    vs[t, kp1, 0] = even
+    vs[t, slot, 0] = allv & ~even
+    for w in range(1, vs.shape[2]):
+        for c in range(kp1 + 2):
+            vs[t, c, w] = wp.uint64(0)
+    vs[t, FREE_ROW, 0] = ~(bit(kp1 + 2) - wp.uint64(1))
     return 2 * kp1
 
 

@@ -124,8 +124,9 @@ def start_task(
     """Every slot free, no candidate in the ring, P from the seeds (or, with none, from the
     nearest point of X to the centroid); the state before the first round."""
     st = TaskState()
+    slots = poly.slots[t]  # the task's row as a view
     for j in range(N_BITS):
-        poly.slots[t, j] = wp.int32(FREE)
+        slots[j] = wp.int32(FREE)
     c, rad, e2 = task_ball(sx.corners, t)
     st.c = c
     st.rad = rad
