@@ -81,7 +81,10 @@ def as_declared(values, kind):
     """Decimal values parsed as float64, rounded to the float type a header declares for them
     (``"<f4"``: float32), so that an ASCII file reads as its binary twin; others unchanged."""
     if np.dtype(kind).kind == "f" and np.dtype(kind).itemsize < 8:
-        return values.astype(kind).astype(np.float64)
+        # a value beyond the declared type's range becomes inf, as its binary twin cannot
+        # hold it: the readers' finiteness check names it (no stray overflow warning)
+        with np.errstate(over="ignore"):
+            return values.astype(kind).astype(np.float64)
     return values
 
 

@@ -4,6 +4,7 @@ and an open3d that is installed but cannot load named for what it is."""
 
 import builtins
 import sys
+import warnings
 
 import numpy as np
 import open3d as o3d
@@ -442,3 +443,18 @@ def test_open3d_missing_a_library_not_known_says_which(monkeypatch, tmp_path):
     match = r"cannot load the system library libfoo\.so\.2 .* apt-file search libfoo\.so\.2"
     with pytest.raises(ImportError, match=match):
         read_mesh(tmp_path / "t.obj")
+
+
+def test_ascii_ply_value_beyond_float32_is_refused_without_a_warning(tmp_path):
+    """An ASCII value too large for the float property that holds it reads as its binary
+    twin would (inf) and is refused by the finiteness check, naming the row; the cast itself
+    raises no overflow warning."""
+    path = tmp_path / "big.ply"
+    path.write_text(
+        "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\n"
+        "property float z\nend_header\n0 0 0\n1 1e39 1\n2 2 2\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"big\.ply: .*row 1: \[1\.0, inf, 1\.0\]"):
+            read_point_cloud(path)
