@@ -1,7 +1,8 @@
 """The edge search of a cut (kernels/_edges.py): the search specialized to four constraints
 (k = 3) against the generic one, pair for pair, for every removed vertex of every cut of an
-S-loop run with brute-force queries, on random and on degenerate (lattice) sites; and the
-classification of a cut (kernels/_cut.py) against a NumPy loop."""
+S-loop run with brute-force queries, on random and on degenerate (lattice) sites; the
+classification of a cut (kernels/_cut.py) against a NumPy loop; and the prism's vertex sets
+that init_prism writes directly against the ones its masks give, for k = 1 .. 6."""
 
 # ruff: noqa: UP018  (Warp kernels declare dynamic loop variables as int(0), as in kernels/)
 
@@ -21,8 +22,11 @@ from flood.kernels._polytope import (
     U_DIM,
     Polytope,
     Simplices,
+    FREE_ROW,
     init_prism,
     maximizer,
+    rebuild_vsets,
+    reset_free,
     site_plane,
     task_ball,
     top_vertex,
@@ -275,3 +279,61 @@ def test_classify_matches_a_plain_loop(k):
         seen_neg += nneg
     # every case occurs often: removed, kept, band vertices (~30 a task, 2x margin)
     assert seen_neg > 10 * n and seen_band > 0.1 * nv * n
+
+
+@wp.kernel
+def prism_sets_kernel(
+    sx: Simplices,
+    xs: wp.array2d(dtype=wp.float64),
+    poly: Polytope,
+    direct: wp.array2d(dtype=wp.uint64),
+    rebuilt: wp.array2d(dtype=wp.uint64),
+):
+    """The vertex sets (rows 0 .. k + 1, word 0) and the free-slot mask init_prism writes
+    for task t's prism, then the ones rebuild_vsets and reset_free find from the masks."""
+    t = wp.tid()
+    for j in range(N_BITS):
+        poly.slots[t, j] = wp.int32(FREE)
+    kp1 = sx.corners.shape[1]
+    c, rad, e2 = task_ball(sx.corners, t)
+    zmin = wp.float64(-2.0) * e2 - wp.float64(FLOOR_GAP)
+    nv = init_prism(sx, xs, t, t % xs.shape[0], zmin, poly)
+    for r in range(kp1 + 2):
+        direct[t, r] = poly.vs[t, r, 0]
+    direct[t, kp1 + 2] = poly.vs[t, FREE_ROW, 0]
+    for r in range(kp1 + 2):  # garbage the direct sets first: the rebuild must write them
+        poly.vs[t, r, 0] = ~wp.uint64(0)
+    rebuild_vsets(poly.pm, poly.vs, poly.slots, t, nv, kp1)
+    reset_free(poly.vs, poly.slots, t, kp1)
+    for r in range(kp1 + 2):
+        rebuilt[t, r] = poly.vs[t, r, 0]
+    rebuilt[t, kp1 + 2] = poly.vs[t, FREE_ROW, 0]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 6])
+def test_init_prism_writes_the_vertex_sets_rebuild_vsets_finds(k):
+    """init_prism writes the prism's vertex sets and free-slot mask directly (vertex 2j + h:
+    every facet but j, the floor or the site); they must be the sets the masks give."""
+    rng = np.random.default_rng(k)
+    dim = max(k, 3) if k < 6 else 6
+    n = 16
+    corners = rng.uniform(0.0, 1.0, size=(n, k + 1, dim))
+    edges = np.zeros((n, dim, U_DIM))
+    edges[:, :, :k] = (corners[:, 1:] - corners[:, :1]).transpose(0, 2, 1)
+    sx = Simplices()
+    sx.corners = wp.array(corners, dtype=wp.float64, device="cpu")
+    sx.edges = wp.array(edges, dtype=wp.float64, device="cpu")
+    xs = wp.array(rng.uniform(-0.5, 1.5, size=(5, dim)), dtype=wp.float64, device="cpu")
+    poly = TaskScratch(n, "cpu", 64).poly
+    direct = wp.zeros((n, k + 4), dtype=wp.uint64, device="cpu")
+    rebuilt = wp.zeros((n, k + 4), dtype=wp.uint64, device="cpu")
+    wp.launch(prism_sets_kernel, dim=n, inputs=[sx, xs, poly, direct, rebuilt], device="cpu")
+    d, r = direct.numpy(), rebuilt.numpy()
+    assert np.array_equal(d, r)
+    # the prism: 2(k + 1) vertices, each facet row misses the two of its corner, the floor
+    # holds the even ones, the site the odd ones, slots above the site are free
+    all_v = (1 << (2 * (k + 1))) - 1
+    even = sum(1 << (2 * j) for j in range(k + 1))
+    expected = [all_v & ~(3 << (2 * i)) for i in range(k + 1)] + [even, all_v & ~even]
+    expected.append(((1 << 64) - 1) & ~((1 << (k + 3)) - 1))
+    assert [int(x) for x in d[0]] == expected
