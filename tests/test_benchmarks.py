@@ -245,3 +245,47 @@ def test_many_landmarks_quick(tmp_path):
         assert math.isclose(
             float(r["total_over_kdtree"]), float(r["total_s"]) / float(r["kdtree_s"]), rel_tol=1e-6
         )
+
+
+def test_same_bounds_saves_compares_and_flags_moved_bounds(tmp_path):
+    """A run compared with its own saved bounds is identical; bounds edited in the saved
+    file are counted as moved, and an interval pushed off the true value as disjoint (exit
+    status 1)."""
+    import numpy as np
+
+    argv = ["--n", "20000", "--landmarks", "100", "--cache", str(tmp_path / "cache")]
+    out = _run("same_bounds", [*argv, "--save", str(tmp_path / "a")])
+    assert "100 landmarks: CPU" in out and "saved" in out
+    out = _run("same_bounds", [*argv, "--compare", str(tmp_path / "a")])
+    assert "bounds moved 0, disjoint 0 (identical)" in out
+    path = tmp_path / "a" / "cheese_20000_100.npz"
+    z = dict(np.load(path))
+    z["u0"] = z["u0"].copy()
+    z["u0"][:3] = z["l0"][:3] - 1.0  # three edges' saved intervals now lie below the new ones
+    np.savez(path, **z)
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "same_bounds.py"), *argv, "--compare", str(tmp_path / "a")],
+        capture_output=True,
+        text=True,
+        timeout=BENCH_TIMEOUT_S,
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "bounds moved 3, disjoint 3" in proc.stdout
+
+
+def test_same_bounds_rejects_bad_options(tmp_path):
+    for argv, message in (
+        (
+            ["--landmarks", "1000,x"],
+            "--landmarks must be comma-separated integers >= 2; got '1000,x'",
+        ),
+        (["--repeats", "0"], "--repeats must be >= 1; got 0"),
+        (["--compare", str(tmp_path / "none")], "--compare must be a folder written by --save"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, str(BENCH / "same_bounds.py"), *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
