@@ -75,17 +75,17 @@ def seed_polytope(
 
 
 @wp.func
-def seed_dist2(xyz: wp.array3d(dtype=wp.float64), t: int, j: int, q: vec6):
-    """:func:`point_dist2` of the seed in column j, from the task's copy of its coordinates
-    (the same terms in the same order: the same value)."""
-    if xyz.shape[2] == 3:
-        d0 = xyz[t, j, 0] - q[0]
-        d1 = xyz[t, j, 1] - q[1]
-        d2 = xyz[t, j, 2] - q[2]
+def row_dist2(xyz: wp.array2d(dtype=wp.float64), j: int, q: vec6):
+    """:func:`point_dist2` of the seed in column j of one task's copy of its seeds'
+    coordinates (``xyz = cands.xyz[t]``; the same terms in the same order: the same value)."""
+    if xyz.shape[1] == 3:
+        d0 = xyz[j, 0] - q[0]
+        d1 = xyz[j, 1] - q[1]
+        d2 = xyz[j, 2] - q[2]
         return d0 * d0 + d1 * d1 + d2 * d2
     s = wp.float64(0.0)
-    for l in range(xyz.shape[2]):
-        e = xyz[t, j, l] - q[l]
+    for l in range(xyz.shape[1]):
+        e = xyz[j, l] - q[l]
         s += e * e
     return s
 
@@ -113,23 +113,12 @@ def best_candidate(
     bd = r2
     xyz = cands.xyz[t]  # the task's rows as views: the loops index them by j alone
     j = int(0)
-    if xyz.shape[1] == 3:  # the common case, unrolled (seed_dist2's terms in its order)
-        while j < n_seeds:  # all valid (:func:`drop_candidate` keeps them in front)
-            d0 = xyz[j, 0] - y[0]
-            d1 = xyz[j, 1] - y[1]
-            d2 = xyz[j, 2] - y[2]
-            e2 = d0 * d0 + d1 * d1 + d2 * d2
-            nearer = e2 < bd
-            bd = wp.where(nearer, e2, bd)
-            col = wp.where(nearer, j, col)
-            j += 1
-    else:
-        while j < n_seeds:
-            d2 = seed_dist2(cands.xyz, t, j, y)
-            nearer = d2 < bd
-            bd = wp.where(nearer, d2, bd)
-            col = wp.where(nearer, j, col)
-            j += 1
+    while j < n_seeds:  # all valid (:func:`drop_candidate` keeps them in front)
+        d2 = row_dist2(xyz, j, y)
+        nearer = d2 < bd
+        bd = wp.where(nearer, d2, bd)
+        col = wp.where(nearer, j, col)
+        j += 1
     if col >= 0:
         best = int(seeds[t, col])
     n_seed_cols = seeds.shape[1]
