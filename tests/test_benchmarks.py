@@ -40,6 +40,19 @@ def _run(name, argv, timeout=BENCH_TIMEOUT_S):
     return proc.stdout
 
 
+def _refused(name, argv):
+    """stderr of a benchmark script run with bad options, after checking it exited with
+    argparse's usage status (2)."""
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / f"{name}.py"), *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    return proc.stderr
+
+
 def _read(path):
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
@@ -183,13 +196,7 @@ def test_profile_kernel_maps_samples_to_warp_functions():
 
 
 def test_profile_kernel_rejects_bad_options():
-    proc = subprocess.run(
-        [sys.executable, str(BENCH / "profile_kernel.py"), "--repeats", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 2 and "--repeats must be >= 1; got 0" in proc.stderr
+    assert "--repeats must be >= 1; got 0" in _refused("profile_kernel", ["--repeats", "0"])
 
 
 def test_stack_offset_sweeps_and_keeps_the_values(tmp_path):
@@ -214,14 +221,8 @@ def test_stack_offset_sweeps_and_keeps_the_values(tmp_path):
 
 
 def test_stack_offset_rejects_bad_offsets():
-    proc = subprocess.run(
-        [sys.executable, str(BENCH / "stack_offset.py"), "--offsets", "512:0:64"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 2 and "--offsets must be start:stop:step" in proc.stderr
-    assert "got '512:0:64'" in proc.stderr
+    err = _refused("stack_offset", ["--offsets", "512:0:64"])
+    assert "--offsets must be start:stop:step" in err and "got '512:0:64'" in err
 
 
 def test_many_landmarks_quick(tmp_path):
@@ -282,10 +283,4 @@ def test_same_bounds_rejects_bad_options(tmp_path):
         (["--repeats", "0"], "--repeats must be >= 1; got 0"),
         (["--compare", str(tmp_path / "none")], "--compare must be a folder written by --save"),
     ):
-        proc = subprocess.run(
-            [sys.executable, str(BENCH / "same_bounds.py"), *argv],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+        assert message in _refused("same_bounds", argv)
