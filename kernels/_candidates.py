@@ -45,14 +45,20 @@ def seed_polytope(
     """P for the task's first ``n_eager`` seeds that can be nearest somewhere in C (within
     ``reach`` of its ball: centroid ``c``, radius ``rad``); seeds that overflow are dropped.
     The later seeds within reach stay in ``seeds`` as candidates (:func:`best_candidate`),
-    the others become NO_POINT. Returns the size (0: no seed at all). With ``reach`` infinite
-    no seed is measured (each is within reach, and the first one makes P)."""
+    the others become NO_POINT. Returns (the size, 0 for no seed at all; the columns in use:
+    past the first ``n_eager``, the row ends at its first NO_POINT and the rest is never
+    read). With ``reach`` infinite no seed is measured (each is within reach, and the first
+    one makes P)."""
     nv = int(0)
     closest = int(-1)
     closest_d = wp.float64(wp.inf)
     measure = reach < wp.float64(wp.inf)
+    end = seeds.shape[1]
     for j in range(seeds.shape[1]):
         s = int(seeds[t, j])
+        if s < 0 and j >= n_eager:  # the distinct seeds are contiguous: the row ends here
+            end = j
+            break
         if s >= 0:
             far = False
             if measure:  # a random read of X per seed: only where a seed can be dropped
@@ -71,7 +77,7 @@ def seed_polytope(
                     nv, code, top = add_site(sx, xs, poly, t, s, nv, thr2)
     if nv == 0 and closest >= 0:
         nv = init_prism(sx, xs, t, closest, zmin, poly)
-    return nv
+    return nv, end
 
 
 @wp.func
@@ -162,14 +168,16 @@ def keep_candidates(
     c: vec6,
     rad: wp.float64,
     upper: wp.float64,
+    end: int,
 ):
-    """Move the seed candidates that can still beat S somewhere in C (closer than ``upper``
-    >= max phi_S to the task's ball) to the front of the row, their coordinates to the
-    task's copy (``xyz``); returns how many (the candidates from then on are the first that
-    many columns)."""
+    """Move the seed candidates (of the first ``end`` columns, as :func:`seed_polytope`
+    returned it) that can still beat S somewhere in C (closer than ``upper`` >= max phi_S to
+    the task's ball) to the front of the row, their coordinates to the task's copy
+    (``xyz``); returns how many (the candidates from then on are the first that many
+    columns)."""
     seeds = cands.seeds
     n = int(0)
-    for j in range(seeds.shape[1]):
+    for j in range(end):
         s = int(seeds[t, j])
         if s >= 0:
             if wp.sqrt(point_dist2(xs, s, c)) - rad < upper:

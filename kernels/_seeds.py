@@ -40,7 +40,9 @@ def _in_row(seeds: wp.array2d(dtype=wp.int32), t: int, a: int, b: int, s: wp.int
 def gather_seeds(faces: SeedFaces, seeds: wp.array2d(dtype=wp.int32), t: int):
     """Row t of ``seeds`` as :func:`gather_seeds_reference` makes it: the own sites in their
     columns (a repeat as NO_POINT), then the faces' distinct sites not among them, in
-    descending order (kept sorted as they come: a row holds a few dozen), then NO_POINT."""
+    descending order (kept sorted as they come: a row holds a few dozen), then one NO_POINT
+    where the row has room (the columns after it are not written: the S-loop reads a row
+    up to its first NO_POINT past the own sites, :func:`seed_polytope`)."""
     lead = faces.own.shape[1]
     for j in range(lead):
         s = wp.max(faces.own[t, j], wp.int32(NO_POINT))
@@ -69,8 +71,8 @@ def gather_seeds(faces: SeedFaces, seeds: wp.array2d(dtype=wp.int32), t: int):
                         j -= 1
                     seeds[t, p] = s
                     n += 1
-    for j in range(n, seeds.shape[1]):
-        seeds[t, j] = wp.int32(NO_POINT)
+    if n < seeds.shape[1]:
+        seeds[t, n] = wp.int32(NO_POINT)
 
 
 @wp.kernel

@@ -93,6 +93,7 @@ class TaskState:
     n_split: int
     n_extra: int  # candidates ever put in the ring
     n_cand: int  # seed candidates kept in front (-1: not filtered yet)
+    seed_cols: int  # columns of the seed row in use (the rest is never read)
     status: int
     lower: wp.float64  # the task's lower bound
     thr: wp.float64  # lower + tol as of the last query: cuts below thr^2 are skipped
@@ -135,10 +136,12 @@ def start_task(
     st.lower = params.lower0[t]
     st.thr = st.lower + params.tol
     # the ring of candidates is empty: n_extra = 0 (its entries are read only once written)
-    st.nv = seed_polytope(
+    nv, seed_cols = seed_polytope(
         sx, tree.points, cands.seeds, params.reach[t], params.n_eager, t, c, rad, st.zmin,
         st.thr * st.thr, poly,
     )  # fmt: skip
+    st.nv = nv
+    st.seed_cols = seed_cols
     if st.nv == 0:
         s0 = tree_nearest(tree.points, tree.lo, tree.hi, tree.first_leaf, st.c, NO_HINT)
         st.nv = init_prism(sx, tree.points, t, s0, st.zmin, poly)
@@ -251,7 +254,7 @@ def grow_sites(
     a query finds (:func:`query_sites`); with ``max_queries`` spent, hand the task back."""
     r2 = st.p2 * (wp.float64(1.0) - wp.float64(RADIUS_SHRINK))
     if st.n_cand < 0:  # once: drop the seeds that cannot matter, the rest to the front
-        st.n_cand = keep_candidates(tree.points, cands, t, st.c, st.rad, st.upper)
+        st.n_cand = keep_candidates(tree.points, cands, t, st.c, st.rad, st.upper, st.seed_cols)
     cand, col = best_candidate(tree.points, cands, st.n_cand, st.n_extra, t, st.y, r2)
     if cand >= 0:  # a known point of X beats S at y*: add it, no query
         nv, code, cut_top = add_site(sx, tree.points, poly, t, cand, st.nv, st.thr * st.thr)

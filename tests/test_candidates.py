@@ -39,7 +39,7 @@ def _pick_kernel(
     c = ball[t]
     rad = c[MAX_DIM - 1]
     c[MAX_DIM - 1] = wp.float64(0.0)
-    n = keep_candidates(xs, cands, t, c, rad, upper[t])
+    n = keep_candidates(xs, cands, t, c, rad, upper[t], cands.seeds.shape[1])
     kept[t] = wp.int32(n)
     for i in range(ys.shape[1]):
         s, col = best_candidate(xs, cands, n, int(n_extra[t]), t, ys[t, i], r2s[t, i])
