@@ -8,9 +8,16 @@ import os
 import sys
 import threading
 
-#: The Warp modules of :mod:`flood.kernels` each filtration method launches.
+#: The Warp modules of :mod:`flood.kernels` each filtration method launches (the seeds'
+#: gather is a module of its own: without it here, a first run compiled it unannounced,
+#: inside the filtration's progress bars).
 KERNEL_MODULES = {
-    "certified": ("flood.kernels._tree", "flood.kernels._nearest", "flood.kernels._voronoi"),
+    "certified": (
+        "flood.kernels._tree",
+        "flood.kernels._nearest",
+        "flood.kernels._voronoi",
+        "flood.kernels._seeds",
+    ),
     "grid": ("flood.kernels._tree", "flood.kernels._nearest", "flood.kernels._grid"),
 }
 #: Kernels that only CPU runs launch: FPS on the tree (:mod:`flood._landmarks`).

@@ -306,6 +306,32 @@ def test_first_compile_notice_only_when_the_cache_lacks_the_kernels(tmp_path, mo
     assert loaded == [(name, "cpu") for name in expected]
 
 
+@pytest.mark.parametrize("method", ["certified", "grid"])
+def test_first_compile_notice_names_every_module_a_run_loads(method):
+    """compile_kernels compiles what a run launches: in a fresh process, every kernel module
+    of flood that flood_complex loaded (1,000 landmarks: FPS on the tree too) is in its list
+    (the seeds' gather, a module of its own, was missing once)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import flood\n"
+        "from flood.datasets import make_torus\n"
+        f"flood.flood_complex(make_torus(4000, random_state=0), 1000, method={method!r},"
+        " device='cpu', random_state=0)\n"
+        "from warp._src import context\n"
+        "print(sorted(n for n, m in context.user_modules.items()"
+        " if n.startswith('flood') and m.execs))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    loaded = eval(out.stdout.strip().splitlines()[-1])  # a list of module names
+    from flood._progress import CPU_KERNEL_MODULES, KERNEL_MODULES
+
+    assert "flood.kernels._tree" in loaded
+    assert set(loaded) <= set(KERNEL_MODULES[method] + CPU_KERNEL_MODULES)
+
+
 def test_first_compile_is_its_own_stage(monkeypatch):
     """Compiling the kernels (first run on a machine) is timed apart from the index stage:
     a fake compile advances flood's clock by an hour, which must not land in "index"."""
