@@ -105,10 +105,12 @@ def best_candidate(
     t: int,
     y: vec6,
     r2: wp.float64,
+    r2_seeds: wp.float64,
 ):
     """The candidate (one of the first ``n_seeds`` seeds, each not cut yet, or a point a
-    query found but did not add) nearest to y among those closer than ``sqrt(r2)``: (point,
-    its column: seeds' columns first, then ``extra``'s), or (-1, -1). Candidates are points
+    query found but did not add) nearest to y among those closer than ``sqrt(r2)`` (a seed:
+    also closer than ``sqrt(r2_seeds)``): (point, its column: seeds' columns first, then
+    ``extra``'s), or (-1, -1). Candidates are points
     of X: adding one keeps phi_S an upper bound, and costs no query. The seeds' coordinates
     are read from the task's contiguous copy (``xyz``), not from rows of X all over it;
     branch-free selects (the first of equals wins, as in a plain scan)."""
@@ -116,7 +118,7 @@ def best_candidate(
     extra = cands.extra
     best = int(-1)
     col = int(-1)
-    bd = r2
+    bd = wp.min(r2, r2_seeds)
     xyz = cands.xyz[t]  # the task's rows as views: the loops index them by j alone
     j = int(0)
     while j < n_seeds:  # all valid (:func:`drop_candidate` keeps them in front)
@@ -127,6 +129,8 @@ def best_candidate(
         j += 1
     if col >= 0:
         best = int(seeds[t, col])
+    else:
+        bd = r2
     n_seed_cols = seeds.shape[1]
     ring = extra[t]
     n_ring = wp.min(n_extra, extra.shape[1])

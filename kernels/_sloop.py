@@ -50,6 +50,7 @@ MAX_QUERIES = 200  # k-nearest queries per task before it is handed back to be s
 REL_MARGIN = 1e-11  # slack on phi^2, relative to the task's squared scale (see _voronoi)
 RADIUS_SHRINK = 1e-12  # query strictly inside phi_S(y*): ties with S count as "in S"
 NO_HINT = -1  # a nearest-point query without a known point to start from
+SEED_REACH_CORNERS = 4  # triangles up to this: seeds need phi(y*) below lower + tol
 
 # how a task ended (``status``)
 STATUS_DONE = 0
@@ -255,7 +256,16 @@ def grow_sites(
     r2 = st.p2 * (wp.float64(1.0) - wp.float64(RADIUS_SHRINK))
     if st.n_cand < 0:  # once: drop the seeds that cannot matter, the rest to the front
         st.n_cand = keep_candidates(tree.points, cands, t, st.c, st.rad, st.upper, st.seed_cols)
-    cand, col = best_candidate(tree.points, cands, st.n_cand, st.n_extra, t, st.y, r2)
+    # A seed candidate that leaves phi(y*) above thr = lower + tol does not finish y*: the
+    # query does (it adds the nearest point of X there, and d_X(y*) may raise lower); the
+    # seed stays a candidate. On triangles and tetrahedra only, where it was measured (not
+    # on edges, whose query is a dearer k-nearest search; in 6-D it cost more queries), and
+    # not at tol = 0 (thr = lower: each round would query).
+    r2_seeds = r2
+    kp1 = sx.corners.shape[1]
+    if kp1 > 2 and kp1 <= SEED_REACH_CORNERS and params.tol > wp.float64(0.0):
+        r2_seeds = st.thr * st.thr
+    cand, col = best_candidate(tree.points, cands, st.n_cand, st.n_extra, t, st.y, r2, r2_seeds)
     if cand >= 0:  # a known point of X beats S at y*: add it, no query
         nv, code, cut_top = add_site(sx, tree.points, poly, t, cand, st.nv, st.thr * st.thr)
         top, overflow = after_cut(code, cut_top, st.top, st.overflow)
