@@ -22,6 +22,8 @@ within that band is kept (and marked active).
 
 import warp as wp
 
+from flood.kernels import _counters
+from flood.kernels._counters import EV_CUTS, EV_REMOVED, EV_SKIPPED, EV_VERTICES, count_event
 from flood.kernels._edges import PAIR_BASE, PAIR_SHIFT, find_edges
 from flood.kernels._polytope import (
     COL_F,
@@ -188,6 +190,12 @@ def cut(
     kp1 = sx.corners.shape[1]
     k = kp1 - 1
     nneg, nhigh, nband, top, top_f = classify(pv, ps, negs, t, nv, k, a, b, zc, thr2)
+    if _counters.COUNTING:  # a compile-time constant: no code in a normal build
+        count_event(poly.counts, k, EV_CUTS, 1)
+        count_event(poly.counts, k, EV_VERTICES, nv)
+        count_event(poly.counts, k, EV_REMOVED, nneg)
+        if nhigh == 0:
+            count_event(poly.counts, k, EV_SKIPPED, 1)
     if nhigh == 0:
         return nv, CUT_SKIPPED, -1
     slot, n_free = free_slot(vs, t)

@@ -62,6 +62,7 @@ class Polytope:
     vs: wp.array3d(dtype=wp.uint64)  # (task, N_BITS + 1, words): vertex sets; FREE_ROW
     pairs: wp.array2d(dtype=wp.int32)  # (task, vertex): a cut's new edges, p * PAIR_BASE + q
     slots: wp.array2d(dtype=wp.int32)  # (task, N_BITS): site index, FREE or SPLIT_PLANE
+    counts: wp.array2d(dtype=wp.int64)  # event counters (kernels/_counters.py; off by default)
 
 
 @wp.func

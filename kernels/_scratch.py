@@ -6,6 +6,7 @@ gathered seeds), its size in bytes, and how many tasks a launch holds on each de
 import warp as wp
 
 from flood.kernels._candidates import EXTRA_CANDIDATES
+from flood.kernels._counters import counters
 from flood.kernels._pieces import MAX_DEPTH, META_COLS, PieceStack
 from flood.kernels._polytope import (
     MAX_CORNERS,
@@ -82,6 +83,7 @@ class TaskScratch:
         poly.vs = empty((capacity, N_BITS + 1, -(-max_vertices // 64)), wp.uint64)
         poly.pairs = empty((capacity, max_vertices), wp.int32)
         poly.slots = empty((capacity, N_BITS), wp.int32)
+        poly.counts = counters(device)  # written only by a build with the counters on
         stack = PieceStack()
         stack.pv = empty((capacity, MAX_DEPTH, max_vertices, N_COLS), wp.float64)
         stack.pm = empty((capacity, MAX_DEPTH, max_vertices, N_WORDS), wp.uint64)

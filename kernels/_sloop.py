@@ -10,6 +10,7 @@ bounds. Each step takes the state and returns it; ``stop`` ends the loop.
 
 import warp as wp
 
+from flood.kernels import _counters
 from flood.kernels._candidates import (
     Candidates,
     best_candidate,
@@ -17,6 +18,7 @@ from flood.kernels._candidates import (
     keep_candidates,
     seed_polytope,
 )
+from flood.kernels._counters import EV_CANDIDATES, EV_QUERIES, EV_SITES, EV_TASKS, count_event
 from flood.kernels._cut import CUT_MADE, CUT_NO_SLOT, add_site
 from flood.kernels._pieces import (
     MAX_DEPTH,
@@ -36,6 +38,7 @@ from flood.kernels._polytope import (
     N_BITS,
     Polytope,
     Simplices,
+    bit,
     init_prism,
     maximizer,
     task_ball,
@@ -209,6 +212,8 @@ def query_sites(
         tree.points, tree.lo, tree.hi, tree.first_leaf, st.y, r2, kq, params.n_add == 1
     )
     st.queries += 1
+    if _counters.COUNTING:
+        count_event(poly.counts, sx.corners.shape[1] - 1, EV_QUERIES, 1)
     d_here = wp.sqrt(dd[0])
     if count == 0:  # nothing of X is closer to y* than S: the maximum is exact
         d_here = wp.sqrt(r2)
@@ -267,6 +272,8 @@ def grow_sites(
         r2_seeds = st.thr * st.thr
     cand, col = best_candidate(tree.points, cands, st.n_cand, st.n_extra, t, st.y, r2, r2_seeds)
     if cand >= 0:  # a known point of X beats S at y*: add it, no query
+        if _counters.COUNTING:
+            count_event(poly.counts, sx.corners.shape[1] - 1, EV_CANDIDATES, 1)
         nv, code, cut_top = add_site(sx, tree.points, poly, t, cand, st.nv, st.thr * st.thr)
         top, overflow = after_cut(code, cut_top, st.top, st.overflow)
         st.nv = nv
@@ -361,3 +368,22 @@ def finish_task(
         out.ylow[t, l] = wp.where(st.raised, st.ylow[l], wp.float64(wp.nan))
     if st.status == STATUS_SPLIT:
         split_sides(sx, poly, t, st.nv, sides)
+    if _counters.COUNTING:
+        count_sites(sx, poly, st, t)
+
+
+@wp.func
+def count_sites(sx: Simplices, poly: Polytope, st: TaskState, t: int):
+    """Count the task's end and its sites still active on its last piece (slots past the
+    floor holding a site whose bit some vertex carries; nothing is changed)."""
+    kp1 = sx.corners.shape[1]
+    n = int(0)
+    for j in range(kp1 + 1, N_BITS):
+        if poly.slots[t, j] >= 0:
+            w = j // 64
+            for v in range(st.nv):
+                if (poly.pm[t, v, w] & bit(j - 64 * w)) != wp.uint64(0):
+                    n += 1
+                    break
+    count_event(poly.counts, kp1 - 1, EV_SITES, n)
+    count_event(poly.counts, kp1 - 1, EV_TASKS, 1)

@@ -284,3 +284,45 @@ def test_same_bounds_rejects_bad_options(tmp_path):
         (["--compare", str(tmp_path / "none")], "--compare must be a folder written by --save"),
     ):
         assert message in _refused("same_bounds", argv)
+
+
+def test_cut_stats_counts_what_the_kernel_does(tmp_path):
+    """The counting build's table: one row per dimension whose counts hang together (every
+    candidate added is a cut; a polytope has at least 2 (k + 1) vertices; tasks are at least
+    the simplices), and its query counts equal certified_bounds' (else exit status 1)."""
+    argv = ["--n", "20000", "--landmarks", "200", "--cache", str(tmp_path / "cache")]
+    out = _run("cut_stats", argv)
+    rows = [line for line in out.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [int(r.split("|")[1]) for r in rows] == [1, 2, 3]
+    for r in rows:
+        cells = [c.strip().replace(",", "").replace(" %", "") for c in r.strip("|").split("|")]
+        k, n, tasks, queries, cuts, vertices, removed, skipped, candidates, sites = map(
+            float, cells
+        )
+        assert tasks >= n > 0 and queries > 0
+        assert cuts >= candidates > 0 and vertices >= 2 * (k + 1) and removed > 0
+        assert 0 <= skipped <= 100 and sites >= 1
+
+
+def test_cut_stats_rejects_bad_options():
+    err = _refused("cut_stats", ["--landmarks", "1"])
+    assert "--landmarks must be comma-separated integers >= 2; got '1'" in err
+    assert "--n must be >= 1; got 0" in _refused("cut_stats", ["--n", "0"])
+
+
+def test_counters_refuse_a_kernel_built_without_them():
+    """count_events after the certified kernel's first launch would count nothing: it
+    raises instead (a fresh process, so no other test has built the kernel)."""
+    code = (
+        "import flood\n"
+        "from flood.datasets import make_torus\n"
+        "flood.flood_complex(make_torus(2000, random_state=0), 50, random_state=0)\n"
+        "from flood.kernels._counters import count_events\n"
+        "try:\n"
+        "    count_events()\n"
+        "except RuntimeError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "refused: count_events() must be called before" in out.stdout
