@@ -18,14 +18,12 @@ atomic adds slow the kernel (``same_bounds.py`` and ``profile_kernel.py`` time i
 """
 
 import argparse
-import os
 import pathlib
 import sys
-import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from same_bounds import parse_counts  # noqa: E402
+from same_bounds import input_options, parse_counts  # noqa: E402
 
 
 def counts_for(cloud, n, landmarks, cache):
@@ -86,12 +84,7 @@ HEADER = (
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--cloud", default="cheese")
-    p.add_argument("--n", type=int, default=1_000_000)
-    p.add_argument("--landmarks", default="1000")
-    p.add_argument(
-        "--cache", default=os.path.join(tempfile.gettempdir(), "flood_filtration_inputs")
-    )
+    input_options(p)
     a = p.parse_args(argv)
     try:
         counts = parse_counts(a.landmarks)

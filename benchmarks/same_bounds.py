@@ -39,6 +39,17 @@ def parse_counts(text):
     return counts
 
 
+def input_options(p):
+    """The options that name the cached inputs of ``filtration_time.py`` (also
+    ``cut_stats.py``'s): --cloud, --n, --landmarks, --cache."""
+    p.add_argument("--cloud", default="cheese")
+    p.add_argument("--n", type=int, default=1_000_000)
+    p.add_argument("--landmarks", default="1000")
+    p.add_argument(
+        "--cache", default=os.path.join(tempfile.gettempdir(), "flood_filtration_inputs")
+    )
+
+
 def bounds(cloud, n, landmarks, repeats, cache):
     """(lower, upper per dimension, CPU seconds per run, tol) of one thread's run."""
     from filtration_time import inputs
@@ -74,15 +85,10 @@ def compare(lower, upper, path):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--cloud", default="cheese")
-    p.add_argument("--n", type=int, default=1_000_000)
-    p.add_argument("--landmarks", default="1000")
+    input_options(p)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--save", metavar="DIR", help="write each run's bounds here")
     p.add_argument("--compare", metavar="DIR", help="compare with the bounds saved here")
-    p.add_argument(
-        "--cache", default=os.path.join(tempfile.gettempdir(), "flood_filtration_inputs")
-    )
     a = p.parse_args(argv)
     try:
         counts = parse_counts(a.landmarks)
