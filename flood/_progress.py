@@ -10,15 +10,23 @@ import threading
 
 #: The Warp modules of :mod:`flood.kernels` each filtration method launches (the seeds'
 #: gather is a module of its own: without it here, a first run compiled it unannounced,
-#: inside the filtration's progress bars).
+#: inside the filtration's progress bars), then the diagrams' (``FloodResult.diagrams``:
+#: the command line computes them right after, so they compile under the same notice).
+DIAGRAM_MODULES = ("flood.kernels._persistence", "flood.kernels._reduction")
 KERNEL_MODULES = {
     "certified": (
         "flood.kernels._tree",
         "flood.kernels._nearest",
         "flood.kernels._voronoi",
         "flood.kernels._seeds",
+        *DIAGRAM_MODULES,
     ),
-    "grid": ("flood.kernels._tree", "flood.kernels._nearest", "flood.kernels._grid"),
+    "grid": (
+        "flood.kernels._tree",
+        "flood.kernels._nearest",
+        "flood.kernels._grid",
+        *DIAGRAM_MODULES,
+    ),
 }
 #: Kernels that only CPU runs launch: FPS on the tree (:mod:`flood._landmarks`).
 CPU_KERNEL_MODULES = ("flood.kernels._fps",)

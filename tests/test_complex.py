@@ -289,10 +289,17 @@ def test_first_compile_notice_only_when_the_cache_lacks_the_kernels(tmp_path, mo
 
     import warp as wp
 
-    from flood._progress import CPU_KERNEL_MODULES, KERNEL_MODULES, compile_kernels
+    from flood._progress import (
+        CPU_KERNEL_MODULES,
+        DIAGRAM_MODULES,
+        KERNEL_MODULES,
+        compile_kernels,
+    )
 
     flood_complex(make_circle(100, random_state=0), 10, device="cpu")  # kernels cached now
     wp.load_module(CPU_KERNEL_MODULES[0], device="cpu")  # tree FPS (from 1,000 landmarks)
+    for name in DIAGRAM_MODULES:  # a small run's diagrams need not launch them all
+        wp.load_module(name, device="cpu")
     stream = io.StringIO()
     assert compile_kernels("certified", "cpu", stream) == [] and stream.getvalue() == ""
     loaded = []
@@ -309,16 +316,17 @@ def test_first_compile_notice_only_when_the_cache_lacks_the_kernels(tmp_path, mo
 @pytest.mark.parametrize("method", ["certified", "grid"])
 def test_first_compile_notice_names_every_module_a_run_loads(method):
     """compile_kernels compiles what a run launches: in a fresh process, every kernel module
-    of flood that flood_complex loaded (1,000 landmarks: FPS on the tree too) is in its list
-    (the seeds' gather, a module of its own, was missing once)."""
+    of flood that flood_complex and the diagrams loaded (1,000 landmarks: FPS on the tree
+    too) is in its list (the seeds' gather and the diagrams' modules were missing once)."""
     import subprocess
     import sys
 
     code = (
         "import flood\n"
         "from flood.datasets import make_torus\n"
-        f"flood.flood_complex(make_torus(4000, random_state=0), 1000, method={method!r},"
+        f"res = flood.flood_complex(make_torus(4000, random_state=0), 1000, method={method!r},"
         " device='cpu', random_state=0)\n"
+        "res.diagrams((0, 1, 2))\n"
         "from warp._src import context\n"
         "print(sorted(n for n, m in context.user_modules.items()"
         " if n.startswith('flood') and m.execs))\n"
