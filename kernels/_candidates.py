@@ -110,10 +110,10 @@ def best_candidate(
     """The candidate (one of the first ``n_seeds`` seeds, each not cut yet, or a point a
     query found but did not add) nearest to y among those closer than ``sqrt(r2)`` (a seed:
     also closer than ``sqrt(r2_seeds)``): (point, its column: seeds' columns first, then
-    ``extra``'s), or (-1, -1). Candidates are points
-    of X: adding one keeps phi_S an upper bound, and costs no query. The seeds' coordinates
-    are read from the task's contiguous copy (``xyz``), not from rows of X all over it;
-    branch-free selects (the first of equals wins, as in a plain scan)."""
+    ``extra``'s), or (-1, -1). Candidates are points of X: adding one keeps phi_S an upper
+    bound, and costs no query. The seeds' coordinates are read from the task's contiguous
+    copy (``xyz``), not from rows of X all over it; branch-free selects (the first of equals
+    wins, as in a plain scan)."""
     seeds = cands.seeds
     extra = cands.extra
     best = int(-1)

@@ -26,16 +26,6 @@ EV_QUERIES = 5  # nearest-point queries of the S-loop
 EV_SITES = 6  # sites still active (some vertex holds their bit) when a task ends, summed
 EV_TASKS = 7  # tasks ended (simplices and the pieces the host split off)
 N_EVENTS = 8
-EVENT_NAMES = (
-    "cuts",
-    "vertices",
-    "removed",
-    "skipped",
-    "candidates",
-    "queries",
-    "sites",
-    "tasks",
-)
 
 _arrays = {}  # device -> the (MAX_CORNERS, N_EVENTS) int64 counters
 

@@ -256,16 +256,19 @@ def grow_sites(
     st: TaskState,
     t: int,
 ):
-    """Add a site that beats S at y*: the nearest known candidate (no query), else the points
-    a query finds (:func:`query_sites`); with ``max_queries`` spent, hand the task back."""
+    """Add a site that beats S at y*: the nearest known candidate (no query; a seed, on a
+    triangle or tetrahedron with tol > 0, only where it brings phi(y*) below lower + tol),
+    else the points a query finds (:func:`query_sites`); with ``max_queries`` spent, hand
+    the task back."""
     r2 = st.p2 * (wp.float64(1.0) - wp.float64(RADIUS_SHRINK))
     if st.n_cand < 0:  # once: drop the seeds that cannot matter, the rest to the front
         st.n_cand = keep_candidates(tree.points, cands, t, st.c, st.rad, st.upper, st.seed_cols)
     # A seed candidate that leaves phi(y*) above thr = lower + tol does not finish y*: the
     # query does (it adds the nearest point of X there, and d_X(y*) may raise lower); the
-    # seed stays a candidate. On triangles and tetrahedra only, where it was measured (not
-    # on edges, whose query is a dearer k-nearest search; in 6-D it cost more queries), and
-    # not at tol = 0 (thr = lower: each round would query).
+    # seed stays a candidate. On triangles and tetrahedra only: not on edges, whose query is
+    # a dearer k-nearest search, nor on simplices of dimension 4 and up (on all of them,
+    # the third round measured more queries in 6-D), nor at tol = 0 (thr = lower: each
+    # round would query).
     r2_seeds = r2
     kp1 = sx.corners.shape[1]
     if kp1 > 2 and kp1 <= SEED_REACH_CORNERS and params.tol > wp.float64(0.0):
@@ -273,7 +276,7 @@ def grow_sites(
     cand, col = best_candidate(tree.points, cands, st.n_cand, st.n_extra, t, st.y, r2, r2_seeds)
     if cand >= 0:  # a known point of X beats S at y*: add it, no query
         if _counters.COUNTING:
-            count_event(poly.counts, sx.corners.shape[1] - 1, EV_CANDIDATES, 1)
+            count_event(poly.counts, kp1 - 1, EV_CANDIDATES, 1)
         nv, code, cut_top = add_site(sx, tree.points, poly, t, cand, st.nv, st.thr * st.thr)
         top, overflow = after_cut(code, cut_top, st.top, st.overflow)
         st.nv = nv

@@ -318,6 +318,7 @@ def test_first_compile_notice_names_every_module_a_run_loads(method):
     """compile_kernels compiles what a run launches: in a fresh process, every kernel module
     of flood that flood_complex and the diagrams loaded (1,000 landmarks: FPS on the tree
     too) is in its list (the seeds' gather and the diagrams' modules were missing once)."""
+    import ast
     import subprocess
     import sys
 
@@ -333,7 +334,7 @@ def test_first_compile_notice_names_every_module_a_run_loads(method):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    loaded = eval(out.stdout.strip().splitlines()[-1])  # a list of module names
+    loaded = ast.literal_eval(out.stdout.strip().splitlines()[-1])  # module names
     from flood._progress import CPU_KERNEL_MODULES, KERNEL_MODULES
 
     assert "flood.kernels._tree" in loaded
