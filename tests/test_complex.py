@@ -1,5 +1,6 @@
 """flood_complex: certificates against dense evaluation, Alpha equivalence, topology."""
 
+import threading
 from itertools import combinations, product
 
 import gudhi
@@ -361,3 +362,44 @@ def test_first_compile_is_its_own_stage(monkeypatch):
     assert res.timings["compile"] >= 3600.0 > res.timings["index"]
     monkeypatch.setattr("flood._complex.compile_kernels", lambda method, device: [])
     assert "compile" not in flood_complex(X, 30, device="cpu", progress=True).timings
+
+
+@pytest.mark.parametrize("method", ["certified", "grid"])
+def test_covering_radius_and_landmark_neighbours_beside_qhull_change_nothing(
+    monkeypatch, method
+):
+    import flood._complex as complex_module
+
+    X = np.random.default_rng(8).random((4000, 3))
+    want = flood_complex(X, 150, random_state=0, method=method, device="cpu")
+    calls = []
+    beside = complex_module._triangulate_beside
+
+    def counted(*args):
+        calls.append(threading.current_thread().name)
+        return beside(*args)
+
+    monkeypatch.setattr(complex_module, "OVERLAP_MIN_LANDMARKS", 100)
+    monkeypatch.setattr(complex_module, "_triangulate_beside", counted)
+    got = flood_complex(X, 150, random_state=0, method=method, device="cpu")
+    assert len(calls) == 1  # the overlapped path ran
+    assert got.covering_radius == want.covering_radius
+    for a, b in zip(got.filtration, want.filtration):
+        np.testing.assert_array_equal(a, b)
+    if method == "certified":
+        for a, b in zip(got.upper, want.upper):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_an_error_beside_qhull_is_raised_after_both_finish(monkeypatch):
+    import flood._complex as complex_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("covering radius failed")
+
+    monkeypatch.setattr(complex_module, "OVERLAP_MIN_LANDMARKS", 100)
+    monkeypatch.setattr(complex_module, "covering_radius", broken)
+    X = np.random.default_rng(8).random((4000, 3))
+    with pytest.raises(RuntimeError, match="covering radius failed"):
+        flood_complex(X, 150, random_state=0, device="cpu")
+    assert not [t for t in threading.enumerate() if t.name == "flood-beside-qhull"]
