@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from flood._certify import certified_bounds, landmark_neighbours, maximizers
-from flood._landmarks import covering_radius
+from flood._landmarks import TREE_FPS_MIN_LANDMARKS, covering_radius, tree_fps_start
 from flood._progress import FiltrationBars, compile_kernels
 from flood._result import FloodResult
 from flood._stages import (
@@ -201,11 +201,13 @@ def flood_complex(
         t0 = time.perf_counter()
     shift = X.mean(axis=0)
     Xc = X - shift
-    tree, inverse = _index(Xc, device)
+    tree, inverse, fps_start = _index_beside_fps(Xc, device, landmarks, random_state)
     timings["index"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
-    L, sites, vertex_values, lm_idx = _landmarks(Xc, shift, tree, inverse, landmarks, random_state)
+    L, sites, vertex_values, lm_idx = _landmarks(
+        Xc, shift, tree, inverse, landmarks, random_state, fps_start
+    )
     near = None  # the landmarks' nearest points, when computed beside Qhull
     side = (tree, L, sites, device, 1, method != "grid")  # one thread: Qhull has the other
     if str(device).startswith("cpu") and len(L) >= max(OVERLAP_MIN_LANDMARKS, len(X) / 100):
@@ -267,11 +269,26 @@ def _index(Xc, device):
     return tree, inverse
 
 
-def _landmarks(Xc, shift, tree, inverse, landmarks, random_state):
+def _index_beside_fps(Xc, device, landmarks, random_state):
+    """:func:`_index`, and, where FPS will run on the tree (a CPU tree, an int of at least
+    ``TREE_FPS_MIN_LANDMARKS`` landmarks, fewer than the points), its first point found in
+    a second thread meanwhile (:func:`flood._landmarks.tree_fps_start`: ~24 ms at 1M
+    points, in the time the tree build leaves one core idle); else None."""
+    n_fps = landmarks if isinstance(landmarks, int) else 0
+    if TREE_FPS_MIN_LANDMARKS <= n_fps < len(Xc) and str(device).startswith("cpu"):
+        (tree, inverse), start = _beside(
+            lambda: _index(Xc, device), tree_fps_start, Xc, random_state
+        )
+        return tree, inverse, start
+    tree, inverse = _index(Xc, device)
+    return tree, inverse, None
+
+
+def _landmarks(Xc, shift, tree, inverse, landmarks, random_state, fps_start=None):
     """Distinct landmarks L (centered by ``shift``), their sites (tree order), d_X at them,
     and their rows in X (None when given coordinates are not all points of X)."""
     if isinstance(landmarks, int):
-        lm_idx = pick_landmarks(Xc, landmarks, random_state, tree=tree)
+        lm_idx = pick_landmarks(Xc, landmarks, random_state, tree=tree, start=fps_start)
         return Xc[lm_idx], inverse[lm_idx], np.zeros(len(lm_idx)), lm_idx
     L = landmarks[distinct_rows(landmarks, "landmarks")] - shift
     site_tree, vertex_values = nearest(tree, L)
@@ -288,27 +305,32 @@ def _beside_qhull(tree, L, sites, device, n_threads, certified):
 
 
 def _triangulate_beside(L, Xc, max_dimension, side):
-    """``triangulate_landmarks`` on this thread (its warnings stay here) and
-    :func:`_beside_qhull` (``side``: its arguments) in a second one at the same time;
-    returns both. An error of either is raised once both are done (the triangulation's
-    first)."""
+    """``triangulate_landmarks`` on this thread and :func:`_beside_qhull` (``side``: its
+    arguments) in a second one at the same time; returns both."""
+    return _beside(lambda: triangulate_landmarks(L, Xc, max_dimension), _beside_qhull, *side)
+
+
+def _beside(main, func, *args):
+    """``main()`` on this thread (its warnings stay here) and ``func(*args)`` in a second
+    thread at the same time (both release the GIL for their long parts); returns both
+    results. An error of either is raised once both are done (``main``'s first)."""
     box = {}
 
     def run():
         try:
-            box["out"] = _beside_qhull(*side)
+            box["out"] = func(*args)
         except BaseException as exc:  # raised on this thread below
             box["error"] = exc
 
-    thread = threading.Thread(target=run, name="flood-beside-qhull", daemon=True)
+    thread = threading.Thread(target=run, name="flood-beside", daemon=True)
     thread.start()
     try:
-        triangulation = triangulate_landmarks(L, Xc, max_dimension)
+        result = main()
     finally:
         thread.join()
     if "error" in box:
         raise box["error"]
-    return triangulation, box["out"]
+    return result, box["out"]
 
 
 def _grid_filtration(tree, L, sites, simplices, facets, vertex_values, points_per_edge):

@@ -13,7 +13,33 @@ from flood.kernels._nearest import max_nearest_distance
 TREE_FPS_MIN_LANDMARKS = 1000
 
 
-def farthest_point_sampling(points, n_landmarks, random_state=None, tree=None):
+def _rotation(n, random_state):
+    """The start's rotation of the array and fpsample's ``h`` for ``n`` points."""
+    rng = np.random.default_rng(random_state)
+    shift = int(rng.integers(n))  # a rotation moves the start; cheaper than a permutation
+    h = 9 if n > 200_000 else 7 if n > 80_000 else 5
+    return shift, max(1, min(h, int(np.log2(max(n, 2))) - 1))
+
+
+def _rolled(points, shift):
+    """``points`` rotated by ``shift`` rows, as float32 (fpsample's precision)."""
+    n = len(points)
+    rolled = np.empty(np.shape(points), dtype=np.float32)
+    rolled[: n - shift] = points[shift:]
+    rolled[n - shift :] = points[:shift]
+    return rolled
+
+
+def tree_fps_start(points, random_state=None):
+    """The input index where :func:`farthest_point_sampling` starts on a tree (fpsample's
+    own start, behind the ``random_state``-seeded rotation). Needs no tree: flood_complex
+    computes it while the tree is built."""
+    points = np.asarray(points)
+    shift, h = _rotation(len(points), random_state)
+    return (fpsample_start(_rolled(points, shift), h) + shift) % len(points)
+
+
+def farthest_point_sampling(points, n_landmarks, random_state=None, tree=None, start=None):
     """Indices of ``n_landmarks`` points of ``points`` chosen by farthest point sampling.
 
     Uses ``fpsample``'s bucket FPS (QuickFPS) on the float32 points. It starts from the
@@ -33,6 +59,9 @@ def farthest_point_sampling(points, n_landmarks, random_state=None, tree=None):
     random_state : int, Generator or None
     tree : PointTree, optional
         A tree over ``points`` on the CPU.
+    start : int, optional
+        :func:`tree_fps_start` of these points and ``random_state``, when computed
+        beforehand (used only on the tree; ``random_state`` is then not drawn from).
 
     Returns
     -------
@@ -44,25 +73,25 @@ def farthest_point_sampling(points, n_landmarks, random_state=None, tree=None):
     n = len(points)
     if n_landmarks >= n:
         return np.arange(n)
-    rng = np.random.default_rng(random_state)
-    shift = int(rng.integers(n))  # a rotation moves the start; cheaper than a permutation
-    h = 9 if n > 200_000 else 7 if n > 80_000 else 5
-    h = max(1, min(h, int(np.log2(max(n, 2))) - 1))
-    # fpsample works in float32: rotate while converting, one pass and half the bytes
-    rolled = np.empty(np.shape(points), dtype=np.float32)
-    rolled[: n - shift] = points[shift:]
-    rolled[n - shift :] = points[:shift]
-    on_tree = (
+    if not on_tree(n_landmarks, tree):
+        # fpsample works in float32: rotate while converting, one pass and half the bytes
+        shift, h = _rotation(n, random_state)
+        rolled = _rolled(points, shift)
+        idx = fpsample.bucket_fps_kdline_sampling(rolled, int(n_landmarks), h=h, start_idx=0)
+        return (np.asarray(idx, dtype=np.int64) + shift) % n
+    first = tree_fps_start(points, random_state) if start is None else int(start)
+    position = int(np.flatnonzero(tree.order == first)[0])
+    return tree.order[farthest_points(tree, int(n_landmarks), position)]
+
+
+def on_tree(n_landmarks, tree):
+    """Whether :func:`farthest_point_sampling` samples on ``tree`` (a CPU tree, from
+    :data:`TREE_FPS_MIN_LANDMARKS` landmarks on)."""
+    return (
         tree is not None
         and n_landmarks >= TREE_FPS_MIN_LANDMARKS
         and str(tree.device).startswith("cpu")
     )
-    if not on_tree:
-        idx = fpsample.bucket_fps_kdline_sampling(rolled, int(n_landmarks), h=h, start_idx=0)
-        return (np.asarray(idx, dtype=np.int64) + shift) % n
-    first = (fpsample_start(rolled, h) + shift) % n
-    start = int(np.flatnonzero(tree.order == first)[0])
-    return tree.order[farthest_points(tree, int(n_landmarks), start)]
 
 
 def covering_radius(points, landmarks, device="cpu", n_threads=2):

@@ -90,11 +90,14 @@ def triangulate_landmarks(L, Xc, max_dimension):
     return simplices, facets
 
 
-def pick_landmarks(points, n_landmarks, random_state, tree=None):
+def pick_landmarks(points, n_landmarks, random_state, tree=None, start=None):
     """Rows of ``points`` chosen by farthest point sampling (on ``tree``, a tree over
-    ``points``, when it helps), repeats dropped (FPS repeats a point only when there are
-    fewer distinct points than landmarks)."""
-    idx = farthest_point_sampling(points, n_landmarks, random_state=random_state, tree=tree)
+    ``points``, when it helps; from ``start`` when it was computed beforehand), repeats
+    dropped (FPS repeats a point only when there are fewer distinct points than
+    landmarks)."""
+    idx = farthest_point_sampling(
+        points, n_landmarks, random_state=random_state, tree=tree, start=start
+    )
     return idx[distinct_rows(points[idx], "points")]
 
 

@@ -365,9 +365,7 @@ def test_first_compile_is_its_own_stage(monkeypatch):
 
 
 @pytest.mark.parametrize("method", ["certified", "grid"])
-def test_covering_radius_and_landmark_neighbours_beside_qhull_change_nothing(
-    monkeypatch, method
-):
+def test_covering_radius_and_landmark_neighbours_beside_qhull_change_nothing(monkeypatch, method):
     import flood._complex as complex_module
 
     X = np.random.default_rng(8).random((4000, 3))
@@ -402,4 +400,30 @@ def test_an_error_beside_qhull_is_raised_after_both_finish(monkeypatch):
     X = np.random.default_rng(8).random((4000, 3))
     with pytest.raises(RuntimeError, match="covering radius failed"):
         flood_complex(X, 150, random_state=0, device="cpu")
-    assert not [t for t in threading.enumerate() if t.name == "flood-beside-qhull"]
+    assert not [t for t in threading.enumerate() if t.name == "flood-beside"]
+
+
+def test_fps_start_found_beside_the_tree_build_gives_the_same_landmarks(monkeypatch):
+    import flood._complex as complex_module
+    import flood._landmarks as landmarks_module
+    from flood._landmarks import farthest_point_sampling
+    from flood.kernels import build_tree
+
+    for module in (complex_module, landmarks_module):  # FPS on the tree from 100 landmarks
+        monkeypatch.setattr(module, "TREE_FPS_MIN_LANDMARKS", 100)
+    beside = complex_module._beside
+    seen = []
+
+    def spy(main, func, *args):
+        seen.append(func.__name__)
+        return beside(main, func, *args)
+
+    monkeypatch.setattr(complex_module, "_beside", spy)
+    X = np.random.default_rng(12).random((5000, 3))
+    res = flood_complex(X, 150, random_state=3, device="cpu")
+    assert seen == ["tree_fps_start"]
+    Xc = X - X.mean(axis=0)
+    want = farthest_point_sampling(Xc, 150, 3, build_tree(Xc))
+    np.testing.assert_array_equal(res.landmark_indices, want)
+    other = farthest_point_sampling(Xc, 150, 4, build_tree(Xc))  # another start: others
+    assert not np.array_equal(other, want)
