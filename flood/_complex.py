@@ -39,7 +39,8 @@ __all__ = ["FloodResult", "flood_complex"]
 #: radius and the landmarks' nearest points (the edges' first candidates) are computed in a
 #: second thread while Qhull triangulates on this one (it releases the GIL and runs on one
 #: core): 1M cheese, 100,000 landmarks: Qhull ~2 s, the two ~0.22 s of two threads, hidden.
-#: Below, Qhull is too short to hide them (10,000 landmarks: ~0.1 s).
+#: Below, Qhull is too short to hide them (10,000 landmarks: ~0.1 s). Never with
+#: ``n_threads=1``: the caller asked for one core.
 OVERLAP_MIN_LANDMARKS = 10_000
 
 
@@ -201,7 +202,8 @@ def flood_complex(
         t0 = time.perf_counter()
     shift = X.mean(axis=0)
     Xc = X - shift
-    tree, inverse, fps_start = _index_beside_fps(Xc, device, landmarks, random_state)
+    beside = n_threads > 1 and str(device).startswith("cpu")  # a second thread may run
+    tree, inverse, fps_start = _index_beside_fps(Xc, device, landmarks, random_state, beside)
     timings["index"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
@@ -210,7 +212,7 @@ def flood_complex(
     )
     near = None  # the landmarks' nearest points, when computed beside Qhull
     side = (tree, L, sites, device, 1, method != "grid")  # one thread: Qhull has the other
-    if str(device).startswith("cpu") and len(L) >= max(OVERLAP_MIN_LANDMARKS, len(X) / 100):
+    if beside and len(L) >= max(OVERLAP_MIN_LANDMARKS, len(X) / 100):
         timings["landmarks"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         (simplices, facets), (cover, near) = _triangulate_beside(L, Xc, max_dimension, side)
@@ -269,13 +271,14 @@ def _index(Xc, device):
     return tree, inverse
 
 
-def _index_beside_fps(Xc, device, landmarks, random_state):
+def _index_beside_fps(Xc, device, landmarks, random_state, beside=True):
     """:func:`_index`, and, where FPS will run on the tree (a CPU tree, an int of at least
     ``TREE_FPS_MIN_LANDMARKS`` landmarks, fewer than the points), its first point found in
     a second thread meanwhile (:func:`flood._landmarks.tree_fps_start`: ~24 ms at 1M
-    points, in the time the tree build leaves one core idle); else None."""
+    points, in the time the tree build leaves one core idle); else, or without ``beside``
+    (``n_threads=1``: one core), None."""
     n_fps = landmarks if isinstance(landmarks, int) else 0
-    if TREE_FPS_MIN_LANDMARKS <= n_fps < len(Xc) and str(device).startswith("cpu"):
+    if beside and TREE_FPS_MIN_LANDMARKS <= n_fps < len(Xc) and str(device).startswith("cpu"):
         (tree, inverse), start = _beside(
             lambda: _index(Xc, device), tree_fps_start, Xc, random_state
         )

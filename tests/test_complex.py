@@ -427,3 +427,28 @@ def test_fps_start_found_beside_the_tree_build_gives_the_same_landmarks(monkeypa
     np.testing.assert_array_equal(res.landmark_indices, want)
     other = farthest_point_sampling(Xc, 150, 4, build_tree(Xc))  # another start: others
     assert not np.array_equal(other, want)
+
+
+def test_one_thread_runs_nothing_beside(monkeypatch):
+    import flood._complex as complex_module
+    import flood._landmarks as landmarks_module
+
+    for module in (complex_module, landmarks_module):
+        monkeypatch.setattr(module, "TREE_FPS_MIN_LANDMARKS", 100)
+    monkeypatch.setattr(complex_module, "OVERLAP_MIN_LANDMARKS", 100)
+    seen = []
+    beside = complex_module._beside
+
+    def spy(main, func, *args):
+        seen.append(func.__name__)
+        return beside(main, func, *args)
+
+    monkeypatch.setattr(complex_module, "_beside", spy)
+    X = np.random.default_rng(12).random((5000, 3))
+    one = flood_complex(X, 150, random_state=3, device="cpu", n_threads=1)
+    assert seen == []  # n_threads=1: one core, no second thread
+    two = flood_complex(X, 150, random_state=3, device="cpu", n_threads=2)
+    assert seen == ["tree_fps_start", "_beside_qhull"]
+    np.testing.assert_array_equal(one.landmark_indices, two.landmark_indices)
+    for a, b in zip(one.upper, two.upper):
+        np.testing.assert_array_equal(a, b)
