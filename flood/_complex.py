@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from flood._certify import certified_bounds, landmark_neighbours, maximizers
-from flood._landmarks import TREE_FPS_MIN_LANDMARKS, covering_radius, tree_fps_start
+from flood._landmarks import covering_radius, samples_on_tree, tree_fps_start
 from flood._progress import FiltrationBars, compile_kernels
 from flood._result import FloodResult
 from flood._stages import (
@@ -272,13 +272,13 @@ def _index(Xc, device):
 
 
 def _index_beside_fps(Xc, device, landmarks, random_state, beside=True):
-    """:func:`_index`, and, where FPS will run on the tree (a CPU tree, an int of at least
-    ``TREE_FPS_MIN_LANDMARKS`` landmarks, fewer than the points), its first point found in
-    a second thread meanwhile (:func:`flood._landmarks.tree_fps_start`: ~24 ms at 1M
+    """:func:`_index`, and, where FPS will run on the tree (an int of landmarks, fewer than
+    the points, :func:`flood._landmarks.samples_on_tree`), its first point found in a
+    second thread meanwhile (:func:`flood._landmarks.tree_fps_start`: ~24 ms at 1M
     points, in the time the tree build leaves one core idle); else, or without ``beside``
     (``n_threads=1``: one core), None."""
     n_fps = landmarks if isinstance(landmarks, int) else 0
-    if beside and TREE_FPS_MIN_LANDMARKS <= n_fps < len(Xc) and str(device).startswith("cpu"):
+    if beside and n_fps < len(Xc) and samples_on_tree(n_fps, device):
         (tree, inverse), start = _beside(
             lambda: _index(Xc, device), tree_fps_start, Xc, random_state
         )

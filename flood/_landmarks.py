@@ -73,7 +73,7 @@ def farthest_point_sampling(points, n_landmarks, random_state=None, tree=None, s
     n = len(points)
     if n_landmarks >= n:
         return np.arange(n)
-    if not on_tree(n_landmarks, tree):
+    if tree is None or not samples_on_tree(n_landmarks, tree.device):
         # fpsample works in float32: rotate while converting, one pass and half the bytes
         shift, h = _rotation(n, random_state)
         rolled = _rolled(points, shift)
@@ -84,14 +84,11 @@ def farthest_point_sampling(points, n_landmarks, random_state=None, tree=None, s
     return tree.order[farthest_points(tree, int(n_landmarks), position)]
 
 
-def on_tree(n_landmarks, tree):
-    """Whether :func:`farthest_point_sampling` samples on ``tree`` (a CPU tree, from
-    :data:`TREE_FPS_MIN_LANDMARKS` landmarks on)."""
-    return (
-        tree is not None
-        and n_landmarks >= TREE_FPS_MIN_LANDMARKS
-        and str(tree.device).startswith("cpu")
-    )
+def samples_on_tree(n_landmarks, device):
+    """Whether :func:`farthest_point_sampling`, given a tree on ``device`` and fewer
+    landmarks than points, samples on it (a CPU tree, from :data:`TREE_FPS_MIN_LANDMARKS`
+    landmarks on) and so starts from :func:`tree_fps_start`."""
+    return n_landmarks >= TREE_FPS_MIN_LANDMARKS and str(device).startswith("cpu")
 
 
 def covering_radius(points, landmarks, device="cpu", n_threads=2):

@@ -409,8 +409,7 @@ def test_fps_start_found_beside_the_tree_build_gives_the_same_landmarks(monkeypa
     from flood._landmarks import farthest_point_sampling
     from flood.kernels import build_tree
 
-    for module in (complex_module, landmarks_module):  # FPS on the tree from 100 landmarks
-        monkeypatch.setattr(module, "TREE_FPS_MIN_LANDMARKS", 100)
+    monkeypatch.setattr(landmarks_module, "TREE_FPS_MIN_LANDMARKS", 100)  # FPS on the tree
     beside = complex_module._beside
     seen = []
 
@@ -433,8 +432,7 @@ def test_one_thread_runs_nothing_beside(monkeypatch):
     import flood._complex as complex_module
     import flood._landmarks as landmarks_module
 
-    for module in (complex_module, landmarks_module):
-        monkeypatch.setattr(module, "TREE_FPS_MIN_LANDMARKS", 100)
+    monkeypatch.setattr(landmarks_module, "TREE_FPS_MIN_LANDMARKS", 100)
     monkeypatch.setattr(complex_module, "OVERLAP_MIN_LANDMARKS", 100)
     seen = []
     beside = complex_module._beside
