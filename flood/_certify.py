@@ -52,10 +52,10 @@ MAX_SPLIT_DEPTH = 40
 #: the first, up to the second where a dimension has ``BATCHES_PER_THREAD`` batches per
 #: thread of the first. A launch costs ~0.5 ms of host work besides its tasks (its arrays,
 #: outputs, seeds): 4,096 took one thread's CPU at 100,000 landmarks (1M cheese) from 22.4-22.6
-#: to 20.2-20.8 s. But each task's scratch (~250 KiB with its stack of pieces; one per
-#: launching thread, reused by all its launches) is paged in as its pieces use it: at 1,000
-#: landmarks 4,096 took the peak RSS from 584 to 888 MB and CPU from 4.46 to 4.65 s (2
-#: threads). A GPU launch holds as many tasks as fill the device
+#: to 20.2-20.8 s. On the CPU the tasks of a launch share one row of working memory
+#: (:class:`flood.kernels.TaskScratch` with ``one_row``), so a launch's size no longer
+#: costs memory (with a row per task, 4,096 had taken the peak RSS at 1,000 landmarks from
+#: 584 to 888 MB). A GPU launch holds as many tasks as fill the device
 #: (:func:`flood.kernels.launch_size`).
 BATCH_SIZE = {"cpu": (1024, 4096)}
 BATCHES_PER_THREAD = 32

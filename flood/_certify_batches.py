@@ -8,6 +8,7 @@ gigabyte gathered at once).
 import threading
 
 import numpy as np
+import warp as wp
 
 from flood.kernels import TaskScratch
 from flood.kernels._seeds import FaceSeeds
@@ -18,7 +19,11 @@ class ThreadScratch:
     """One :class:`TaskScratch` per launching thread, reused by every launch of one
     :func:`certified_bounds` call (all dimensions and rounds) and freed with it. A scratch
     made per launch (~250 MiB, most of it never touched) came from fresh pages each time:
-    the pages a launch's tasks touch were faulted in and zeroed again at every launch."""
+    the pages a launch's tasks touch were faulted in and zeroed again at every launch. On
+    the CPU the scratch is ``one_row``: a launch runs its tasks in turn on one thread, and
+    they all work in one task's memory, which stays in cache (1M cheese, 1,000 landmarks:
+    the filtration's page faults per call ~28,800 -> ~10, one thread's CPU 2.21-2.22 ->
+    2.06-2.10 s, the same bounds bit for bit)."""
 
     def __init__(self, device):
         self.device = device
@@ -30,7 +35,8 @@ class ThreadScratch:
         scratch = self._by_thread.get(key)
         if scratch is None or scratch.capacity < capacity or scratch.max_vertices != max_vertices:
             self._by_thread[key] = None  # the old one is freed before the new one is made
-            scratch = TaskScratch(capacity, self.device, max_vertices)
+            one_row = wp.get_device(self.device).is_cpu  # a CPU launch runs tasks in turn
+            scratch = TaskScratch(capacity, self.device, max_vertices, one_row=one_row)
             self._by_thread[key] = scratch
         return scratch
 

@@ -53,6 +53,14 @@ class TaskScratch:
     """Per-task working arrays of :func:`certify_tasks` for up to ``capacity`` tasks at once
     (about 250 KiB per task, most of it the stack of pieces); reuse one across batches.
 
+    With ``one_row`` (for a CPU launch, whose tasks run one after another on one thread),
+    every task's row of the working arrays is the same memory: each array is one row seen
+    with stride 0 along the tasks, so a launch of 4,096 tasks touches ~250 KiB, not ~1 GiB,
+    and each task finds its polytope's memory in cache. Only ``poly.slots`` (read back per
+    task after the launch) and ``seeds`` (filled per task by a launch of their own) keep a
+    row per task. A task writes every entry it reads (the kernel is checked against garbage
+    left by earlier tasks), so sharing the row changes no result.
+
     Attributes
     ----------
     poly : Polytope
@@ -67,12 +75,19 @@ class TaskScratch:
     (~6 KiB per tetrahedron: 3-D, 250 columns).
     """
 
-    def __init__(self, capacity, device="cpu", max_vertices=MAX_POLY_VERTICES):
+    def __init__(self, capacity, device="cpu", max_vertices=MAX_POLY_VERTICES, one_row=False):
         self.capacity = int(capacity)
         self.max_vertices = int(max_vertices)
+        self.one_row = bool(one_row)
+        self._rows = []  # the single rows behind the stride-0 views (the views do not own them)
+
+        def per_task(shape, dtype):
+            return wp.empty(shape, dtype=dtype, device=device)
 
         def empty(shape, dtype):
-            return wp.empty(shape, dtype=dtype, device=device)
+            return self._shared(shape, dtype) if self.one_row else per_task(shape, dtype)
+
+        self.device = device
 
         poly = Polytope()
         poly.pv = empty((capacity, max_vertices, N_COLS), wp.float64)
@@ -82,7 +97,7 @@ class TaskScratch:
         # per constraint slot, the set of vertices holding it; row FREE_ROW: the free slots
         poly.vs = empty((capacity, N_BITS + 1, -(-max_vertices // 64)), wp.uint64)
         poly.pairs = empty((capacity, max_vertices), wp.int32)
-        poly.slots = empty((capacity, N_BITS), wp.int32)
+        poly.slots = per_task((capacity, N_BITS), wp.int32)  # read back after the launch
         poly.counts = counters(device)  # written only by a build with the counters on
         stack = PieceStack()
         stack.pv = empty((capacity, MAX_DEPTH, max_vertices, N_COLS), wp.float64)
@@ -92,10 +107,16 @@ class TaskScratch:
         stack.nv = empty((capacity, MAX_DEPTH), wp.int32)
         self.poly, self.stack = poly, stack
         self.extra = empty((capacity, EXTRA_CANDIDATES), wp.int32)
-        self.seeds = empty(capacity * MAX_SEEDS, wp.int32)  # the rows of gathered seeds
-        self.device = device
+        self.seeds = per_task(capacity * MAX_SEEDS, wp.int32)  # the rows of gathered seeds
         self._coords = None  # the buffer behind :meth:`coords` (grown as batches need)
         self._tree = None  # (tree, its arrays): made once, not at every launch
+
+    def _shared(self, shape, dtype):
+        """An array of ``shape`` whose rows along axis 0 are all one row (stride 0)."""
+        row = wp.empty((1, *shape[1:]), dtype=dtype, device=self.device)
+        self._rows.append(row)
+        strides = (0, *row.strides[1:])
+        return wp.array(ptr=row.ptr, shape=shape, strides=strides, dtype=dtype, device=self.device)
 
     def tree_arrays(self, tree):
         """``tree.arrays()``, kept for the next launch on the same tree."""
@@ -112,8 +133,12 @@ class TaskScratch:
     def coords(self, n_cols, dim):
         """A (capacity, n_cols, dim) float64 array for the tasks' copies of their seed
         candidates' coordinates, on one buffer kept across batches (grown when too small)."""
-        size = self.capacity * max(n_cols, 1) * dim
+        rows = 1 if self.one_row else self.capacity
+        size = rows * max(n_cols, 1) * dim
         if self._coords is None or self._coords.size < size:
             self._coords = wp.empty(size, dtype=wp.float64, device=self.device)
         shape = (self.capacity, max(n_cols, 1), dim)
-        return wp.array(ptr=self._coords.ptr, shape=shape, dtype=wp.float64, device=self.device)
+        strides = (0 if self.one_row else 8 * max(n_cols, 1) * dim, 8 * dim, 8)
+        return wp.array(
+            ptr=self._coords.ptr, shape=shape, strides=strides, dtype=wp.float64, device=self.device
+        )

@@ -233,8 +233,8 @@ def certify_tasks(
         batch_size = max(1, min(batch_size, n))
     if not 1 <= max_vertices <= PAIR_BASE:
         raise ValueError(f"max_vertices must be in [1, {PAIR_BASE}]; got {max_vertices}")
-    if scratch is None and n:
-        scratch = TaskScratch(batch_size, device, max_vertices)
+    if scratch is None and n:  # a CPU launch runs its tasks in turn: they share one row
+        scratch = TaskScratch(batch_size, device, max_vertices, one_row=_in_place(device))
     tree_arrays = scratch.tree_arrays(tree) if n else None
     cpu = _in_place(device)
     for a in range(0, n, batch_size):

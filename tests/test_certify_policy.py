@@ -194,11 +194,13 @@ def _dirty(scratch, n_points, rng):
         a.numpy()[...] = rng.integers(0, n_points, size=a.shape)
 
 
+@pytest.mark.parametrize("one_row", [False, True])
 @pytest.mark.parametrize("k", [2, 3])
-def test_a_reused_scratch_gives_what_a_fresh_one_gives(k):
+def test_a_reused_scratch_gives_what_a_fresh_one_gives(k, one_row):
     """flood._certify reuses one TaskScratch per thread across launches: whatever earlier
     tasks left in it (here: garbage everywhere, stack of pieces included) must not change a
-    task's output."""
+    task's output. With ``one_row`` (the CPU's default) every task of a launch works in the
+    same row, so each also starts on what the task before it left there."""
     from flood.kernels import TaskScratch
 
     rng = np.random.default_rng(20 + k)
@@ -211,11 +213,44 @@ def test_a_reused_scratch_gives_what_a_fresh_one_gives(k):
     args = (tree, corners, seeds, np.zeros(n), np.full(n, np.inf), 0.0)
     fresh = certify_tasks(*args, n_add=1, n_keep=7, batch_size=8)
     assert fresh["splits"].sum() > 0  # the stack of pieces was used
-    scratch = TaskScratch(8)
+    scratch = TaskScratch(8, one_row=one_row)
     _dirty(scratch, len(X), rng)
     reused = certify_tasks(*args, n_add=1, n_keep=7, scratch=scratch)
     for key, value in fresh.items():
         np.testing.assert_array_equal(reused[key], value, err_msg=key)
+
+
+def test_one_row_scratch_is_one_task_of_memory_on_the_cpu():
+    """A CPU launch runs its tasks in turn, so ThreadScratch gives them one shared row:
+    every working array has stride 0 along the tasks and holds one task's bytes, except the
+    slots (read back per task) and the gathered seeds (filled per task by their own launch);
+    certify_tasks' own scratch gives the same bounds as per-task rows."""
+    from flood._certify_batches import ThreadScratch
+    from flood.kernels import TaskScratch
+    from flood.kernels._scratch import scratch_bytes
+
+    sc = ThreadScratch("cpu").get(512, 256)
+    assert sc.one_row and sc.capacity == 512
+    shared = [sc.poly.pv, sc.poly.pm, sc.poly.ps, sc.poly.negs, sc.poly.vs, sc.poly.pairs]
+    shared += [getattr(sc.stack, f) for f in ("pv", "pm", "slots", "meta", "nv")] + [sc.extra]
+    assert all(a.shape[0] == 512 and a.strides[0] == 0 for a in shared)
+    assert sc.coords(40, 3).strides[0] == 0 and sc.coords(40, 3).shape == (512, 40, 3)
+    assert sc.poly.slots.strides[0] > 0 and sc.poly.slots.shape[0] == 512
+    own = sum(r.capacity for r in sc._rows)  # one task's working arrays
+    assert own < scratch_bytes(256) < 2 * own
+    assert not TaskScratch(4).one_row  # the per-task layout stays the default
+    rng = np.random.default_rng(31)
+    X = rng.random((20_000, 3))
+    tree = build_tree(X)
+    n = 40
+    corners = np.clip(rng.random((n, 1, 3)) + 0.5 * rng.random((n, 4, 3)), 0.0, 1.0)
+    args = (tree, corners, np.full((n, 1), -1, dtype=np.int32), np.zeros(n), np.full(n, np.inf))
+    shared_out = certify_tasks(*args, 0.0, n_add=1, n_keep=7, batch_size=16)
+    rows = TaskScratch(16, "cpu", one_row=False)
+    per_task = certify_tasks(*args, 0.0, n_add=1, n_keep=7, scratch=rows)
+    assert per_task["splits"].sum() > 0
+    for key, value in per_task.items():
+        np.testing.assert_array_equal(shared_out[key], value, err_msg=key)
 
 
 def test_thread_scratch_is_one_per_thread_and_grows_when_asked():
