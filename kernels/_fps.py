@@ -249,17 +249,23 @@ def farthest_points(tree, n_samples, start):
     node_max = np.where(lo[:, 0] > hi[:, 0], -np.inf, np.inf).astype(np.float32)
     points = tree.points.numpy().astype(np.float32)
     out = wp.empty(n_samples, dtype=wp.int32, device=device)
+
+    copy = not wp.get_device(device).is_cpu  # on the CPU the kernel uses NumPy's arrays
+
+    def shared(a):
+        return wp.array(a, dtype=wp.dtype_from_numpy(a.dtype), device=device, copy=copy)
+
     wp.launch(
         fps_kernel,
         dim=1,
         inputs=[
-            wp.array(points, dtype=wp.float32, device=device),
-            wp.array(lo, dtype=wp.float32, device=device),
-            wp.array(hi, dtype=wp.float32, device=device),
+            shared(points),
+            shared(lo),
+            shared(hi),
             tree.first_leaf,
             int(start),
-            wp.array(np.full(tree.n_points, np.inf, dtype=np.float32), device=device),
-            wp.array(node_max, dtype=wp.float32, device=device),
+            shared(np.full(tree.n_points, np.inf, dtype=np.float32)),
+            shared(node_max),
             wp.zeros(len(lo), dtype=wp.int32, device=device),
             wp.empty(max(tree.first_leaf, 1), dtype=wp.int32, device=device),
             wp.empty(2 * MAX_TREE_DEPTH + 2, dtype=wp.int32, device=device),
