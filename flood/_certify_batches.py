@@ -59,10 +59,17 @@ class SeedRows:
 
 def faces_of(sites):
     """``(flat, start, count)``: the sites (>= 0) of each row of ``sites``, row after row in
-    ``flat``, row ``i``'s from ``start[i]``, ``count[i]`` of them."""
-    valid = sites >= 0
+    ``flat``, row ``i``'s from ``start[i]``, ``count[i]`` of them, each row's in descending
+    order (as :class:`~flood.kernels._seeds.FaceSeeds` wants them)."""
+    desc = _descending_rows(sites)
+    valid = desc >= 0
     count = valid.sum(axis=1)
-    return sites[valid], np.cumsum(count) - count, count
+    return desc[valid], np.cumsum(count) - count, count
+
+
+def _descending_rows(sites):
+    """Each row of ``sites`` in descending order (its markers, all negative, last)."""
+    return -np.sort(-np.asarray(sites, dtype=np.int32), axis=1)
 
 
 def shrink(out, first_round):
@@ -74,8 +81,9 @@ def shrink(out, first_round):
     del out["ystar"]
     valid = sites >= 0
     out["n_sites"] = valid.sum(axis=1)
-    if first_round:
-        out["root"] = sites[valid]
+    if first_round:  # the cofaces' seeds: each row's sites in descending order (faces_of)
+        desc = _descending_rows(sites)
+        out["root"] = desc[desc >= 0]
     back = np.flatnonzero(out["status"] != STATUS_DONE)
     out.update(back=back, back_sites=sites[back], back_side=side[back], back_edge=edge[back])
     return out

@@ -36,41 +36,51 @@ def _in_row(seeds: wp.array2d(dtype=wp.int32), t: int, a: int, b: int, s: wp.int
     return found
 
 
+#: Faces of a task, at most (a k-simplex has k + 1).
+MAX_FACES = 7
+vec7i = wp.types.vector(length=MAX_FACES, dtype=wp.int32)
+
+
 @wp.func
 def gather_seeds(faces: SeedFaces, seeds: wp.array2d(dtype=wp.int32), t: int):
     """Row t of ``seeds`` as :func:`gather_seeds_reference` makes it: the own sites in their
     columns (a repeat as NO_POINT), then the faces' distinct sites not among them, in
-    descending order (kept sorted as they come: a row holds a few dozen), then one NO_POINT
-    where the row has room (the columns after it are not written: the S-loop reads a row
-    up to its first NO_POINT past the own sites, :func:`seed_polytope`)."""
+    descending order, then one NO_POINT where the row has room (the columns after it are
+    not written: the S-loop reads a row up to its first NO_POINT past the own sites,
+    :func:`seed_polytope`). Each face's sites are in descending order
+    (:class:`FaceSeeds`), so the row is their merge: the largest head of the faces' lists
+    each step, repeats dropped (1M cheese, 1,000 landmarks, tetrahedra: ~0.9 us per task,
+    against ~8 us for inserting ~170 sites in order one by one)."""
     lead = faces.own.shape[1]
     for j in range(lead):
         s = wp.max(faces.own[t, j], wp.int32(NO_POINT))
         if _in_row(seeds, t, 0, j, s):
             s = wp.int32(NO_POINT)
         seeds[t, j] = s
-    n = int(lead)
-    for i in range(faces.rows.shape[1]):
+    n_faces = faces.rows.shape[1]
+    pos = vec7i()
+    end = vec7i()
+    for i in range(n_faces):
         f = faces.rows[t, i]
-        a = faces.start[f]
-        for q in range(a, a + faces.count[f]):
-            s = faces.flat[q]
-            if s >= 0 and not _in_row(seeds, t, 0, lead, s):
-                p = int(lead)  # the first column holding a seed <= s (or n)
-                while p < n:
-                    if seeds[t, p] <= s:
-                        break
-                    p += 1
-                new = bool(True)
-                if p < n:
-                    new = seeds[t, p] != s
-                if new:  # shift the smaller ones right by one column
-                    j = int(n)
-                    while j > p:
-                        seeds[t, j] = seeds[t, j - 1]
-                        j -= 1
-                    seeds[t, p] = s
-                    n += 1
+        pos[i] = faces.start[f]
+        end[i] = faces.start[f] + faces.count[f]
+    n = int(lead)
+    last = wp.int32(NO_POINT)
+    while True:
+        best = wp.int32(NO_POINT)
+        for i in range(n_faces):
+            if pos[i] < end[i]:
+                best = wp.max(best, faces.flat[pos[i]])
+        if best < 0:  # every list is spent (or holds no site any more)
+            break
+        for i in range(n_faces):  # the faces that hold it move past it
+            if pos[i] < end[i]:
+                if faces.flat[pos[i]] == best:
+                    pos[i] = pos[i] + 1
+        if best != last and not _in_row(seeds, t, 0, lead, best):
+            seeds[t, n] = best
+            n += 1
+        last = best
     if n < seeds.shape[1]:
         seeds[t, n] = wp.int32(NO_POINT)
 
@@ -86,18 +96,38 @@ def _shared_array(a, device):
     return wp.array(a, dtype=wp.int32, device=device, copy=False)
 
 
+def descending_faces(flat, start, count):
+    """``flat`` with each face's sites (``flat[start[f] : start[f] + count[f]]``, faces
+    stored one after the other from 0) in descending order: ``flat`` itself when they
+    already are (one vectorised check: flood's own faces come sorted, :func:`flood.
+    _certify_batches.shrink`), else a sorted copy."""
+    if len(flat) < 2:
+        return flat
+    if len(count) and (int(start[0]) != 0 or not np.array_equal(start[1:], np.cumsum(count)[:-1])):
+        raise ValueError("FaceSeeds: the faces' sites must lie one face after the other in flat")
+    first = np.zeros(len(flat) + 1, dtype=bool)
+    first[start] = True  # where a face starts
+    if not first[1:-1][flat[1:] > flat[:-1]].all():  # larger than the one before: a new face
+        face = np.repeat(np.arange(len(count)), count)
+        flat = flat[np.lexsort((-flat.astype(np.int64), face))]
+    return np.ascontiguousarray(flat, dtype=np.int32)
+
+
 class FaceSeeds:
     """The host side of :class:`SeedFaces` for tasks ``0 .. len - 1``: ``own`` (n, k + 1)
     and ``rows`` (n, n_faces) per task, the faces' ``flat`` sites with their ``start`` and
-    ``count``. :meth:`take` slices the tasks; the faces' arrays are shared, and made into
-    Warp arrays once per device."""
+    ``count``, each face's in descending order (:func:`descending_faces` sorts them when
+    they are not). :meth:`take` slices the tasks; the faces' arrays are shared, and made
+    into Warp arrays once per device."""
 
     def __init__(self, own, rows, flat, start, count, _shared=None):
         self.own = np.ascontiguousarray(own, dtype=np.int32)
         self.rows = np.ascontiguousarray(rows, dtype=np.int32)
-        self.flat = np.ascontiguousarray(flat, dtype=np.int32)
         self.start = np.ascontiguousarray(start, dtype=np.int32)
         self.count = np.ascontiguousarray(count, dtype=np.int32)
+        flat = np.ascontiguousarray(flat, dtype=np.int32)
+        # :meth:`take`'s slices share the arrays (and their order) of the whole
+        self.flat = flat if _shared is not None else descending_faces(flat, self.start, self.count)
         self._shared = {} if _shared is None else _shared  # device -> (flat, start, count)
 
     def __len__(self):

@@ -85,3 +85,41 @@ def test_certify_tasks_on_face_seeds_equals_certify_tasks_on_their_rows(k):
         np.testing.assert_array_equal(gathered[key], value, err_msg=key)
     with pytest.raises(ValueError, match="n_eager"):
         certify_tasks(args[0], args[1], faces, *args[3:], n_eager=None)
+
+
+def test_face_seeds_hold_each_faces_sites_in_descending_order():
+    """The kernel merges the faces' lists, so FaceSeeds keeps each face's sites descending:
+    flood's own faces (faces_of, shrink) come sorted and are used as they are; others are
+    sorted face by face (the faces' sets unchanged); a layout with gaps is refused."""
+    from flood._certify_batches import faces_of, shrink
+    from flood.kernels._seeds import descending_faces
+
+    rng = np.random.default_rng(8)
+    sites = rng.integers(-2, 500, size=(30, 12)).astype(np.int32)
+    flat, start, count = faces_of(sites)
+    for i in range(30):  # each row's valid sites, largest first
+        row = flat[start[i] : start[i] + count[i]]
+        assert sorted(row.tolist(), reverse=True) == row.tolist()
+        assert sorted(row.tolist()) == sorted(sites[i][sites[i] >= 0].tolist())
+    assert descending_faces(flat, start, count) is flat  # sorted: not copied
+    own = np.zeros((4, 2), dtype=np.int32)
+    rows = rng.integers(0, 30, size=(4, 3))
+    shuffled = flat.copy()
+    for i in range(30):
+        rng.shuffle(shuffled[start[i] : start[i] + count[i]])
+    faces = FaceSeeds(own, rows, shuffled, start, count)
+    np.testing.assert_array_equal(faces.flat, flat)
+    assert faces.take(1, 3).flat is faces.flat
+    with pytest.raises(ValueError, match="one face after the other"):
+        descending_faces(flat, start + 1, count)
+    # shrink gives the cofaces the same lists faces_of does (first round)
+    out = {
+        "sites": sites,
+        "side": np.zeros_like(sites),
+        "edge": np.zeros(30, dtype=np.int32),
+        "ystar": np.zeros((30, 3)),
+        "status": np.zeros(30, dtype=np.int32),
+    }
+    kept = shrink(out, first_round=True)
+    np.testing.assert_array_equal(kept["root"], flat)
+    np.testing.assert_array_equal(kept["n_sites"], count)
