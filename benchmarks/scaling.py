@@ -41,6 +41,7 @@ STAGES = ("index", "landmarks", "delaunay", "filtration", "persistence")
 COLUMNS = [
     "cloud",
     "n_points",
+    "seed",
     "landmarks",
     "repeat",
     *(f"flood_{s}_s" for s in STAGES),
@@ -120,7 +121,7 @@ def _peer(row, name, result, timeout, flood_s):
 def measure(cloud, n, landmarks, peers, repeat, timeout, points_per_edge, seed=0):
     """One row: flood, then each peer, each in its own process."""
     fl = run_job("flood", cloud=cloud, n=n, seed=seed, landmarks=landmarks)
-    row = {"cloud": cloud, "n_points": n, "landmarks": landmarks, "repeat": repeat}
+    row = {"cloud": cloud, "n_points": n, "seed": seed, "landmarks": landmarks, "repeat": repeat}
     for s in STAGES:
         row[f"flood_{s}_s"] = fl["timings"].get(s, float("nan"))
     row["flood_s"] = fl["seconds"]
@@ -238,6 +239,7 @@ def run_compare(args):
                     rep,
                     args.timeout_peer,
                     args.points_per_edge,
+                    seed=args.seed,
                 )
                 rows.append(row)
                 print(f"# {cloud} N={n:,} repeat {rep}: flood {row['flood_s']:.2f} s", flush=True)
@@ -326,7 +328,7 @@ def run_scaling(args):
     cloud = args.clouds[0]
     for n in args.sizes:
         for rep in range(args.repeats):
-            fl = run_job("flood", cloud=cloud, n=n, seed=0, landmarks=args.landmarks)
+            fl = run_job("flood", cloud=cloud, n=n, seed=args.seed, landmarks=args.landmarks)
             row = {
                 "cloud": cloud,
                 "n_points": n,
@@ -398,6 +400,7 @@ def parse_args(argv=None):
     p.add_argument("--landmarks", type=int, default=None)
     p.add_argument("--peers", default=None, help="comma list of flooder,alpha (or none)")
     p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0, help="the clouds' seed (another cloud)")
     p.add_argument("--timeout-peer", type=float, default=400.0, help="seconds per peer run")
     p.add_argument("--points-per-edge", type=int, default=30, help="flooder's grid")
     p.add_argument("--csv", default=None)
@@ -405,6 +408,8 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true", help="20k cube, 200 landmarks")
     p.add_argument("--scaling", action="store_true", help="flood alone over N")
     args = p.parse_args(argv)
+    if args.seed < 0:
+        p.error(f"--seed must be >= 0; got {args.seed}")
     if args.quick:
         args.clouds = args.clouds or "cube"
         args.sizes = args.sizes or [20_000]

@@ -7,6 +7,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 BENCH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -67,13 +69,16 @@ def test_scaling_quick(tmp_path):
     out = tmp_path / "scaling.csv"
     _run(
         "scaling",
-        ["--quick", "--sizes", "4000", "--landmarks", "60", "--peers", peers, "--csv", str(out)],
+        ["--quick", "--sizes", "4000", "--landmarks", "60", "--peers", peers, "--csv", str(out)]
+        + ["--seed", "3"],
     )
     columns, rows = _read(out)
     assert columns == scaling.COLUMNS
     assert len(rows) == 1
     row = rows[0]
-    assert row["cloud"] == "cube" and int(row["n_points"]) == 4000
+    assert row["cloud"] == "cube" and int(row["n_points"]) == 4000 and int(row["seed"]) == 3
+    with pytest.raises(SystemExit):  # another cloud: a seed >= 0
+        scaling.parse_args(["--seed", "-1"])
     for c in (
         "flood_index_s",
         "flood_filtration_s",
