@@ -234,3 +234,22 @@ def test_fpsample_start_is_fpsamples():
         pts = X[trial % 3].astype(np.float32)
         h = max(1, min(int(rng.integers(1, 10)), int(np.log2(n)) - 1))
         assert fpsample_start(pts.copy(), h) == fpsample_start_reference(pts, h), (n, dim, h)
+
+
+def test_column_means_are_numpys_to_the_last_bit():
+    """flood_complex centres X by column_means: NumPy's X.mean(axis=0) bit for bit (the
+    kernel adds the rows in NumPy's order), for every dimension and for arrays NumPy must
+    take (one column, which NumPy sums pairwise; not C-contiguous; float32)."""
+    from flood.kernels._tree import column_means
+
+    rng = np.random.default_rng(12)
+    for shape in [(200_001, 3), (5_000, 1), (3_000, 2), (7_777, 4), (4_096, 5), (999, 6), (1, 3)]:
+        X = rng.normal(size=shape) * rng.uniform(0.1, 1e3, shape[1]) + rng.uniform(-1e4, 1e4)
+        got = column_means(X)
+        assert got.dtype == np.float64 and got.shape == (shape[1],)
+        np.testing.assert_array_equal(got, X.mean(axis=0))
+    X = rng.normal(size=(10_000, 3)) + 1e6  # large offset: any other order of sums differs
+    np.testing.assert_array_equal(column_means(X), X.mean(axis=0))
+    assert not np.array_equal(np.sort(X, axis=0).mean(axis=0), X.mean(axis=0))
+    for other in (np.asfortranarray(X), X.astype(np.float32), X[::2]):
+        np.testing.assert_array_equal(column_means(other), other.mean(axis=0))
