@@ -136,7 +136,7 @@ class FloodResult:
         >>> import numpy as np
         >>> from flood import flood_complex
         >>> t = np.linspace(0, 2 * np.pi, 200, endpoint=False)
-        >>> res = flood_complex(np.c_[np.cos(t), np.sin(t)], 20, device="cpu")
+        >>> res = flood_complex(np.c_[np.cos(t), np.sin(t)], 20, device="cpu", random_state=0)
         >>> dgms = res.diagrams(1, min_persistence=0.1)  # the circle's one long H1 bar
         >>> dgms.homology_dimensions, dgms[0].shape
         ((1,), (1, 2))
@@ -231,7 +231,7 @@ class FloodResult:
         >>> import numpy as np
         >>> from flood import flood_complex
         >>> t = np.linspace(0, 2 * np.pi, 200, endpoint=False)
-        >>> res = flood_complex(np.c_[np.cos(t), np.sin(t)], 20, device="cpu")
+        >>> res = flood_complex(np.c_[np.cos(t), np.sin(t)], 20, device="cpu", random_state=0)
         >>> f = res.features(top=1)
         >>> int(f["dimension"][0]), bool(abs(f["radius"][0] - 1) < 0.02)
         (1, True)
