@@ -369,3 +369,39 @@ def test_even_batches_share_the_threads_evenly(n, size, threads):
         assert got == size
     if (n, size, threads) == (6083, 682, 2):
         assert (got, after) == (609, 10)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda:0"])
+def test_a_cpu_task_goes_on_where_a_gpu_task_is_handed_back(monkeypatch, device):
+    """_run lets a CPU task spend CPU_MAX_QUERIES queries before it is handed back to be
+    split (the halves would start again, in small rounds), a GPU task the kernel's
+    MAX_QUERIES (the host's halves run in parallel there)."""
+    import flood._certify as certify
+    from flood.kernels._sloop import MAX_QUERIES
+
+    asked = []
+
+    def fake(tree, corners, seeds, lower0, reach, tol, **kw):
+        m = len(corners)
+        asked.append(kw["max_queries"])
+        return {
+            "lower": np.zeros(m), "upper": np.zeros(m), "status": np.zeros(m, dtype=np.int32),
+            "queries": np.zeros(m, dtype=np.int32), "splits": np.zeros(m, dtype=np.int32),
+            "sites": np.full((m, 4), -1, dtype=np.int32), "side": np.zeros((m, 4), dtype=np.int32),
+            "edge": np.full(m, -1, dtype=np.int32), "ystar": np.zeros((m, 3)),
+            "ylow": np.zeros((m, 3)),
+        }  # fmt: skip
+
+    class Scratch:
+        def get(self, capacity, max_vertices):
+            return None
+
+    monkeypatch.setattr(certify, "certify_tasks", fake)
+    monkeypatch.setattr(certify, "launch_size", lambda device, max_vertices: 64)
+    tree = type("T", (), {"device": device})()
+    n = 100
+    args = (np.zeros((n, 3, 3)), np.zeros((n, 3), dtype=np.int32), np.zeros(n), np.full(n, 1.0))
+    certify._run(tree, *args, 0.0, 2, None, Scratch())
+    want = certify.CPU_MAX_QUERIES if device == "cpu" else MAX_QUERIES
+    assert asked and set(asked) == {want}
+    assert certify.CPU_MAX_QUERIES > MAX_QUERIES
