@@ -314,6 +314,17 @@ def test_outputs_copied_back_equal_outputs_written_in_place(monkeypatch):
         np.testing.assert_array_equal(copied[key], value, err_msg=key)
 
 
+def _finished_tasks(m):
+    """What certify_tasks returns for m tasks that all finished (a stand-in for the kernel)."""
+    return {
+        "lower": np.zeros(m), "upper": np.zeros(m), "status": np.zeros(m, dtype=np.int32),
+        "queries": np.zeros(m, dtype=np.int32), "splits": np.zeros(m, dtype=np.int32),
+        "sites": np.full((m, 4), -1, dtype=np.int32), "side": np.zeros((m, 4), dtype=np.int32),
+        "edge": np.full(m, -1, dtype=np.int32), "ystar": np.zeros((m, 3)),
+        "ylow": np.zeros((m, 3)),
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "n, n_threads, want", [(3000, 2, 750), (200, 2, 100), (100_000, 2, 1563), (300_000, 2, 4055)]
 )
@@ -328,13 +339,7 @@ def test_launches_grow_only_where_a_dimension_has_many_batches(monkeypatch, n, n
     def fake(tree, corners, seeds, lower0, reach, tol, **kw):
         m = len(corners)
         sizes.append((m, kw["scratch"].capacity))
-        return {
-            "lower": np.zeros(m), "upper": np.zeros(m), "status": np.zeros(m, dtype=np.int32),
-            "queries": np.zeros(m, dtype=np.int32), "splits": np.zeros(m, dtype=np.int32),
-            "sites": np.full((m, 4), -1, dtype=np.int32), "side": np.zeros((m, 4), dtype=np.int32),
-            "edge": np.full(m, -1, dtype=np.int32), "ystar": np.zeros((m, 3)),
-            "ylow": np.zeros((m, 3)),
-        }  # fmt: skip
+        return _finished_tasks(m)
 
     class Scratch:
         def get(self, capacity, max_vertices):
@@ -384,13 +389,7 @@ def test_a_cpu_task_goes_on_where_a_gpu_task_is_handed_back(monkeypatch, device)
     def fake(tree, corners, seeds, lower0, reach, tol, **kw):
         m = len(corners)
         asked.append(kw["max_queries"])
-        return {
-            "lower": np.zeros(m), "upper": np.zeros(m), "status": np.zeros(m, dtype=np.int32),
-            "queries": np.zeros(m, dtype=np.int32), "splits": np.zeros(m, dtype=np.int32),
-            "sites": np.full((m, 4), -1, dtype=np.int32), "side": np.zeros((m, 4), dtype=np.int32),
-            "edge": np.full(m, -1, dtype=np.int32), "ystar": np.zeros((m, 3)),
-            "ylow": np.zeros((m, 3)),
-        }  # fmt: skip
+        return _finished_tasks(m)
 
     class Scratch:
         def get(self, capacity, max_vertices):
