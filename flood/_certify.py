@@ -53,9 +53,10 @@ MAX_SPLIT_DEPTH = 40
 #: (:data:`flood.kernels._sloop.MAX_QUERIES`, 200, stays the kernel's default and the GPU's,
 #: where the host's halves of a long task run in parallel). A task handed back loses its
 #: pieces and sites, and its halves start again in rounds of a few tasks that leave a thread
-#: waiting; on the CPU it may as well go on. 1M cheese, 1,000 landmarks (seed 0 / 1): with
-#: 200, 86 / 98 triangles and tetrahedra came back in 3-4 more rounds (~0.04 s); with 1,000
-#: none, filtration 1.034-1.073 s against 1.086-1.117 (seed 0, 3 runs each) and queries per
+#: waiting; on the CPU it may as well go on. 1M cheese, 1,000 landmarks: with 200, the
+#: first round handed back 28 triangles and 22 tetrahedra (seed 0; 42 and 23 on seed 1),
+#: whose pieces ran in 3 and 4 more rounds (~0.04 s); with 1,000 none on either seed,
+#: filtration 1.034-1.073 s against 1.086-1.117 (seed 0, 3 runs each) and queries per
 #: tetrahedron 20.2 -> 16.9 (seed 1); 10,000 landmarks 1.73 against 1.77-1.86 s; the 300k
 #: torus and ``tol=0`` on the 100k cheese hand nothing back either way.
 CPU_MAX_QUERIES = 1000

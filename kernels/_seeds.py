@@ -123,6 +123,11 @@ class FaceSeeds:
     def __init__(self, own, rows, flat, start, count, _shared=None):
         self.own = np.ascontiguousarray(own, dtype=np.int32)
         self.rows = np.ascontiguousarray(rows, dtype=np.int32)
+        if self.rows.ndim != 2 or self.rows.shape[1] > MAX_FACES:  # the kernel's fixed arrays
+            raise ValueError(
+                f"FaceSeeds rows must have shape (n_tasks, n_faces) with n_faces <= "
+                f"{MAX_FACES}; got {self.rows.shape}"
+            )
         self.start = np.ascontiguousarray(start, dtype=np.int32)
         self.count = np.ascontiguousarray(count, dtype=np.int32)
         flat = np.ascontiguousarray(flat, dtype=np.int32)

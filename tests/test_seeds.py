@@ -112,6 +112,8 @@ def test_face_seeds_hold_each_faces_sites_in_descending_order():
     assert faces.take(1, 3).flat is faces.flat
     with pytest.raises(ValueError, match="one face after the other"):
         descending_faces(flat, start + 1, count)
+    with pytest.raises(ValueError, match="n_faces <= 7"):  # the kernel holds 7 list heads
+        FaceSeeds(own, np.zeros((4, 8), dtype=np.int32), flat, start, count)
     # shrink gives the cofaces the same lists faces_of does (first round)
     out = {
         "sites": sites,
