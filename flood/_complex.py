@@ -43,6 +43,15 @@ __all__ = ["FloodResult", "flood_complex"]
 #: Below, Qhull is too short to hide them (10,000 landmarks: ~0.1 s). Never with
 #: ``n_threads=1``: the caller asked for one core.
 OVERLAP_MIN_LANDMARKS = 10_000
+#: The Warp modules that the stages after FPS launch first: loaded in a second thread while
+#: FPS runs on the tree on one core. Loading a module that is in the kernel cache costs
+#: Warp a hash of its source, in Python (~12 ms for the certified kernel's module); at the
+#: filtration's first launch it held up both threads (1M cheese, 1,000 landmarks: the first
+#: batch of edges 0.030 s against 0.016 s with the modules loaded).
+AFTER_FPS_MODULES = {
+    "certified": ("flood.kernels._nearest", "flood.kernels._voronoi", "flood.kernels._seeds"),
+    "grid": ("flood.kernels._nearest", "flood.kernels._grid"),
+}
 
 
 def flood_complex(
@@ -208,8 +217,9 @@ def flood_complex(
     timings["index"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
+    preload = AFTER_FPS_MODULES[method] if fps_start is not None else ()
     L, sites, vertex_values, lm_idx = _landmarks(
-        Xc, shift, tree, inverse, landmarks, random_state, fps_start
+        Xc, shift, tree, inverse, landmarks, random_state, fps_start, preload, device
     )
     near = None  # the landmarks' nearest points, when computed beside Qhull
     side = (tree, L, sites, device, 1, method != "grid")  # one thread: Qhull has the other
@@ -288,16 +298,44 @@ def _index_beside_fps(Xc, device, landmarks, random_state, beside=True):
     return tree, inverse, None
 
 
-def _landmarks(Xc, shift, tree, inverse, landmarks, random_state, fps_start=None):
+def _landmarks(
+    Xc, shift, tree, inverse, landmarks, random_state, fps_start=None, preload=(), device="cpu"
+):
     """Distinct landmarks L (centered by ``shift``), their sites (tree order), d_X at them,
-    and their rows in X (None when given coordinates are not all points of X)."""
+    and their rows in X (None when given coordinates are not all points of X). The Warp
+    modules named in ``preload`` are loaded in a second thread once FPS on the tree has
+    started (:func:`_load_when`)."""
     if isinstance(landmarks, int):
-        lm_idx = pick_landmarks(Xc, landmarks, random_state, tree=tree, start=fps_start)
+        if preload:
+            launched = threading.Event()
+
+            def pick():
+                try:
+                    return pick_landmarks(
+                        Xc, landmarks, random_state, tree=tree, start=fps_start, launched=launched
+                    )
+                finally:
+                    launched.set()  # FPS did not run on the tree, or failed: no wait
+
+            lm_idx, _ = _beside(pick, _load_when, launched, preload, device)
+        else:
+            lm_idx = pick_landmarks(Xc, landmarks, random_state, tree=tree, start=fps_start)
         return Xc[lm_idx], inverse[lm_idx], np.zeros(len(lm_idx)), lm_idx
     L = landmarks[distinct_rows(landmarks, "landmarks")] - shift
     site_tree, vertex_values = nearest(tree, L)
     lm_idx = tree.order[site_tree] if np.all(vertex_values == 0) else None
     return L, site_tree.astype(np.int32), vertex_values, lm_idx
+
+
+def _load_when(event, modules, device):
+    """Load the Warp ``modules`` on ``device`` once ``event`` is set. Every launch looks its
+    module up under Warp's one code-generation lock, which a load holds while it hashes:
+    waiting until the FPS kernel runs keeps its launch from waiting behind the loads."""
+    import warp as wp
+
+    event.wait()
+    for name in modules:
+        wp.load_module(name, device=device)
 
 
 def _beside_qhull(tree, L, sites, device, n_threads, certified):

@@ -39,7 +39,9 @@ def tree_fps_start(points, random_state=None):
     return (fpsample_start(_rolled(points, shift), h) + shift) % len(points)
 
 
-def farthest_point_sampling(points, n_landmarks, random_state=None, tree=None, start=None):
+def farthest_point_sampling(
+    points, n_landmarks, random_state=None, tree=None, start=None, launched=None
+):
     """Indices of ``n_landmarks`` points of ``points`` chosen by farthest point sampling.
 
     Uses ``fpsample``'s bucket FPS (QuickFPS) on the float32 points. It starts from the
@@ -62,6 +64,9 @@ def farthest_point_sampling(points, n_landmarks, random_state=None, tree=None, s
     start : int, optional
         :func:`tree_fps_start` of these points and ``random_state``, when computed
         beforehand (used only on the tree; ``random_state`` is then not drawn from).
+    launched : threading.Event, optional
+        Set as the sampling on the tree starts (:func:`flood.kernels._fps.farthest_points`);
+        never set otherwise.
 
     Returns
     -------
@@ -81,7 +86,7 @@ def farthest_point_sampling(points, n_landmarks, random_state=None, tree=None, s
         return (np.asarray(idx, dtype=np.int64) + shift) % n
     first = tree_fps_start(points, random_state) if start is None else int(start)
     position = int(np.flatnonzero(tree.order == first)[0])
-    return tree.order[farthest_points(tree, int(n_landmarks), position)]
+    return tree.order[farthest_points(tree, int(n_landmarks), position, launched)]
 
 
 def samples_on_tree(n_landmarks, device):

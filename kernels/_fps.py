@@ -225,7 +225,7 @@ def fpsample_start_reference(points, height):
     return int(fpsample.bucket_fps_kdline_sampling(points, 1, h=height, start_idx=0)[0])
 
 
-def farthest_points(tree, n_samples, start):
+def farthest_points(tree, n_samples, start, launched=None):
     """Farthest point sampling of the points of ``tree`` from tree position ``start``.
 
     Parameters
@@ -236,6 +236,9 @@ def farthest_points(tree, n_samples, start):
         ``1 <= n_samples <= tree.n_points``.
     start : int
         Tree position of the first sample.
+    launched : threading.Event, optional
+        Set just before the kernel starts (it runs ~0.05 s at 1M points and 1,000 samples on
+        one core, the GIL released: what another thread may do meanwhile).
 
     Returns
     -------
@@ -255,6 +258,8 @@ def farthest_points(tree, n_samples, start):
     def shared(a):
         return wp.array(a, dtype=wp.dtype_from_numpy(a.dtype), device=device, copy=copy)
 
+    if launched is not None:
+        launched.set()
     wp.launch(
         fps_kernel,
         dim=1,

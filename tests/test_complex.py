@@ -420,12 +420,96 @@ def test_fps_start_found_beside_the_tree_build_gives_the_same_landmarks(monkeypa
     monkeypatch.setattr(complex_module, "_beside", spy)
     X = np.random.default_rng(12).random((5000, 3))
     res = flood_complex(X, 150, random_state=3, device="cpu")
-    assert seen == ["tree_fps_start"]
+    assert seen == ["tree_fps_start", "_load_when"]  # the modules load beside FPS
     Xc = X - X.mean(axis=0)
     want = farthest_point_sampling(Xc, 150, 3, build_tree(Xc))
     np.testing.assert_array_equal(res.landmark_indices, want)
     other = farthest_point_sampling(Xc, 150, 4, build_tree(Xc))  # another start: others
     assert not np.array_equal(other, want)
+
+
+def test_modules_load_beside_fps_after_its_kernel_started(monkeypatch):
+    import threading
+
+    import warp as wp
+
+    import flood._complex as complex_module
+    import flood._landmarks as landmarks_module
+    from flood.kernels import _fps
+
+    monkeypatch.setattr(landmarks_module, "TREE_FPS_MIN_LANDMARKS", 100)
+    events, loads = [], []
+    launch, load = wp.launch, wp.load_module
+
+    def spy_launch(kernel, *args, **kwargs):
+        if kernel is _fps.fps_kernel:  # FPS on the tree: its event is set before it starts
+            events.append(threading.get_ident())
+        return launch(kernel, *args, **kwargs)
+
+    def spy_load(name, *args, **kwargs):
+        loads.append((name, threading.get_ident()))
+        return load(name, *args, **kwargs)
+
+    monkeypatch.setattr(_fps.wp, "launch", spy_launch)
+    monkeypatch.setattr(wp, "load_module", spy_load)
+    X = np.random.default_rng(12).random((5000, 3))
+    main = threading.get_ident()
+    res = flood_complex(X, 150, random_state=3, device="cpu")
+    assert events == [main]
+    want = complex_module.AFTER_FPS_MODULES["certified"]
+    assert [name for name, _ in loads] == list(want)
+    assert all(tid != main for _, tid in loads)  # in the second thread
+    reference = flood_complex(X, 150, random_state=3, device="cpu", n_threads=1)
+    np.testing.assert_array_equal(res.landmark_indices, reference.landmark_indices)
+    for a, b in zip(res.upper, reference.upper):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_modules_preload_does_not_wait_without_fps_on_the_tree():
+    import threading
+
+    import flood._complex as complex_module
+    from flood.kernels import build_tree
+
+    # 50 landmarks: fpsample, not FPS on the tree; the event is never set by FPS
+    X = np.random.default_rng(13).random((3000, 3))
+    Xc = X - X.mean(axis=0)
+    tree = build_tree(Xc)
+    inverse = np.empty(len(X), dtype=np.int32)
+    inverse[tree.order] = np.arange(len(X), dtype=np.int32)
+    modules = complex_module.AFTER_FPS_MODULES["certified"]
+    done = {}
+
+    def run():
+        done["out"] = complex_module._landmarks(
+            Xc, X.mean(axis=0), tree, inverse, 50, 0, None, modules, "cpu"
+        )
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive() and len(done["out"][0]) == 50
+
+
+def test_farthest_points_sets_its_event_before_the_launch(monkeypatch):
+    import threading
+
+    from flood.kernels import _fps, build_tree
+
+    X = np.random.default_rng(14).random((2000, 3))
+    tree = build_tree(X)
+    event = threading.Event()
+    seen = []
+    launch = _fps.wp.launch
+
+    def spy(kernel, *args, **kwargs):
+        seen.append(event.is_set())
+        return launch(kernel, *args, **kwargs)
+
+    monkeypatch.setattr(_fps.wp, "launch", spy)
+    pos = _fps.farthest_points(tree, 20, 0, launched=event)
+    assert seen == [True] and len(pos) == 20
+    np.testing.assert_array_equal(pos, _fps.farthest_points(tree, 20, 0))
 
 
 def test_one_thread_runs_nothing_beside(monkeypatch):
@@ -446,7 +530,7 @@ def test_one_thread_runs_nothing_beside(monkeypatch):
     one = flood_complex(X, 150, random_state=3, device="cpu", n_threads=1)
     assert seen == []  # n_threads=1: one core, no second thread
     two = flood_complex(X, 150, random_state=3, device="cpu", n_threads=2)
-    assert seen == ["tree_fps_start", "_beside_qhull"]
+    assert seen == ["tree_fps_start", "_load_when", "_beside_qhull"]
     np.testing.assert_array_equal(one.landmark_indices, two.landmark_indices)
     for a, b in zip(one.upper, two.upper):
         np.testing.assert_array_equal(a, b)
