@@ -237,8 +237,9 @@ def farthest_points(tree, n_samples, start, launched=None):
     start : int
         Tree position of the first sample.
     launched : threading.Event, optional
-        Set just before the kernel starts (it runs ~0.05 s at 1M points and 1,000 samples on
-        one core, the GIL released: what another thread may do meanwhile).
+        Set just before the kernel starts, once its launch is recorded (it runs ~0.05 s at
+        1M points and 1,000 samples on one core, the GIL released: what another thread may
+        do meanwhile, even load Warp modules).
 
     Returns
     -------
@@ -258,26 +259,26 @@ def farthest_points(tree, n_samples, start, launched=None):
     def shared(a):
         return wp.array(a, dtype=wp.dtype_from_numpy(a.dtype), device=device, copy=copy)
 
+    inputs = [  # held here until the kernel has run
+        shared(points),
+        shared(lo),
+        shared(hi),
+        tree.first_leaf,
+        int(start),
+        shared(np.full(tree.n_points, np.inf, dtype=np.float32)),
+        shared(node_max),
+        wp.zeros(len(lo), dtype=wp.int32, device=device),
+        wp.empty(max(tree.first_leaf, 1), dtype=wp.int32, device=device),
+        wp.empty(2 * MAX_TREE_DEPTH + 2, dtype=wp.int32, device=device),
+    ]
+    # recorded first: the launch itself then needs neither the GIL for long nor Warp's
+    # code-generation lock (which a module load in another thread may hold)
+    cmd = wp.launch(
+        fps_kernel, dim=1, inputs=inputs, outputs=[out], device=device, record_cmd=True
+    )
     if launched is not None:
         launched.set()
-    wp.launch(
-        fps_kernel,
-        dim=1,
-        inputs=[
-            shared(points),
-            shared(lo),
-            shared(hi),
-            tree.first_leaf,
-            int(start),
-            shared(np.full(tree.n_points, np.inf, dtype=np.float32)),
-            shared(node_max),
-            wp.zeros(len(lo), dtype=wp.int32, device=device),
-            wp.empty(max(tree.first_leaf, 1), dtype=wp.int32, device=device),
-            wp.empty(2 * MAX_TREE_DEPTH + 2, dtype=wp.int32, device=device),
-        ],
-        outputs=[out],
-        device=device,
-    )
+    cmd.launch()
     return out.numpy()
 
 

@@ -491,7 +491,7 @@ def test_modules_preload_does_not_wait_without_fps_on_the_tree():
     assert not thread.is_alive() and len(done["out"][0]) == 50
 
 
-def test_farthest_points_sets_its_event_before_the_launch(monkeypatch):
+def test_farthest_points_sets_its_event_before_the_kernel_runs(monkeypatch):
     import threading
 
     from flood.kernels import _fps, build_tree
@@ -502,14 +502,26 @@ def test_farthest_points_sets_its_event_before_the_launch(monkeypatch):
     seen = []
     launch = _fps.wp.launch
 
+    class Recorded:  # the recorded launch, run when farthest_points says so
+        def __init__(self, cmd):
+            self.cmd = cmd
+
+        def launch(self):
+            seen.append(("run", event.is_set()))
+            self.cmd.launch()
+
     def spy(kernel, *args, **kwargs):
-        seen.append(event.is_set())
-        return launch(kernel, *args, **kwargs)
+        seen.append(("record", event.is_set()))
+        assert kwargs.get("record_cmd")  # the lookup under Warp's lock happens here
+        return Recorded(launch(kernel, *args, **kwargs))
 
     monkeypatch.setattr(_fps.wp, "launch", spy)
     pos = _fps.farthest_points(tree, 20, 0, launched=event)
-    assert seen == [True] and len(pos) == 20
+    assert seen == [("record", False), ("run", True)] and len(pos) == 20
+    monkeypatch.setattr(_fps.wp, "launch", launch)
     np.testing.assert_array_equal(pos, _fps.farthest_points(tree, 20, 0))
+    ref = _fps.farthest_points_reference(tree.points.numpy(), 20, 0)
+    np.testing.assert_array_equal(pos, ref)
 
 
 def test_one_thread_runs_nothing_beside(monkeypatch):
