@@ -273,9 +273,7 @@ def farthest_points(tree, n_samples, start, launched=None):
     ]
     # recorded first: the launch itself then needs neither the GIL for long nor Warp's
     # code-generation lock (which a module load in another thread may hold)
-    cmd = wp.launch(
-        fps_kernel, dim=1, inputs=inputs, outputs=[out], device=device, record_cmd=True
-    )
+    cmd = wp.launch(fps_kernel, dim=1, inputs=inputs, outputs=[out], device=device, record_cmd=True)
     if launched is not None:
         launched.set()
     cmd.launch()
