@@ -40,7 +40,7 @@ def tree_fps_start(points, random_state=None):
 
 
 def farthest_point_sampling(
-    points, n_landmarks, random_state=None, tree=None, start=None, launched=None
+    points, n_landmarks, random_state=None, tree=None, start=None, launched=None, record=None
 ):
     """Indices of ``n_landmarks`` points of ``points`` chosen by farthest point sampling.
 
@@ -67,6 +67,9 @@ def farthest_point_sampling(
     launched : threading.Event, optional
         Set as the sampling on the tree starts (:func:`flood.kernels._fps.farthest_points`);
         never set otherwise.
+    record : dict, optional
+        Receives ``"sq_distances"`` when the sampling ran on the tree (see
+        :func:`flood.kernels._fps.farthest_points`); left as it is otherwise.
 
     Returns
     -------
@@ -86,7 +89,7 @@ def farthest_point_sampling(
         return (np.asarray(idx, dtype=np.int64) + shift) % n
     first = tree_fps_start(points, random_state) if start is None else int(start)
     position = int(np.flatnonzero(tree.order == first)[0])
-    return tree.order[farthest_points(tree, int(n_landmarks), position, launched)]
+    return tree.order[farthest_points(tree, int(n_landmarks), position, launched, record)]
 
 
 def samples_on_tree(n_landmarks, device):
@@ -94,6 +97,57 @@ def samples_on_tree(n_landmarks, device):
     landmarks than points, samples on it (a CPU tree, from :data:`TREE_FPS_MIN_LANDMARKS`
     landmarks on) and so starts from :func:`tree_fps_start`."""
     return n_landmarks >= TREE_FPS_MIN_LANDMARKS and str(device).startswith("cpu")
+
+
+#: Candidates for the covering radius read off FPS's distances: past this share of the
+#: points, :func:`covering_radius_from_fps` searches them all (a cloud of many equally far
+#: points, e.g. a grid: the candidates would cost as much as the full search).
+FPS_COVER_MAX_SHARE = 1 / 64
+
+
+def fps_distance_error(sq_max, max_abs, dim):
+    """A bound on ``|sqrt(d32) - min over l |x - l||`` for every point x, where d32 is FPS's
+    float32 squared distance of x to its nearest landmark (of float32-rounded coordinates,
+    summed in float32), ``sq_max`` the largest d32 and ``max_abs`` the largest absolute
+    coordinate of the points (and so of the landmarks).
+
+    Rounding a coordinate to float32 moves it by at most ``u |x_j|`` (u = 2^-24), so a
+    distance by at most ``2 u sqrt(dim) max_abs``; the differences, squares and sum in
+    float32 change the squared distance by a factor within ``1 +- (dim + 2) u`` (fused or
+    not), its square root by less. For the landmark that is nearest in either measure the
+    distance is below ``sqrt(sq_max)`` plus that error. The bound returned doubles the sum.
+    """
+    u = 2.0**-24
+    shift = 2 * u * np.sqrt(dim) * max_abs
+    return 2 * ((dim + 3) * u * (np.sqrt(sq_max) + 2 * shift) + shift) + 1e-300
+
+
+def covering_radius_from_fps(tree, landmarks, sq_distances, n_threads=2):
+    """:func:`covering_radius` of ``landmarks`` over the points of ``tree``, the same float,
+    from FPS's float32 squared distances (``sq_distances``, per tree position, as
+    :func:`flood.kernels._fps.farthest_points` records them for these landmarks).
+
+    FPS's distance of each point is within :func:`fps_distance_error` (delta) of the exact
+    one, so the points whose FPS distance lies within 3 delta of the largest hold the
+    maximizer, with a margin of delta (far above float64 rounding) over every other point;
+    the exact search runs on those few only. With more candidates than
+    :data:`FPS_COVER_MAX_SHARE` of the points, or non-finite distances, it runs on all.
+    """
+    d32 = np.asarray(sq_distances)
+    sq_max = float(d32.max()) if len(d32) else 0.0
+    lo, hi = tree.lo.numpy()[0], tree.hi.numpy()[0]  # the root's box
+    max_abs = float(max(np.abs(lo).max(), np.abs(hi).max()))
+    if not (np.isfinite(sq_max) and np.isfinite(max_abs)):
+        return covering_radius(tree, landmarks, device=tree.device, n_threads=n_threads)
+    delta = fps_distance_error(sq_max, max_abs, tree.dim)
+    floor = max(np.sqrt(sq_max) - 3 * delta, 0.0)
+    # float32 threshold rounded down: no point at or above floor**2 is left out
+    cut = np.nextafter(np.float32(floor * floor * (1 - 1e-6)), np.float32(0))
+    candidates = np.flatnonzero(d32 >= cut)
+    if len(candidates) > FPS_COVER_MAX_SHARE * len(d32):
+        return covering_radius(tree, landmarks, device=tree.device, n_threads=n_threads)
+    points = np.take(tree.points.numpy(), candidates, axis=0)
+    return covering_radius(points, landmarks, device=tree.device, n_threads=1)
 
 
 def covering_radius(points, landmarks, device="cpu", n_threads=2):

@@ -90,13 +90,22 @@ def triangulate_landmarks(L, Xc, max_dimension):
     return simplices, facets
 
 
-def pick_landmarks(points, n_landmarks, random_state, tree=None, start=None, launched=None):
+def pick_landmarks(
+    points, n_landmarks, random_state, tree=None, start=None, launched=None, record=None
+):
     """Rows of ``points`` chosen by farthest point sampling (on ``tree``, a tree over
     ``points``, when it helps; from ``start`` when it was computed beforehand), repeats
     dropped (FPS repeats a point only when there are fewer distinct points than
-    landmarks); ``launched``: see :func:`flood._landmarks.farthest_point_sampling`."""
+    landmarks); ``launched``, ``record``: see
+    :func:`flood._landmarks.farthest_point_sampling`."""
     idx = farthest_point_sampling(
-        points, n_landmarks, random_state=random_state, tree=tree, start=start, launched=launched
+        points,
+        n_landmarks,
+        random_state=random_state,
+        tree=tree,
+        start=start,
+        launched=launched,
+        record=record,
     )
     return idx[distinct_rows(points[idx], "points")]
 

@@ -225,7 +225,7 @@ def fpsample_start_reference(points, height):
     return int(fpsample.bucket_fps_kdline_sampling(points, 1, h=height, start_idx=0)[0])
 
 
-def farthest_points(tree, n_samples, start, launched=None):
+def farthest_points(tree, n_samples, start, launched=None, record=None):
     """Farthest point sampling of the points of ``tree`` from tree position ``start``.
 
     Parameters
@@ -240,6 +240,10 @@ def farthest_points(tree, n_samples, start, launched=None):
         Set just before the kernel starts, once its launch is recorded (it runs ~0.05 s at
         1M points and 1,000 samples on one core, the GIL released: what another thread may
         do meanwhile, even load Warp modules).
+    record : dict, optional
+        Receives ``"sq_distances"``: per tree position, the float32 squared distance (as
+        the sampling sums it) to the nearest sample, the array the kernel kept up to date
+        (:func:`flood._landmarks.covering_radius_from_fps` reads the covering radius off it).
 
     Returns
     -------
@@ -259,13 +263,14 @@ def farthest_points(tree, n_samples, start, launched=None):
     def shared(a):
         return wp.array(a, dtype=wp.dtype_from_numpy(a.dtype), device=device, copy=copy)
 
+    sq_distances = np.full(tree.n_points, np.inf, dtype=np.float32)
     inputs = [  # held here until the kernel has run
         shared(points),
         shared(lo),
         shared(hi),
         tree.first_leaf,
         int(start),
-        shared(np.full(tree.n_points, np.inf, dtype=np.float32)),
+        shared(sq_distances),
         shared(node_max),
         wp.zeros(len(lo), dtype=wp.int32, device=device),
         wp.empty(max(tree.first_leaf, 1), dtype=wp.int32, device=device),
@@ -277,6 +282,8 @@ def farthest_points(tree, n_samples, start, launched=None):
     if launched is not None:
         launched.set()
     cmd.launch()
+    if record is not None:
+        record["sq_distances"] = sq_distances if not copy else inputs[5].numpy()
     return out.numpy()
 
 

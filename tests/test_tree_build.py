@@ -135,6 +135,66 @@ def test_covering_radius_is_the_largest_nearest_distance(n_landmarks):
     assert got == pytest.approx(cKDTree(L).query(X)[0].max(), rel=1e-15, abs=0)
 
 
+def _fps_cover(X, n_landmarks, seed):
+    """(tree, landmarks, FPS's recorded squared distances) for FPS on a tree over X."""
+    from flood._landmarks import farthest_point_sampling
+
+    tree = build_tree(X)
+    record = {}
+    idx = farthest_point_sampling(X, n_landmarks, seed, tree=tree, record=record)
+    assert set(record) == {"sq_distances"}
+    return tree, X[np.unique(idx)], record["sq_distances"]
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_covering_radius_from_fps_is_the_searched_one(monkeypatch, case):
+    """The covering radius read off FPS's float32 distances is the searched one to the
+    last bit: on Gaussian clouds of any scale, far from the origin (a large rounding
+    error against the spacing), in 1-D to 6-D; and FPS's distances lie within the
+    stated error of the float64 nearest-landmark distances (a NumPy brute force)."""
+    from flood import _landmarks
+    from flood._landmarks import covering_radius, covering_radius_from_fps, fps_distance_error
+
+    monkeypatch.setattr(_landmarks, "TREE_FPS_MIN_LANDMARKS", 1)  # FPS on the tree
+    rng = np.random.default_rng(100 + case)
+    dim = 1 + case % 6
+    X = rng.normal(size=(4000, dim)) * 10.0 ** rng.uniform(-4, 4)
+    if case % 2:
+        X += rng.normal(size=dim) * np.abs(X).max() * 1e4  # far away: rounding dominates
+    tree, L, d32 = _fps_cover(X, 40, case)
+    assert covering_radius_from_fps(tree, L, d32) == covering_radius(tree, L)
+    pts = tree.points.numpy()
+    exact = np.sqrt(((pts[:, None, :] - L[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    err = fps_distance_error(float(d32.max()), float(np.abs(pts).max()), dim)
+    assert np.abs(np.sqrt(d32.astype(np.float64)) - exact).max() <= err
+
+
+def test_covering_radius_from_fps_searches_only_a_few_points(monkeypatch):
+    """A random cloud: the exact search runs on a handful of points, not the cloud; where
+    many points are equally far (here all, as if every point tied): on all of them, past
+    FPS_COVER_MAX_SHARE."""
+    from flood import _landmarks
+    from flood._landmarks import covering_radius, covering_radius_from_fps
+
+    monkeypatch.setattr(_landmarks, "TREE_FPS_MIN_LANDMARKS", 1)
+    calls = []
+    search = _landmarks.covering_radius
+
+    def spy(points, landmarks, **kwargs):
+        calls.append(points.n_points if hasattr(points, "n_points") else len(points))
+        return search(points, landmarks, **kwargs)
+
+    monkeypatch.setattr(_landmarks, "covering_radius", spy)
+    X = np.random.default_rng(7).normal(size=(20_000, 3))
+    tree, L, d32 = _fps_cover(X, 100, 1)
+    assert covering_radius_from_fps(tree, L, d32) == covering_radius(tree, L)
+    assert len(calls) == 1 and 1 <= calls[0] <= 20
+    calls.clear()
+    tied = np.full_like(d32, d32.max())
+    assert covering_radius_from_fps(tree, L, tied) == covering_radius(tree, L)
+    assert calls == [len(X)]  # too many candidates: the search over all points
+
+
 def _fps_reference(points, n_landmarks, start):
     """Plain farthest point sampling in float32 coordinates (fpsample's), from ``start``."""
     pts = np.asarray(points, dtype=np.float32).astype(np.float64)
