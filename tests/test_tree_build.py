@@ -313,3 +313,15 @@ def test_column_means_are_numpys_to_the_last_bit():
     assert not np.array_equal(np.sort(X, axis=0).mean(axis=0), X.mean(axis=0))
     for other in (np.asfortranarray(X), X.astype(np.float32), X[::2]):
         np.testing.assert_array_equal(column_means(other), other.mean(axis=0))
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1001])
+def test_gather_on_two_threads_is_take(n):
+    from flood.kernels._tree import _gather
+
+    rng = np.random.default_rng(n)
+    src = rng.normal(size=(n, 3))
+    order = rng.permutation(n)
+    want = src[order]
+    for threads in (1, 2, 3):
+        np.testing.assert_array_equal(_gather(src, order, "cpu", threads).numpy(), want)
