@@ -24,7 +24,9 @@ class Candidates:
     # (task, n_seeds): distinct; NO_POINT once cut or dropped (from the first scan on, the
     # candidates left are the first ``n_cand`` columns: see :func:`keep_candidates`)
     seeds: wp.array2d(dtype=wp.int32)
-    extra: wp.array2d(dtype=wp.int32)  # (task, EXTRA_CANDIDATES): points queries found, a ring
+    # (task, EXTRA_CANDIDATES): points queries found and not tried yet, in the first n_ring
+    # columns (:func:`ring_add`, :func:`drop_candidate`)
+    extra: wp.array2d(dtype=wp.int32)
     xyz: wp.array3d(dtype=wp.float64)  # (task, seed column, dim): the kept seeds' coordinates
 
 
@@ -101,14 +103,15 @@ def best_candidate(
     xs: wp.array2d(dtype=wp.float64),
     cands: Candidates,
     n_seeds: int,
-    n_extra: int,
+    n_ring: int,
     t: int,
     y: vec6,
     r2: wp.float64,
     r2_seeds: wp.float64,
 ):
-    """The candidate (one of the first ``n_seeds`` seeds, each not cut yet, or a point a
-    query found but did not add) nearest to y among those closer than ``sqrt(r2)`` (a seed:
+    """The candidate (one of the first ``n_seeds`` seeds, each not cut yet, or one of the
+    first ``n_ring`` entries of the ring: points a query found but did not add, not tried
+    yet) nearest to y among those closer than ``sqrt(r2)`` (a seed:
     also closer than ``sqrt(r2_seeds)``): (point, its column: seeds' columns first, then
     ``extra``'s), or (-1, -1). Candidates are points of X: adding one keeps phi_S an upper
     bound, and costs no query. The seeds' coordinates are read from the task's contiguous
@@ -133,12 +136,11 @@ def best_candidate(
         bd = r2
     n_seed_cols = seeds.shape[1]
     ring = extra[t]
-    n_ring = wp.min(n_extra, extra.shape[1])
     j = int(0)
-    while j < n_ring:  # the ring fills from column 0
+    while j < n_ring:  # all valid (:func:`drop_candidate` keeps them in front)
         s = int(ring[j])
-        d2 = point_dist2(xs, wp.max(s, 0), y)  # a tried entry (NO_POINT) reads row 0, unused
-        nearer = d2 < bd and s >= 0
+        d2 = point_dist2(xs, s, y)
+        nearer = d2 < bd
         bd = wp.where(nearer, d2, bd)
         best = wp.where(nearer, s, best)
         col = wp.where(nearer, n_seed_cols + j, col)
@@ -147,10 +149,10 @@ def best_candidate(
 
 
 @wp.func
-def drop_candidate(cands: Candidates, n_seeds: int, t: int, col: int):
+def drop_candidate(cands: Candidates, n_seeds: int, n_ring: int, t: int, col: int):
     """Take the candidate in column ``col`` (as :func:`best_candidate` numbers them) out:
-    a seed's column takes the last of the first ``n_seeds`` (the seeds in front stay valid,
-    and scans shrink), a ring entry becomes NO_POINT. Returns the new ``n_seeds``."""
+    it takes the last of the first ``n_seeds`` seeds or ``n_ring`` ring entries (the ones in
+    front stay valid, and scans shrink). Returns the new (``n_seeds``, ``n_ring``)."""
     seeds = cands.seeds
     xyz = cands.xyz
     if col < seeds.shape[1]:
@@ -159,9 +161,25 @@ def drop_candidate(cands: Candidates, n_seeds: int, t: int, col: int):
         for l in range(xyz.shape[2]):
             xyz[t, col, l] = xyz[t, last, l]
         seeds[t, last] = wp.int32(NO_POINT)
-        return last
-    cands.extra[t, col - seeds.shape[1]] = wp.int32(NO_POINT)
-    return n_seeds
+        return last, n_ring
+    last = n_ring - 1
+    cands.extra[t, col - seeds.shape[1]] = cands.extra[t, last]
+    cands.extra[t, last] = wp.int32(NO_POINT)
+    return n_seeds, last
+
+
+@wp.func
+def ring_add(cands: Candidates, t: int, p: int, n_ring: int, n_added: int):
+    """Put point p (found by a query, not added to S) into the task's ring of candidates:
+    behind the ``n_ring`` entries, or, with the ring full, over entry ``n_added`` modulo its
+    size (``n_added``: the points ever put in; round robin, older entries first). Returns
+    the new ``n_ring``."""
+    size = cands.extra.shape[1]
+    if n_ring < size:
+        cands.extra[t, n_ring] = wp.int32(p)
+        return n_ring + 1
+    cands.extra[t, n_added % size] = wp.int32(p)
+    return n_ring
 
 
 @wp.func

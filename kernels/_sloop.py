@@ -16,6 +16,7 @@ from flood.kernels._candidates import (
     best_candidate,
     drop_candidate,
     keep_candidates,
+    ring_add,
     seed_polytope,
 )
 from flood.kernels._counters import EV_CANDIDATES, EV_QUERIES, EV_SITES, EV_TASKS, count_event
@@ -96,6 +97,7 @@ class TaskState:
     queries: int
     n_split: int
     n_extra: int  # candidates ever put in the ring
+    n_ring: int  # candidates in the ring now (not tried yet: its first n_ring columns)
     n_cand: int  # seed candidates kept in front (-1: not filtered yet)
     seed_cols: int  # columns of the seed row in use (the rest is never read)
     status: int
@@ -139,7 +141,7 @@ def start_task(
     st.zmin = wp.float64(-2.0) * st.e2 - wp.float64(FLOOR_GAP)
     st.lower = params.lower0[t]
     st.thr = st.lower + params.tol
-    # the ring of candidates is empty: n_extra = 0 (its entries are read only once written)
+    # the ring of candidates is empty: n_extra = n_ring = 0 (entries are read once written)
     nv, seed_cols = seed_polytope(
         sx, tree.points, cands.seeds, params.reach[t], params.n_eager, t, c, rad, st.zmin,
         st.thr * st.thr, poly,
@@ -229,6 +231,7 @@ def query_sites(
         top = st.top
         overflow = st.overflow
         n_extra = st.n_extra
+        n_ring = st.n_ring
         ring = cands.extra.shape[1]
         for i in range(count):  # a loop, not unrolled: one inlined cut, not K_NEAREST
             if i < params.n_add and not overflow:
@@ -237,12 +240,13 @@ def query_sites(
                 )
                 top, overflow = after_cut(code, cut_top, top, overflow)
             elif ring > 0:  # the rest: candidates
-                cands.extra[t, n_extra % ring] = ii[i]
+                n_ring = ring_add(cands, t, int(ii[i]), n_ring, n_extra)
                 n_extra += 1
         st.nv = nv
         st.top = top
         st.overflow = overflow
         st.n_extra = n_extra
+        st.n_ring = n_ring
     return st
 
 
@@ -273,7 +277,7 @@ def grow_sites(
     kp1 = sx.corners.shape[1]
     if kp1 > 2 and kp1 <= SEED_REACH_CORNERS and params.tol > wp.float64(0.0):
         r2_seeds = st.thr * st.thr
-    cand, col = best_candidate(tree.points, cands, st.n_cand, st.n_extra, t, st.y, r2, r2_seeds)
+    cand, col = best_candidate(tree.points, cands, st.n_cand, st.n_ring, t, st.y, r2, r2_seeds)
     if cand >= 0:  # a known point of X beats S at y*: add it, no query
         if _counters.COUNTING:
             count_event(poly.counts, kp1 - 1, EV_CANDIDATES, 1)
@@ -283,7 +287,9 @@ def grow_sites(
         st.top = top
         st.overflow = overflow
         if not st.overflow:  # tried once: out of the seeds or the ring
-            st.n_cand = drop_candidate(cands, st.n_cand, t, col)
+            n_cand, n_ring = drop_candidate(cands, st.n_cand, st.n_ring, t, col)
+            st.n_cand = n_cand
+            st.n_ring = n_ring
         return st
     if st.queries >= params.max_queries:
         st.status = STATUS_SPLIT
