@@ -172,8 +172,9 @@ def drop_candidate(cands: Candidates, n_seeds: int, n_ring: int, t: int, col: in
 def ring_add(cands: Candidates, t: int, p: int, n_ring: int, n_added: int):
     """Put point p (found by a query, not added to S) into the task's ring of candidates:
     behind the ``n_ring`` entries, or, with the ring full, over entry ``n_added`` modulo its
-    size (``n_added``: the points ever put in; round robin, older entries first). Returns
-    the new ``n_ring``."""
+    size (``n_added``: the points ever put in; round robin over the columns, which after
+    tried entries were taken out are not in the order they came in). Returns the new
+    ``n_ring``."""
     size = cands.extra.shape[1]
     if n_ring < size:
         cands.extra[t, n_ring] = wp.int32(p)

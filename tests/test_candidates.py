@@ -168,9 +168,9 @@ def _ring_kernel(
     n_ring[t] = wp.int32(m)
 
 
-def test_ring_fills_then_overwrites_its_oldest_entries(device):
-    """The ring takes points behind its entries until full, then over them in turn (the
-    oldest first), whatever number came in."""
+def test_ring_fills_then_overwrites_its_columns_in_turn(device):
+    """The ring takes points behind its entries until full, then over its columns in turn
+    (with no entry taken out between, the oldest first), whatever number came in."""
     size = EXTRA_CANDIDATES
     counts = np.array([0, 1, size - 1, size, size + 5, 3 * size + 2], dtype=np.int32)
     points = np.full((len(counts), counts.max()), -7, dtype=np.int32)
