@@ -45,8 +45,10 @@ __all__ = ["FloodResult", "flood_complex"]
 #: radius and the landmarks' nearest points (the edges' first candidates) are computed in a
 #: second thread while Qhull triangulates on this one (it releases the GIL and runs on one
 #: core): 1M cheese, 100,000 landmarks: Qhull ~2 s, the two ~0.22 s of two threads, hidden.
-#: Below, Qhull is too short to hide them (10,000 landmarks: ~0.1 s). Never with
-#: ``n_threads=1``: the caller asked for one core.
+#: Below, Qhull is too short to hide them (10,000 landmarks: ~0.1 s), unless the covering
+#: radius comes from FPS's distances (:func:`_covering_radius`): then the nearest points
+#: alone go beside Qhull (1,000 landmarks: ~7 ms of one core beside Qhull's ~9 ms). Never
+#: with ``n_threads=1``: the caller asked for one core.
 OVERLAP_MIN_LANDMARKS = 10_000
 #: The Warp modules that the stages after FPS launch first: loaded in a second thread while
 #: FPS runs on the tree on one core. Loading a module that is in the kernel cache costs
@@ -229,7 +231,8 @@ def flood_complex(
     )
     near = None  # the landmarks' nearest points, when computed beside Qhull
     side = (tree, L, sites, device, 1, method != "grid", fps)  # one thread: Qhull has the other
-    if beside and len(L) >= max(OVERLAP_MIN_LANDMARKS, len(X) / 100):
+    cheap_cover = "sq_distances" in fps  # read off FPS: the work beside Qhull is short
+    if beside and (cheap_cover or len(L) >= max(OVERLAP_MIN_LANDMARKS, len(X) / 100)):
         timings["landmarks"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         (simplices, facets), (cover, near) = _triangulate_beside(L, Xc, max_dimension, side)

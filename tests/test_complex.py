@@ -420,7 +420,9 @@ def test_fps_start_found_beside_the_tree_build_gives_the_same_landmarks(monkeypa
     monkeypatch.setattr(complex_module, "_beside", spy)
     X = np.random.default_rng(12).random((5000, 3))
     res = flood_complex(X, 150, random_state=3, device="cpu")
-    assert seen == ["tree_fps_start", "_load_when"]  # the modules load beside FPS
+    # the modules load beside FPS; the covering radius, read off FPS's distances, and the
+    # landmarks' nearest points are found beside Qhull
+    assert seen == ["tree_fps_start", "_load_when", "_beside_qhull"]
     Xc = X - X.mean(axis=0)
     want = farthest_point_sampling(Xc, 150, 3, build_tree(Xc))
     np.testing.assert_array_equal(res.landmark_indices, want)
