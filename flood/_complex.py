@@ -46,8 +46,8 @@ __all__ = ["FloodResult", "flood_complex"]
 #: second thread while Qhull triangulates on this one (it releases the GIL and runs on one
 #: core): 1M cheese, 100,000 landmarks: Qhull ~2 s, the two ~0.22 s of two threads, hidden.
 #: Below, Qhull is too short to hide them (10,000 landmarks: ~0.1 s), unless the covering
-#: radius comes from FPS's distances (:func:`_covering_radius`): then the nearest points
-#: alone go beside Qhull (1,000 landmarks: ~7 ms of one core beside Qhull's ~9 ms). Never
+#: radius is read off FPS's distances (:func:`_covering_radius`): then both go beside Qhull
+#: at any number of landmarks (1,000: ~2 + ~7 ms of one core beside Qhull's ~9 ms). Never
 #: with ``n_threads=1``: the caller asked for one core.
 OVERLAP_MIN_LANDMARKS = 10_000
 #: The Warp modules that the stages after FPS launch first: loaded in a second thread while
