@@ -3,6 +3,7 @@ per-task scratch (the current piece's polytope, the stack of pieces, the candida
 gathered seeds), its size in bytes, and how many tasks a launch holds on each device.
 """
 
+import numpy as np
 import warp as wp
 
 from flood.kernels._candidates import EXTRA_CANDIDATES
@@ -16,6 +17,7 @@ from flood.kernels._polytope import (
     N_WORDS,
     Polytope,
 )
+from flood.kernels._tree import host_array
 from flood.kernels._tree_query import K_NEAREST
 
 #: Seeds a task gathers at most: its corners' own sites and every site of its faces.
@@ -107,7 +109,12 @@ class TaskScratch:
         stack.nv = empty((capacity, MAX_DEPTH), wp.int32)
         self.poly, self.stack = poly, stack
         self.extra = empty((capacity, EXTRA_CANDIDATES), wp.int32)
-        self.seeds = per_task(capacity * MAX_SEEDS, wp.int32)  # the rows of gathered seeds
+        # the rows of gathered seeds (~7 MiB at 4,096 tasks): NumPy's memory on the CPU
+        self.seeds = (
+            host_array(np.empty(capacity * MAX_SEEDS, dtype=np.int32))
+            if wp.get_device(device).is_cpu
+            else per_task(capacity * MAX_SEEDS, wp.int32)
+        )
         self._coords = None  # the buffer behind :meth:`coords` (grown as batches need)
         self._tree = None  # (tree, its arrays): made once, not at every launch
 

@@ -290,8 +290,8 @@ def _morton_order(pts):
     for b in range(bits):
         spread |= ((np.arange(1 << bits) >> b) & 1).astype(np.int32) << (b * dim)
     # Warp's radix sort wants room for 2n keys; sorting (key, index) pairs by key is stable
-    key = wp.zeros(2 * n, dtype=wp.int32, device="cpu")
-    index = wp.empty(2 * n, dtype=wp.int32, device="cpu")
+    key = host_array(np.zeros(2 * n, dtype=np.int32))
+    index = host_array(np.empty(2 * n, dtype=np.int32))
     index.numpy()[:n] = np.arange(n, dtype=np.int32)
     key_np = key.numpy()
     for j in range(dim):
@@ -385,6 +385,16 @@ def column_means(points):
     return out.numpy() / len(points)
 
 
+def host_array(a):
+    """A Warp array on the CPU over the NumPy array ``a`` (not copied). NumPy asks the
+    kernel for transparent huge pages for arrays of 4 MiB and more (``madvise``); Warp's
+    allocator does not, and the tree's boxes (~13 MB at 1M points) are read all over by
+    every query. Right after an 8 GB process exited, two alternated runs of `flood_complex`
+    on the 1M cheese took 1.27-1.35 s with the boxes here against 1.49-1.63 s in Warp's
+    memory; a third such run, and a quiet machine, showed no difference."""
+    return wp.array(a, dtype=wp.dtype_from_numpy(a.dtype), device="cpu", copy=False)
+
+
 def build_tree(points, device="cpu"):
     """Build a :class:`PointTree` over ``points``.
 
@@ -411,7 +421,8 @@ def build_tree(points, device="cpu"):
     # Z-order first: the median splits below then read nearby memory
     morton = _morton_order(pts)
     z_pts = _gather(src, morton, device)
-    perm = wp.array(np.arange(n, dtype=np.int32), dtype=wp.int32, device=device)
+    perm = np.arange(n, dtype=np.int32)
+    perm = host_array(perm) if str(device).startswith("cpu") else wp.array(perm, device=device)
     _split_levels(z_pts, perm, depth, device)
     del z_pts  # peak memory: the Z-ordered copy goes before the tree-ordered one comes
     order = morton[perm.numpy()]
@@ -422,8 +433,12 @@ def build_tree(points, device="cpu"):
     n_pow2 = 1 << depth
     first = n_pow2 - 1
     # the leaves' boxes in a kernel (~10x NumPy's min over a middle axis of 8), two threads
-    lo_wp = wp.full((2 * n_pow2 - 1, dim), np.inf, dtype=wp.float64, device=device)
-    hi_wp = wp.full((2 * n_pow2 - 1, dim), -np.inf, dtype=wp.float64, device=device)
+    if str(device).startswith("cpu"):  # NumPy's memory: advised for huge pages (see below)
+        lo_wp = host_array(np.full((2 * n_pow2 - 1, dim), np.inf))
+        hi_wp = host_array(np.full((2 * n_pow2 - 1, dim), -np.inf))
+    else:
+        lo_wp = wp.full((2 * n_pow2 - 1, dim), np.inf, dtype=wp.float64, device=device)
+        hi_wp = wp.full((2 * n_pow2 - 1, dim), -np.inf, dtype=wp.float64, device=device)
     _launch_shared(leaf_box_kernel, n_leaves, [sorted_wp, first], [lo_wp, hi_wp], device, 2)
     node_lo, node_hi = lo_wp.numpy(), hi_wp.numpy()
     start, width = first, n_pow2

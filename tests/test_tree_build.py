@@ -325,3 +325,27 @@ def test_gather_on_two_threads_is_take(n):
     want = src[order]
     for threads in (1, 2, 3):
         np.testing.assert_array_equal(_gather(src, order, "cpu", threads).numpy(), want)
+
+
+def test_host_arrays_share_numpys_memory():
+    """host_array wraps a NumPy array without a copy (its memory, advised for huge pages,
+    is what the kernels read), for the dtypes the tree and the scratch use; the CPU tree's
+    boxes and the scratch's seed rows are such arrays."""
+    from flood.kernels._scratch import TaskScratch
+    from flood.kernels._tree import host_array
+
+    for dtype in (np.float64, np.int32):
+        a = np.arange(12, dtype=dtype).reshape(4, 3)
+        w = host_array(a)
+        assert w.ptr == a.ctypes.data and w.shape == a.shape
+        a[1, 2] = 99
+        assert w.numpy()[1, 2] == 99
+    X = np.random.default_rng(5).normal(size=(3000, 3))
+    tree = build_tree(X)
+    for boxes in (tree.lo, tree.hi):
+        view = boxes.numpy()
+        assert view.ctypes.data == boxes.ptr and view.base is not None
+    scratch = TaskScratch(16, "cpu", one_row=True)
+    rows = scratch.seed_rows(16, 5)
+    rows.numpy()[:] = 7
+    assert (scratch.seeds.numpy()[: 16 * 5] == 7).all()
