@@ -22,7 +22,7 @@ cloud where fpsample's whole build takes 0.10 s.
 import numpy as np
 import warp as wp
 
-from flood.kernels._tree import LEAF_SIZE
+from flood.kernels._tree import LEAF_SIZE, host_array
 from flood.kernels._tree_query import MAX_TREE_DEPTH
 
 wp.set_module_options({"enable_backward": False})
@@ -261,7 +261,11 @@ def farthest_points(tree, n_samples, start, launched=None, record=None):
     copy = not wp.get_device(device).is_cpu  # on the CPU the kernel uses NumPy's arrays
 
     def shared(a):
-        return wp.array(a, dtype=wp.dtype_from_numpy(a.dtype), device=device, copy=copy)
+        return (
+            wp.array(a, dtype=wp.dtype_from_numpy(a.dtype), device=device)
+            if copy
+            else host_array(a)
+        )
 
     sq_distances = np.full(tree.n_points, np.inf, dtype=np.float32)
     inputs = [  # held here until the kernel has run

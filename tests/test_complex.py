@@ -430,7 +430,7 @@ def test_fps_start_found_beside_the_tree_build_gives_the_same_landmarks(monkeypa
     assert not np.array_equal(other, want)
 
 
-def test_modules_load_beside_fps_after_its_kernel_started(monkeypatch):
+def test_modules_load_in_a_second_thread_beside_fps(monkeypatch):
     import threading
 
     import warp as wp
@@ -465,6 +465,30 @@ def test_modules_load_beside_fps_after_its_kernel_started(monkeypatch):
     np.testing.assert_array_equal(res.landmark_indices, reference.landmark_indices)
     for a, b in zip(res.upper, reference.upper):
         np.testing.assert_array_equal(a, b)
+
+
+def test_load_when_waits_for_its_event(monkeypatch):
+    """_load_when loads nothing before its event is set (FPS's kernel started), then each
+    module once, in order."""
+    import threading
+    import time
+
+    import warp as wp
+
+    import flood._complex as complex_module
+
+    loads = []
+    monkeypatch.setattr(wp, "load_module", lambda name, device=None: loads.append(name))
+    event = threading.Event()
+    thread = threading.Thread(
+        target=complex_module._load_when, args=(event, ("a", "b"), "cpu"), daemon=True
+    )
+    thread.start()
+    time.sleep(0.1)
+    assert loads == [] and thread.is_alive()
+    event.set()
+    thread.join(10)
+    assert loads == ["a", "b"] and not thread.is_alive()
 
 
 def test_modules_preload_does_not_wait_without_fps_on_the_tree():
