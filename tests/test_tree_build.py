@@ -90,6 +90,21 @@ def _clouds():
     }
 
 
+@pytest.mark.parametrize("name", [*_clouds(), "outside the sample's box"])
+def test_morton_order_is_the_reference(name):
+    """The keys' kernel against the point-by-point reference; points outside the sampled
+    box (the sample takes every other row here) are clipped into the grid, one of them
+    ~1e12 cells away (beyond int32, where NumPy's cast wrapped to cell 0) to the top."""
+    if name in _clouds():
+        X = _clouds()[name]
+    else:
+        X = np.random.default_rng(1).uniform(size=(10_000, 3))
+        X[1::2] *= 3.0  # rows the sample skips (stride 2): outside its box, both sides
+        X[1::4] -= 2.0
+        X[7] = [1e12, -1e12, 0.5]
+    np.testing.assert_array_equal(_tree._morton_order(X), _morton_reference(X))
+
+
 @pytest.mark.parametrize("name", list(_clouds()))
 @pytest.mark.parametrize("subtree_points", [0, 64, _tree.SUBTREE_POINTS])
 def test_build_tree_matches_reference(monkeypatch, name, subtree_points):
