@@ -218,16 +218,17 @@ def flood_complex(
         timings["compile"] = time.perf_counter() - t0
         t0 = time.perf_counter()
     shift = column_means(X)  # X.mean(axis=0) to the last bit, ~7x faster
-    Xc = X - shift
+    # the centered cloud X - shift is never copied whole: the tree holds it (in tree order),
+    # the other stages center the rows they read (the same floats)
     beside = n_threads > 1 and str(device).startswith("cpu")  # a second thread may run
-    tree, inverse, fps_start = _index_beside_fps(Xc, device, landmarks, random_state, beside)
+    tree, inverse, fps_start = _index_beside_fps(X, shift, device, landmarks, random_state, beside)
     timings["index"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
     preload = AFTER_FPS_MODULES[method] if fps_start is not None else ()
     fps = {}  # FPS's distances, when it ran on the tree
     L, sites, vertex_values, lm_idx = _landmarks(
-        Xc, shift, tree, inverse, landmarks, random_state, fps_start, preload, device, fps
+        X, shift, tree, inverse, landmarks, random_state, fps_start, preload, device, fps
     )
     near = None  # the landmarks' nearest points, when computed beside Qhull
     side = (tree, L, sites, device, 1, method != "grid", fps)  # one thread: Qhull has the other
@@ -235,12 +236,13 @@ def flood_complex(
     if beside and (cheap_cover or len(L) >= max(OVERLAP_MIN_LANDMARKS, len(X) / 100)):
         timings["landmarks"] = time.perf_counter() - t1
         t2 = time.perf_counter()
+        Xc = _centered_rows(tree, X, shift)
         (simplices, facets), (cover, near) = _triangulate_beside(L, Xc, max_dimension, side)
     else:
         cover = _covering_radius(tree, L, fps, device, n_threads)
         timings["landmarks"] = time.perf_counter() - t1
         t2 = time.perf_counter()
-        simplices, facets = triangulate_landmarks(L, Xc, max_dimension)
+        simplices, facets = triangulate_landmarks(L, _centered_rows(tree, X, shift), max_dimension)
     timings["delaunay"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
@@ -283,32 +285,42 @@ def _check_input(points, landmarks, max_dimension, tol, method, points_per_edge,
     return X, landmarks, max_dimension, tol
 
 
-def _index(Xc, device):
-    """The tree over the centered points, and each point's position in tree order."""
-    tree = build_tree(Xc, device=device)
-    inverse = np.empty(len(Xc), dtype=np.int32)
-    inverse[tree.order] = np.arange(len(Xc), dtype=np.int32)
+def _index(X, device, shift=None):
+    """The tree over the centered points ``X - shift`` (``X`` itself without a shift), and
+    each point's position in tree order."""
+    tree = build_tree(X, device=device, shift=shift)
+    inverse = np.empty(len(X), dtype=np.int32)
+    inverse[tree.order] = np.arange(len(X), dtype=np.int32)
     return tree, inverse
 
 
-def _index_beside_fps(Xc, device, landmarks, random_state, beside=True):
+def _centered_rows(tree, X, shift):
+    """A matrix with the singular values of ``X - shift`` (for the flatness warning of
+    :func:`triangulate_landmarks`): the tree's points on the CPU (its rows, permuted; no
+    copy), else the difference itself."""
+    if str(tree.device).startswith("cpu"):
+        return tree.points.numpy()
+    return X - shift
+
+
+def _index_beside_fps(X, shift, device, landmarks, random_state, beside=True):
     """:func:`_index`, and, where FPS will run on the tree (an int of landmarks, fewer than
     the points, :func:`flood._landmarks.samples_on_tree`), its first point found in a
     second thread meanwhile (:func:`flood._landmarks.tree_fps_start`: ~24 ms at 1M
     points, in the time the tree build leaves one core idle); else, or without ``beside``
     (``n_threads=1``: one core), None."""
     n_fps = landmarks if isinstance(landmarks, int) else 0
-    if beside and n_fps < len(Xc) and samples_on_tree(n_fps, device):
+    if beside and n_fps < len(X) and samples_on_tree(n_fps, device):
         (tree, inverse), start = _beside(
-            lambda: _index(Xc, device), tree_fps_start, Xc, random_state
+            lambda: _index(X, device, shift), tree_fps_start, X, random_state, shift
         )
         return tree, inverse, start
-    tree, inverse = _index(Xc, device)
+    tree, inverse = _index(X, device, shift)
     return tree, inverse, None
 
 
 def _landmarks(
-    Xc,
+    X,
     shift,
     tree,
     inverse,
@@ -325,22 +337,22 @@ def _landmarks(
     started (:func:`_load_when`); ``record`` receives FPS's distances when it ran on the
     tree (:func:`flood._landmarks.farthest_point_sampling`)."""
     if isinstance(landmarks, int):
-        pick_args = dict(tree=tree, start=fps_start, record=record)
+        pick_args = dict(tree=tree, start=fps_start, record=record, center=shift)
         if preload:
             launched = threading.Event()
 
             def pick():
                 try:
                     return pick_landmarks(
-                        Xc, landmarks, random_state, launched=launched, **pick_args
+                        X, landmarks, random_state, launched=launched, **pick_args
                     )
                 finally:
                     launched.set()  # FPS did not run on the tree, or failed: no wait
 
             lm_idx, _ = _beside(pick, _load_when, launched, preload, device)
         else:
-            lm_idx = pick_landmarks(Xc, landmarks, random_state, **pick_args)
-        return Xc[lm_idx], inverse[lm_idx], np.zeros(len(lm_idx)), lm_idx
+            lm_idx = pick_landmarks(X, landmarks, random_state, **pick_args)
+        return X[lm_idx] - shift, inverse[lm_idx], np.zeros(len(lm_idx)), lm_idx
     L = landmarks[distinct_rows(landmarks, "landmarks")] - shift
     site_tree, vertex_values = nearest(tree, L)
     lm_idx = tree.order[site_tree] if np.all(vertex_values == 0) else None

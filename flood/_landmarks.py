@@ -21,26 +21,42 @@ def _rotation(n, random_state):
     return shift, max(1, min(h, int(np.log2(max(n, 2))) - 1))
 
 
-def _rolled(points, shift):
-    """``points`` rotated by ``shift`` rows, as float32 (fpsample's precision)."""
+ROLL_RUN = 1 << 16  # rows centered at a time by _rolled (~1.5 MB of float64 in 3-D)
+
+
+def _rolled(points, shift, center=None):
+    """``points`` (``points - center``, as NumPy computes it) rotated by ``shift`` rows, as
+    float32 (fpsample's precision); centered ``ROLL_RUN`` rows at a time, never as a whole
+    copy of the points."""
     n = len(points)
     rolled = np.empty(np.shape(points), dtype=np.float32)
-    rolled[: n - shift] = points[shift:]
-    rolled[n - shift :] = points[:shift]
+    # rows [a, b) of the result are rows [a + offset, b + offset) of points
+    for a, b, offset in ((0, n - shift, shift), (n - shift, n, shift - n)):
+        for c in range(a, b, ROLL_RUN):
+            e = min(c + ROLL_RUN, b)
+            rows = points[c + offset : e + offset]
+            rolled[c:e] = rows if center is None else rows - center
     return rolled
 
 
-def tree_fps_start(points, random_state=None):
+def tree_fps_start(points, random_state=None, center=None):
     """The input index where :func:`farthest_point_sampling` starts on a tree (fpsample's
-    own start, behind the ``random_state``-seeded rotation). Needs no tree: flood_complex
-    computes it while the tree is built."""
+    own start, behind the ``random_state``-seeded rotation) over ``points - center``.
+    Needs no tree: flood_complex computes it while the tree is built."""
     points = np.asarray(points)
     shift, h = _rotation(len(points), random_state)
-    return (fpsample_start(_rolled(points, shift), h) + shift) % len(points)
+    return (fpsample_start(_rolled(points, shift, center), h) + shift) % len(points)
 
 
 def farthest_point_sampling(
-    points, n_landmarks, random_state=None, tree=None, start=None, launched=None, record=None
+    points,
+    n_landmarks,
+    random_state=None,
+    tree=None,
+    start=None,
+    launched=None,
+    record=None,
+    center=None,
 ):
     """Indices of ``n_landmarks`` points of ``points`` chosen by farthest point sampling.
 
@@ -70,6 +86,9 @@ def farthest_point_sampling(
     record : dict, optional
         Receives ``"sq_distances"`` when the sampling ran on the tree (see
         :func:`flood.kernels._fps.farthest_points`); left as it is otherwise.
+    center : ndarray of shape (dim,), optional
+        Sample ``points - center`` (the same floats as NumPy's, without that copy); the
+        ``tree`` is then over those.
 
     Returns
     -------
@@ -84,10 +103,10 @@ def farthest_point_sampling(
     if tree is None or not samples_on_tree(n_landmarks, tree.device):
         # fpsample works in float32: rotate while converting, one pass and half the bytes
         shift, h = _rotation(n, random_state)
-        rolled = _rolled(points, shift)
+        rolled = _rolled(points, shift, center)
         idx = fpsample.bucket_fps_kdline_sampling(rolled, int(n_landmarks), h=h, start_idx=0)
         return (np.asarray(idx, dtype=np.int64) + shift) % n
-    first = tree_fps_start(points, random_state) if start is None else int(start)
+    first = tree_fps_start(points, random_state, center) if start is None else int(start)
     position = int(np.flatnonzero(tree.order == first)[0])
     return tree.order[farthest_points(tree, int(n_landmarks), position, launched, record)]
 

@@ -91,12 +91,19 @@ def triangulate_landmarks(L, Xc, max_dimension):
 
 
 def pick_landmarks(
-    points, n_landmarks, random_state, tree=None, start=None, launched=None, record=None
+    points,
+    n_landmarks,
+    random_state,
+    tree=None,
+    start=None,
+    launched=None,
+    record=None,
+    center=None,
 ):
-    """Rows of ``points`` chosen by farthest point sampling (on ``tree``, a tree over
-    ``points``, when it helps; from ``start`` when it was computed beforehand), repeats
-    dropped (FPS repeats a point only when there are fewer distinct points than
-    landmarks); ``launched``, ``record``: see
+    """Rows of ``points`` chosen by farthest point sampling (of ``points - center`` when a
+    center is given; on ``tree``, a tree over those, when it helps; from ``start`` when it
+    was computed beforehand), repeats dropped (FPS repeats a point only when there are
+    fewer distinct points than landmarks); ``launched``, ``record``: see
     :func:`flood._landmarks.farthest_point_sampling`."""
     idx = farthest_point_sampling(
         points,
@@ -106,8 +113,10 @@ def pick_landmarks(
         start=start,
         launched=launched,
         record=record,
+        center=center,
     )
-    return idx[distinct_rows(points[idx], "points")]
+    rows = points[idx] if center is None else points[idx] - center
+    return idx[distinct_rows(rows, "points")]
 
 
 def grid_filtration(vertex_values, inner, simplices, facets, points_per_edge):

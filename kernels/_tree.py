@@ -278,6 +278,7 @@ class PointTree:
 @wp.kernel
 def morton_key_kernel(
     pts: wp.array2d(dtype=wp.float64),
+    shift: wp.array(dtype=wp.float64),
     lo: wp.array(dtype=wp.float64),
     scale: wp.float64,
     spread: wp.array(dtype=wp.int32),
@@ -286,8 +287,8 @@ def morton_key_kernel(
     index: wp.array(dtype=wp.int32),
 ):
     """The Morton keys of points ``run * tid`` on (``run`` of them): point i's grid cell
-    ``(pts[i] - lo) * scale``, truncated and clipped into ``[0, len(spread) - 1]`` per axis,
-    its bits interleaved by ``spread``; and ``index[i] = i``. The cells NumPy's
+    ``((pts[i] - shift) - lo) * scale``, truncated and clipped into ``[0, len(spread) - 1]``
+    per axis, its bits interleaved by ``spread``; and ``index[i] = i``. The cells NumPy's
     ``clip(astype(int32))`` gives, but for cells of 2^31 and more (clipped to the top here;
     NumPy's cast wraps them to 0)."""
     top = spread.shape[0] - 1
@@ -296,7 +297,7 @@ def morton_key_kernel(
     for i in range(start, wp.min(start + run, pts.shape[0])):
         k = int(0)
         for j in range(dim):
-            v = (pts[i, j] - lo[j]) * scale
+            v = ((pts[i, j] - shift[j]) - lo[j]) * scale  # x - 0.0 is x: no shift
             q = int(0)  # v <= 0 or NaN
             if v >= wp.float64(top):
                 q = top
@@ -308,17 +309,20 @@ def morton_key_kernel(
 
 
 MORTON_RUN = 256  # points per thread of morton_key_kernel
+GATHER_RUN = 1 << 14  # rows a gather takes, then shifts, at a time (384 KB in 3-D)
 
 
-def _morton_order(pts):
-    """Indices of the points in a coarse Z-order: the Morton key of a grid of at most
-    ``2**ZORDER_BITS`` cells per axis (locality for the splits, not the tree itself).
+def _morton_order(pts, shift=None):
+    """Indices of the points (``pts - shift``, as NumPy computes it) in a coarse Z-order: the
+    Morton key of a grid of at most ``2**ZORDER_BITS`` cells per axis (locality for the
+    splits, not the tree itself).
     The keys come from one kernel (no temporaries: ~50 MB of NumPy's at 1M points, which
     on this VM's freshly reported memory cost ~30 ms of page faults); the stable sort is
     Warp's radix sort (~6x NumPy's stable argsort, the same order)."""
     n, dim = pts.shape
     bits = max(1, min(ZORDER_BITS, 30 // dim))
-    sample = pts[:: max(1, n // 4096)]  # any box will do: keys are clipped into the grid
+    shift = np.zeros(dim) if shift is None else np.asarray(shift, dtype=np.float64)
+    sample = pts[:: max(1, n // 4096)] - shift  # any box will do: keys are clipped to the grid
     lo = sample.min(axis=0)
     span = float((sample.max(axis=0) - lo).max())
     scale = ((1 << bits) - 1) / span if span > 0 else 0.0
@@ -330,6 +334,7 @@ def _morton_order(pts):
     index = host_array(np.empty(2 * n, dtype=np.int32))
     inputs = [
         wp.array(pts, dtype=wp.float64, device="cpu", copy=False),
+        wp.array(shift, dtype=wp.float64, device="cpu"),
         wp.array(lo, dtype=wp.float64, device="cpu"),
         float(scale),
         wp.array(spread, dtype=wp.int32, device="cpu"),
@@ -341,27 +346,30 @@ def _morton_order(pts):
     return index.numpy()[:n]
 
 
-def _gather(src, order, device, n_threads=1):
-    """``src[order]`` as a Warp array on ``device`` (``src``: a NumPy array on the CPU, where
-    NumPy's take beats a launch of one thread per row and the result is not copied again,
-    in ``n_threads`` row ranges at once (take releases the GIL); else a Warp array on the
-    device)."""
+def _gather(src, order, device, n_threads=1, shift=None):
+    """``src[order] - shift`` (each row as NumPy's ``src - shift`` has it; no shift: None)
+    as a Warp array on ``device`` (``src``: a NumPy array on the CPU, where NumPy's take
+    beats a launch of one thread per row and the result is not copied again, in
+    ``n_threads`` row ranges at once (take releases the GIL); else a Warp array on the
+    device, already shifted)."""
     if str(device).startswith("cpu"):  # take: ~3x faster than src[order] for rows
         src = np.asarray(src)
-        if n_threads <= 1:
-            return wp.array(
-                np.take(src, order, axis=0), dtype=wp.float64, device=device, copy=False
-            )
         out = np.empty((len(order), *src.shape[1:]), dtype=src.dtype)
         step = -(-len(order) // max(n_threads, 1))
         parts = [(a, min(a + step, len(order))) for a in range(0, len(order), max(step, 1))]
 
         def take(p):
             # mode="clip": with "raise", take buffers a given out (the indices are valid)
-            np.take(src, order[p[0] : p[1]], axis=0, out=out[p[0] : p[1]], mode="clip")
+            rows = out[p[0] : p[1]]
+            for a in range(0, len(rows), GATHER_RUN):  # shifted while in cache
+                b = min(a + GATHER_RUN, len(rows))
+                np.take(src, order[p[0] + a : p[0] + b], axis=0, out=rows[a:b], mode="clip")
+                if shift is not None:
+                    np.subtract(rows[a:b], shift, out=rows[a:b])
 
         run_shared(take, parts, len(parts))
         return wp.array(out, dtype=wp.float64, device=device, copy=False)
+    assert shift is None  # a device's source is shifted before it is copied there
     out = wp.empty(src.shape, dtype=wp.float64, device=device)
     idx = wp.array(np.ascontiguousarray(order, dtype=np.int32), dtype=wp.int32, device=device)
     wp.launch(gather_kernel, dim=len(order), inputs=[src, idx], outputs=[out], device=device)
@@ -435,8 +443,8 @@ def host_array(a):
     return wp.array(a, dtype=wp.dtype_from_numpy(a.dtype), device="cpu", copy=False)
 
 
-def build_tree(points, device="cpu"):
-    """Build a :class:`PointTree` over ``points``.
+def build_tree(points, device="cpu", shift=None):
+    """Build a :class:`PointTree` over ``points`` (over ``points - shift``, when given).
 
     Parameters
     ----------
@@ -444,6 +452,11 @@ def build_tree(points, device="cpu"):
         Finite coordinates, ``1 <= dim <= 6``; converted to float64.
     device : str, default="cpu"
         Warp device for the arrays and later queries.
+    shift : ndarray of shape (dim,), optional
+        The tree is over ``points - shift``, the same floats as NumPy's, without that copy
+        of the points (on the CPU the gathers shift the rows they take: 24 MB less fresh
+        memory at 1M points, which this VM hands out at ~2 ms per MB once its host took
+        it back).
 
     Returns
     -------
@@ -454,20 +467,26 @@ def build_tree(points, device="cpu"):
     if not 1 <= dim <= MAX_DIM:
         rule = f"(n_points, dim) with 1 <= dim <= {MAX_DIM}"
         raise ValueError(f"points has shape {pts.shape}; expected {rule}.")
+    if shift is not None:
+        shift = np.asarray(shift, dtype=np.float64)
+        if shift.shape != (dim,):
+            raise ValueError(f"shift must have shape ({dim},); got {shift.shape}.")
+        if not str(device).startswith("cpu"):  # the device gets the shifted points
+            pts, shift = pts - shift, None
     n_leaves = -(-n // LEAF_SIZE)
     depth = max(0, int(n_leaves - 1).bit_length())
     # the CPU gathers from pts itself; a GPU from one copy on the device
     src = pts if str(device).startswith("cpu") else wp.array(pts, dtype=wp.float64, device=device)
     # Z-order first: the median splits below then read nearby memory
-    morton = _morton_order(pts)
-    z_pts = _gather(src, morton, device)
+    morton = _morton_order(pts, shift)
+    z_pts = _gather(src, morton, device, shift=shift)
     perm = np.arange(n, dtype=np.int32)
     perm = host_array(perm) if str(device).startswith("cpu") else wp.array(perm, device=device)
     _split_levels(z_pts, perm, depth, device)
     del z_pts  # peak memory: the Z-ordered copy goes before the tree-ordered one comes
     order = morton[perm.numpy()]
     del morton, perm
-    sorted_wp = _gather(src, order, device, 2)  # nothing else runs by now: two threads
+    sorted_wp = _gather(src, order, device, 2, shift)  # nothing else runs now: two threads
     del src
 
     n_pow2 = 1 << depth

@@ -340,6 +340,49 @@ def test_gather_on_two_threads_is_take(n):
     want = src[order]
     for threads in (1, 2, 3):
         np.testing.assert_array_equal(_gather(src, order, "cpu", threads).numpy(), want)
+    shift = src.mean(axis=0) + 1e3  # the rows as NumPy's ``src - shift`` has them
+    for threads in (1, 2):
+        got = _gather(src, order, "cpu", threads, shift).numpy()
+        np.testing.assert_array_equal(got, (src - shift)[order])
+
+
+@pytest.mark.parametrize("name", ["normal 3-D", "6-D", "grid with ties", "far from 0"])
+def test_a_shifted_tree_is_the_tree_of_the_shifted_points(name):
+    """build_tree(X, shift=s), which never copies X - s whole, is build_tree(X - s) bit for
+    bit (order, points, boxes): its keys and gathers shift each value as NumPy does."""
+    if name == "far from 0":  # rounding of the shift matters: values near 1e6, steps 1e-9
+        X = 1e6 + np.random.default_rng(3).normal(size=(5000, 3)) * 1e-3
+    else:
+        X = _clouds()[name]
+    shift = X.mean(axis=0)
+    want, got = build_tree(X - shift), build_tree(X, shift=shift)
+    np.testing.assert_array_equal(got.order, want.order)
+    for field in ("points", "lo", "hi"):
+        np.testing.assert_array_equal(getattr(got, field).numpy(), getattr(want, field).numpy())
+    with pytest.raises(ValueError, match="shift must have shape"):
+        build_tree(X, shift=shift[:-1])
+
+
+def test_landmarks_of_a_centered_cloud_need_no_copy_of_it():
+    """FPS with ``center`` (fpsample's path and the tree's, with and without a start found
+    beforehand) picks what it picks on the centered copy."""
+    from flood._landmarks import _rolled, farthest_point_sampling, tree_fps_start
+
+    X = 250.0 + np.random.default_rng(4).normal(size=(6000, 3))
+    c = X.mean(axis=0)
+    Xc = X - c
+    for roll in (0, 1, 2500, 5999):
+        np.testing.assert_array_equal(_rolled(X, roll, c), _rolled(Xc, roll))
+    assert tree_fps_start(X, 7, center=c) == tree_fps_start(Xc, 7)
+    np.testing.assert_array_equal(
+        farthest_point_sampling(X, 50, 7, center=c), farthest_point_sampling(Xc, 50, 7)
+    )
+    tree = build_tree(Xc)
+    for start in (None, tree_fps_start(Xc, 9)):
+        np.testing.assert_array_equal(
+            farthest_point_sampling(X, 1200, 9, tree=tree, start=start, center=c),
+            farthest_point_sampling(Xc, 1200, 9, tree=tree, start=start),
+        )
 
 
 def test_host_arrays_share_numpys_memory():
