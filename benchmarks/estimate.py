@@ -107,12 +107,13 @@ CHILD = textwrap.dedent(
         out[name] = dict(cpu=time.process_time() - c0, peak=status("VmHWM:") - base)
         return r
 
-    shift = X.mean(axis=0)
-    Xc = X - shift
-    tree, inverse = stage("index", lambda: _index(Xc, "cpu"))
+    shift = X.mean(axis=0)  # the tree is over X - shift, as flood_complex builds it
+    tree, inverse = stage("index", lambda: _index(X, "cpu", shift))
     (L, sites, vv, _), cover = stage("landmarks", lambda: (
         lambda r: (r, covering_radius(tree, r[0], device="cpu", n_threads=2)))(
-        _landmarks(Xc, shift, tree, inverse, landmarks, 0)))
+        _landmarks(X, shift, tree, inverse, landmarks, 0)))
+    Xc = tree.points.numpy()  # X - shift in tree order: the same singular values
+    assert np.array_equal(Xc[sites], L), "landmarks and tree disagree (centered twice?)"
     simplices, facets = stage("delaunay", lambda: triangulate_landmarks(L, Xc, max_dimension))
     tol = default_tol(cover, L, simplices)
     bounds = stage("filtration", lambda: _certified_filtration(

@@ -72,10 +72,9 @@ def measure(cloud, n, landmarks, repeats):
 def _first_stages(_complex, X, landmarks):
     """flood_complex's stages before the Delaunay triangulation, as it runs them."""
     X, landmarks, _, _ = _complex._check_input(X, landmarks, None, None, "certified", 30, 2)
-    shift = X.mean(axis=0)
-    Xc = X - shift
-    tree, inverse = _complex._index(Xc, "cpu")
-    L, *_ = _complex._landmarks(Xc, shift, tree, inverse, landmarks, 0)
+    shift = _complex.column_means(X)
+    tree, inverse = _complex._index(X, "cpu", shift)  # over X - shift, as flood_complex
+    L, *_ = _complex._landmarks(X, shift, tree, inverse, landmarks, 0)
     return _complex.covering_radius(tree, L, device="cpu", n_threads=2)
 
 

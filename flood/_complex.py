@@ -331,7 +331,8 @@ def _landmarks(
     device="cpu",
     record=None,
 ):
-    """Distinct landmarks L (centered by ``shift``), their sites (tree order), d_X at them,
+    """Distinct landmarks L of ``X`` (the points as given: ``tree`` is over ``X - shift``),
+    centered by ``shift``, their sites (tree order), d_X at them,
     and their rows in X (None when given coordinates are not all points of X). The Warp
     modules named in ``preload`` are loaded in a second thread once FPS on the tree has
     started (:func:`_load_when`); ``record`` receives FPS's distances when it ran on the

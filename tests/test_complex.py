@@ -508,7 +508,7 @@ def test_modules_preload_does_not_wait_without_fps_on_the_tree():
 
     def run():
         done["out"] = complex_module._landmarks(
-            Xc, X.mean(axis=0), tree, inverse, 50, 0, None, modules, "cpu"
+            X, X.mean(axis=0), tree, inverse, 50, 0, None, modules, "cpu"
         )
 
     thread = threading.Thread(target=run, daemon=True)
