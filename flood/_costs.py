@@ -58,7 +58,10 @@ SIMPLICES_PER_LANDMARK = {
 #: 1e6 points, 6.85 s per 1e7. Plus the input check and centring, which
 #: ``FloodResult.timings["index"]`` also counts: 13 ns per coordinate (40 ms at 1e6 x 3).
 #: R30: 0.53-0.73 of R31's CPU over the 9 runs (median 0.62): x 0.6.
-INDEX_NS_PER_POINT_LOG2 = {1: 16.0, 2: 16.0, 3: 22.0, 4: 22.0, 5: 22.0, 6: 22.0}
+#: R29 (issue 30's ninth round, f5157b1; ``estimate.py --stages``, the 12 runs of R30):
+#: 3-D 0.61-0.81 of R30 (median 0.67), 2-D 0.79-0.85, 4-D 0.74-0.85; 5-D and 6-D not
+#: re-measured.
+INDEX_NS_PER_POINT_LOG2 = {1: 13.0, 2: 13.0, 3: 15.0, 4: 18.0, 5: 22.0, 6: 22.0}
 CHECK_NS_PER_COORDINATE = 8.0
 #: landmarks (FPS, then the exact covering radius): microseconds per point and per
 #: sqrt(n_points * n_landmarks), by dimension: a * n + b * sqrt(n * L) fits R31's runs within
@@ -67,12 +70,17 @@ CHECK_NS_PER_COORDINATE = 8.0
 #: landmarks, 0.60 s with 10,000.
 #: R30 (FPS on the tree): runs led by the per-point term (100-1,000 points per landmark) read
 #: 0.80-0.82 of R31, those led by the sqrt term 0.44-0.59: a x 0.8, b x 0.5 (1-4-D).
-LANDMARKS_US_PER_POINT = {1: 0.1, 2: 0.1, 3: 0.11, 4: 0.16, 5: 0.5, 6: 0.58}
-LANDMARKS_US_PER_SQRT = {1: 0.9, 2: 0.9, 3: 1.95, 4: 2.95, 5: 5.0, 6: 4.9}
+#: R29: a least-squares fit (relative errors) per dimension of the stage's CPU (FPS on the
+#: tree and the exact covering radius): 3-D a 0.113, b 0.843 over 8 runs (each within
+#: 0.79-1.32), 2-D 0.108 / 0.281 and 4-D 0.093 / 2.70 from 2 runs each (4-D taken as 0.12 /
+#: 2.6: its runs have 2e4-1e5 points); 5-D and 6-D not re-measured.
+LANDMARKS_US_PER_POINT = {1: 0.11, 2: 0.11, 3: 0.11, 4: 0.12, 5: 0.5, 6: 0.58}
+LANDMARKS_US_PER_SQRT = {1: 0.3, 2: 0.3, 3: 0.85, 4: 2.6, 5: 5.0, 6: 4.9}
 #: delaunay (Qhull, then the faces of every dimension): microseconds per simplex of Del(L),
 #: by dimension (R31: 0.57-1.3 us in 2-4-D, 1.1-1.7 in 5-D, 1.0-2.1 in 6-D, growing with L).
 #: R30: 2-D and 3-D 0.72-0.92 of R31, 4-D 0.50-0.61.
-DELAUNAY_US_PER_SIMPLEX = {1: 0.6, 2: 0.6, 3: 0.65, 4: 0.5, 5: 1.5, 6: 2.0}
+#: R29: 3-D 0.34-0.44 us (2.6e4-2.7e5 simplices), 2-D 0.40, 4-D 0.35-0.50.
+DELAUNAY_US_PER_SIMPLEX = {1: 0.4, 2: 0.4, 3: 0.4, 4: 0.5, 5: 1.5, 6: 2.0}
 #: filtration, certified method, default tol: microseconds per k-simplex (rows k = 1..dim) at
 #: the points per landmark of ``FILTRATION_POINTS_PER_LANDMARK`` (R31, per-dimension CPU of
 #: the certified refinement); log-log interpolation in between, the end slopes beyond. The
@@ -92,19 +100,24 @@ FILTRATION_POINTS_PER_LANDMARK = {
 #: 1,000 / 10^4, triangles 0.61 / 0.79 / 0.84 / 0.86, tetrahedra 0.78 / 0.84 / 0.61 / 0.71;
 #: 2-D at 100 and 10^4 points per landmark: edges 0.66 / 0.86, triangles 0.87 / 0.90; 4-D at 10
 #: and 1,000: 0.72 / 0.70, 0.58 / 0.68, 0.47 / 0.58, 0.75 / 0.81).
+#: R29 (issue 30's ninth round, f5157b1, the kernel ~2x faster than at R30): the entries
+#: measured are set to the measurement (3-D at all four; 2-D at 100 and 10^4; 4-D at 10 and
+#: 1,000; two runs averaged at 3-D 100 and 1,000); the others are R30's times the ratio of
+#: their neighbours (2-D at 10: that at 100, at 1,000: the geometric mean of 100 and 10^4;
+#: 4-D at 100: the mean of 10 and 1,000, at 10^4: that at 1,000). 5-D and 6-D not re-measured.
 FILTRATION_US_PER_SIMPLEX = {
-    1: {1: (6.6, 11.9, 37.0, 149.0)},  # edges of a line: measured on 2-D edges
-    2: {1: (6.6, 11.9, 37.0, 149.0), 2: (8.7, 29.6, 319.0, 3510.0)},
+    1: {1: (4.2, 7.6, 24.1, 99.8)},  # edges of a line: measured on 2-D edges
+    2: {1: (4.2, 7.6, 24.1, 99.8), 2: (5.2, 17.8, 163.0, 1500.0)},
     3: {
-        1: (5.0, 12.3, 26.5, 75.7),
-        2: (5.5, 17.4, 79.8, 456.0),
-        3: (10.1, 40.7, 351.0, 7240.0),
+        1: (2.8, 7.4, 16.3, 48.0),
+        2: (3.2, 11.0, 45.5, 240.0),
+        3: (5.5, 23.4, 213.0, 2130.0),
     },
     4: {
-        1: (7.9, 15.6, 25.9, 62.3),
-        2: (5.8, 13.2, 48.3, 216.0),
-        3: (6.6, 23.4, 196.0, 2220.0),
-        4: (24.8, 112.0, 1660.0, 47150.0),
+        1: (4.35, 10.1, 19.6, 47.3),
+        2: (4.4, 9.9, 36.1, 162.0),
+        3: (6.6, 19.2, 130.0, 1465.0),
+        4: (16.7, 72.8, 1060.0, 30180.0),
     },
     5: {
         1: (12.0, 23.0, 44.0),
@@ -133,7 +146,8 @@ GRID_US_PER_QUERY = 0.55
 #: the 1M cheese at 10^4 and 10^5 landmarks); in 4-D to 6-D the middle dimensions need
 #: gudhi's SimplexTree, insert_batch and persistence (R31: 1.9-2.2 us for 8e4-1e6 simplices
 #: in 2-5-D; DESIGN.md 6: ~1.5 us for 1M simplices).
-PERSISTENCE_US_PER_SIMPLEX = {1: 0.4, 2: 0.4, 3: 0.4, 4: 2.0, 5: 2.0, 6: 2.0}
+#: R29: 0.12-0.16 us in 2-D and 3-D (1.8e4-2.8e5 simplices), 1.0 in 4-D (3.3e5).
+PERSISTENCE_US_PER_SIMPLEX = {1: 0.15, 2: 0.15, 3: 0.15, 4: 1.0, 5: 2.0, 6: 2.0}
 #: Wall-clock gain of each thread past the first in the certified filtration (RESULTS.md,
 #: seventh step: one-thread CPU 4.55 s, two-thread wall 2.48 s on two free cores: 1.83x).
 THREAD_GAIN = 0.83
@@ -144,14 +158,20 @@ THREAD_GAIN = 0.83
 BASE_BYTES = 300 * 2**20
 #: index: peak bytes per point, 16 per coordinate (the centred copy and the tree's copy of X)
 #: and 45 more (orders, Z-order keys) (R31: 2-D 61-72, 3-D 85-107, 4-D 90-145 B/pt).
-INDEX_BYTES_PER_POINT = (16, 45)
+#: R29 (f5157b1: no centred copy, the Morton keys without temporaries): 2-D 41-45, 3-D 53-63,
+#: 4-D 52-73 B/pt over 2e4-2e6 points: 12 per coordinate (the tree's points and boxes) and 18.
+INDEX_BYTES_PER_POINT = (12, 18)
 #: landmarks: peak bytes per point, 40 per coordinate and 30 more: the index, a rotated copy
 #: of X and fpsample's own (R31: 2-D 100-114, 3-D 132-158, 4-D 159-208 B/pt;
 #: tests/test_resources.py: 132 B/pt by VmHWM at d3b6b8c, 3-D).
-LANDMARKS_BYTES_PER_POINT = (40, 30)
+#: R29 (the index included; FPS's float32 copies): 2-D 70-72, 3-D 82-101, 4-D 126-157 B/pt
+#: (2e4-1e5 points): 16 per coordinate and 40.
+LANDMARKS_BYTES_PER_POINT = (16, 40)
 #: delaunay: bytes per simplex over the index's (Qhull's output, the faces of each dimension
 #: and their facet rows; R31: 100 B in 3-D, 140 in 4-D, 175 in 5-D at 2.7e5-1e6 simplices).
-DELAUNAY_BYTES_PER_SIMPLEX = 150
+#: R29: the landmarks stage's peak stays (glibc keeps its heap), and 110-123 B per simplex over
+#: it at 2.7e5-3.2e5 simplices in 3-D and 4-D.
+DELAUNAY_BYTES_PER_SIMPLEX = 120
 #: filtration: bytes per simplex held through the refinement (corners, edge vectors, seeds,
 #: sites, bounds and, since 41285bc, each simplex's maximizer; R31: 2.2-2.7 KB per simplex at
 #: b8e89bf, 2.8-3.6 KB at 41285bc, 1e5-1e6 simplices in 3-5-D). Peaks of one run repeated
@@ -162,19 +182,15 @@ DELAUNAY_BYTES_PER_SIMPLEX = 150
 #: bytes (the 9 runs, and 1e6 / 2e6 points with 100 landmarks up to dimension 1 and 2; each
 #: within 0.67-1.25) gave 271 B per simplex and 0.65x the scratch of R31's
 #: ``SCRATCH_TOUCHED`` (taken into it below).
-FILTRATION_BYTES_PER_SIMPLEX = 270
-#: filtration: the kernel's scratch per task and polytope vertex (kernels/_voronoi.py
-#: TaskScratch: 250,064 bytes per task at 256 vertices), one per launching thread (reused by
-#: all its launches since issue 30's second round; fitted when it was made per launch) for up to
-#: ``flood._certify.BATCH_SIZE`` tasks per thread, of which a task touches the share
-#: ``SCRATCH_TOUCHED`` (by points per landmark: deeper stacks of pieces where a simplex
-#: meets more points; fitted to R31's filtration peaks), times ``SCRATCH_SHARE`` by simplex
-#: dimension: edges touch a quarter of that, 4-simplices (1,024 vertices) 2x, 5- and
-#: 6-simplices (1,024-2,048 vertices) 2.5x (4-D: 2x since 299e0f1, where 4-D peaks at
-#: 41285bc-299e0f1 read 0.63-0.75x of the prediction).
+#: R29: over the Delaunay stage's peak, 164-350 B per simplex (2.6e4-3.2e5 simplices, 3-D
+#: and 4-D).
+FILTRATION_BYTES_PER_SIMPLEX = 230
+#: filtration: the kernel's scratch per polytope vertex (kernels/_voronoi.py TaskScratch:
+#: 250,064 bytes per task at 256 vertices). On the CPU one row per launching thread serves
+#: all its tasks (issue 30, eighth round): at most 2 x 2,048 x 977 B = 4 MB on two threads.
+#: R31's model of a row per task (up to a batch per thread) over-counted ~80 MB of the
+#: 175 MB predicted for a 1M cheese at 1,000 landmarks.
 SCRATCH_BYTES_PER_VERTEX = 977
-SCRATCH_TOUCHED = {10: 0.065, 100: 0.117, 1000: 0.163, 10000: 0.39, 100000: 0.65}
-SCRATCH_SHARE = {1: 0.25, 4: 2.0, 5: 2.5, 6: 2.5}
 #: persistence: bytes per simplex, the result's arrays (simplices, bounds, values) and gudhi's
 #: tree and pairs (R31: 50-70 B/simplex of RSS growth for gudhi).
 PERSISTENCE_BYTES_PER_SIMPLEX = 130
