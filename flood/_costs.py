@@ -7,7 +7,9 @@ default tolerance; the runs, their commands and the load are in benchmarks/RESUL
 "Issue 31, point 6" (R31 below), which also compares them with the earlier sections. Issue 30
 made the stages faster and leaner: the CPU and memory constants were rescaled (R30 below) by
 the 9 stage runs of R31's re-measure, run again at 8c7d4bd (``benchmarks/estimate.py --stages``,
-benchmarks/RESULTS.md "flood.estimate"); 5-D and 6-D were not re-measured and keep R31's. CPU
+benchmarks/RESULTS.md "flood.estimate"); 5-D and 6-D were not re-measured and keep R31's.
+Issue 30's later rounds made them ~2x faster again: R29 (f5157b1-d9808f8) re-measured the same
+runs and three 5-D ones and rescaled 1-5-D; 6-D keeps R31's (an upper bound now). CPU
 seconds are the process's (all threads); peak bytes are the growth of VmHWM (resident
 high-water mark) during a stage over what the process held before the run.
 """
@@ -59,9 +61,9 @@ SIMPLICES_PER_LANDMARK = {
 #: ``FloodResult.timings["index"]`` also counts: 13 ns per coordinate (40 ms at 1e6 x 3).
 #: R30: 0.53-0.73 of R31's CPU over the 9 runs (median 0.62): x 0.6.
 #: R29 (issue 30's ninth round, f5157b1; ``estimate.py --stages``, the 12 runs of R30):
-#: 3-D 0.61-0.81 of R30 (median 0.67), 2-D 0.79-0.85, 4-D 0.74-0.85; 5-D and 6-D not
-#: re-measured.
-INDEX_NS_PER_POINT_LOG2 = {1: 13.0, 2: 13.0, 3: 15.0, 4: 18.0, 5: 22.0, 6: 22.0}
+#: 3-D 0.61-0.81 of R30 (median 0.67), 2-D 0.79-0.85, 4-D 0.74-0.85, 5-D 0.89 (1e5
+#: points); 6-D not re-measured.
+INDEX_NS_PER_POINT_LOG2 = {1: 13.0, 2: 13.0, 3: 15.0, 4: 18.0, 5: 20.0, 6: 22.0}
 CHECK_NS_PER_COORDINATE = 8.0
 #: landmarks (FPS, then the exact covering radius): microseconds per point and per
 #: sqrt(n_points * n_landmarks), by dimension: a * n + b * sqrt(n * L) fits R31's runs within
@@ -73,14 +75,15 @@ CHECK_NS_PER_COORDINATE = 8.0
 #: R29: a least-squares fit (relative errors) per dimension of the stage's CPU (FPS on the
 #: tree and the exact covering radius): 3-D a 0.113, b 0.843 over 8 runs (each within
 #: 0.79-1.32), 2-D 0.108 / 0.281 and 4-D 0.093 / 2.70 from 2 runs each (4-D taken as 0.12 /
-#: 2.6: its runs have 2e4-1e5 points); 5-D and 6-D not re-measured.
-LANDMARKS_US_PER_POINT = {1: 0.11, 2: 0.11, 3: 0.11, 4: 0.12, 5: 0.5, 6: 0.58}
-LANDMARKS_US_PER_SQRT = {1: 0.3, 2: 0.3, 3: 0.85, 4: 2.6, 5: 5.0, 6: 4.9}
+#: 2.6: its runs have 2e4-1e5 points); 5-D 0.40-0.43 of R30 on 2e4 and 1e5 points (both
+#: terms x 0.42); 6-D not re-measured.
+LANDMARKS_US_PER_POINT = {1: 0.11, 2: 0.11, 3: 0.11, 4: 0.12, 5: 0.21, 6: 0.58}
+LANDMARKS_US_PER_SQRT = {1: 0.3, 2: 0.3, 3: 0.85, 4: 2.6, 5: 2.1, 6: 4.9}
 #: delaunay (Qhull, then the faces of every dimension): microseconds per simplex of Del(L),
 #: by dimension (R31: 0.57-1.3 us in 2-4-D, 1.1-1.7 in 5-D, 1.0-2.1 in 6-D, growing with L).
 #: R30: 2-D and 3-D 0.72-0.92 of R31, 4-D 0.50-0.61.
-#: R29: 3-D 0.34-0.44 us (2.6e4-2.7e5 simplices), 2-D 0.40, 4-D 0.35-0.50.
-DELAUNAY_US_PER_SIMPLEX = {1: 0.4, 2: 0.4, 3: 0.4, 4: 0.5, 5: 1.5, 6: 2.0}
+#: R29: 3-D 0.34-0.44 us (2.6e4-2.7e5 simplices), 2-D 0.40, 4-D 0.35-0.50, 5-D 0.44.
+DELAUNAY_US_PER_SIMPLEX = {1: 0.4, 2: 0.4, 3: 0.4, 4: 0.5, 5: 0.45, 6: 2.0}
 #: filtration, certified method, default tol: microseconds per k-simplex (rows k = 1..dim) at
 #: the points per landmark of ``FILTRATION_POINTS_PER_LANDMARK`` (R31, per-dimension CPU of
 #: the certified refinement); log-log interpolation in between, the end slopes beyond. The
@@ -102,9 +105,10 @@ FILTRATION_POINTS_PER_LANDMARK = {
 #: and 1,000: 0.72 / 0.70, 0.58 / 0.68, 0.47 / 0.58, 0.75 / 0.81).
 #: R29 (issue 30's ninth round, f5157b1, the kernel ~2x faster than at R30): the entries
 #: measured are set to the measurement (3-D at all four; 2-D at 100 and 10^4; 4-D at 10 and
-#: 1,000; two runs averaged at 3-D 100 and 1,000); the others are R30's times the ratio of
-#: their neighbours (2-D at 10: that at 100, at 1,000: the geometric mean of 100 and 10^4;
-#: 4-D at 100: the mean of 10 and 1,000, at 10^4: that at 1,000). 5-D and 6-D not re-measured.
+#: 1,000; 5-D at all three; two runs averaged at 3-D 100 and 1,000); the others are R30's
+#: times the ratio of their neighbours (2-D at 10: that at 100, at 1,000: the geometric mean
+#: of 100 and 10^4; 4-D at 100: the mean of 10 and 1,000, at 10^4: that at 1,000). 6-D not
+#: re-measured (its runs take minutes; 5-D read 0.35-0.60 of R31).
 FILTRATION_US_PER_SIMPLEX = {
     1: {1: (4.2, 7.6, 24.1, 99.8)},  # edges of a line: measured on 2-D edges
     2: {1: (4.2, 7.6, 24.1, 99.8), 2: (5.2, 17.8, 163.0, 1500.0)},
@@ -119,12 +123,12 @@ FILTRATION_US_PER_SIMPLEX = {
         3: (6.6, 19.2, 130.0, 1465.0),
         4: (16.7, 72.8, 1060.0, 30180.0),
     },
-    5: {
-        1: (12.0, 23.0, 44.0),
-        2: (12.0, 24.0, 59.0),
-        3: (15.0, 40.0, 248.0),
-        4: (35.0, 131.0, 1599.0),
-        5: (79.0, 780.0, 24979.0),
+    5: {  # R29: measured at 10, 100 and 1,000 points per landmark (cube 2e3-1e5 points)
+        1: (5.8, 12.3, 26.5),
+        2: (5.1, 11.8, 31.8),
+        3: (7.4, 21.3, 87.4),
+        4: (18.0, 77.7, 679.0),
+        5: (47.0, 463.0, 11000.0),
     },
     6: {
         1: (27.0, 43.0),
@@ -146,8 +150,8 @@ GRID_US_PER_QUERY = 0.55
 #: the 1M cheese at 10^4 and 10^5 landmarks); in 4-D to 6-D the middle dimensions need
 #: gudhi's SimplexTree, insert_batch and persistence (R31: 1.9-2.2 us for 8e4-1e6 simplices
 #: in 2-5-D; DESIGN.md 6: ~1.5 us for 1M simplices).
-#: R29: 0.12-0.16 us in 2-D and 3-D (1.8e4-2.8e5 simplices), 1.0 in 4-D (3.3e5).
-PERSISTENCE_US_PER_SIMPLEX = {1: 0.15, 2: 0.15, 3: 0.15, 4: 1.0, 5: 2.0, 6: 2.0}
+#: R29: 0.12-0.16 us in 2-D and 3-D (1.8e4-2.8e5 simplices), 1.0 in 4-D (3.3e5), 1.2 in 5-D.
+PERSISTENCE_US_PER_SIMPLEX = {1: 0.15, 2: 0.15, 3: 0.15, 4: 1.0, 5: 1.2, 6: 2.0}
 #: Wall-clock gain of each thread past the first in the certified filtration (RESULTS.md,
 #: seventh step: one-thread CPU 4.55 s, two-thread wall 2.48 s on two free cores: 1.83x).
 THREAD_GAIN = 0.83
