@@ -353,11 +353,25 @@ def _landmarks(
             lm_idx, _ = _beside(pick, _load_when, launched, preload, device)
         else:
             lm_idx = pick_landmarks(X, landmarks, random_state, **pick_args)
-        return X[lm_idx] - shift, inverse[lm_idx], np.zeros(len(lm_idx)), lm_idx
+        L, sites = X[lm_idx] - shift, inverse[lm_idx]
+        _check_sites(tree, L, sites)
+        return L, sites, np.zeros(len(lm_idx)), lm_idx
     L = landmarks[distinct_rows(landmarks, "landmarks")] - shift
     site_tree, vertex_values = nearest(tree, L)
     lm_idx = tree.order[site_tree] if np.all(vertex_values == 0) else None
     return L, site_tree.astype(np.int32), vertex_values, lm_idx
+
+
+def _check_sites(tree, L, sites):
+    """Raise unless the landmarks ``L`` are the tree's points at ``sites`` (the same floats):
+    a caller that passes a centered copy of X together with its shift centers it twice, and
+    every bound after it would be wrong without a word. On the CPU only (a read of
+    ``len(L)`` rows); a GPU tree is not read back for it."""
+    if str(tree.device).startswith("cpu") and not np.array_equal(tree.points.numpy()[sites], L):
+        raise RuntimeError(
+            "flood internal error: the landmarks are not the tree's points at their sites "
+            "(the tree is over X - shift: pass X as given, not a centered copy)"
+        )
 
 
 def _load_when(event, modules, device):

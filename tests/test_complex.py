@@ -572,3 +572,19 @@ def test_one_thread_runs_nothing_beside(monkeypatch):
     np.testing.assert_array_equal(one.landmark_indices, two.landmark_indices)
     for a, b in zip(one.upper, two.upper):
         np.testing.assert_array_equal(a, b)
+
+
+def test_landmarks_of_a_centered_copy_with_its_shift_are_refused():
+    """flood_complex's private stages take X as given (the tree is over X - shift): a caller
+    passing the centered copy together with its shift would center it twice; the landmarks
+    stage checks its landmarks against the tree's points and refuses."""
+    import flood._complex as complex_module
+
+    X = 5.0 + np.random.default_rng(21).random((4000, 3))
+    shift = X.mean(axis=0)
+    tree, inverse = complex_module._index(X, "cpu", shift)
+    L, sites, _, idx = complex_module._landmarks(X, shift, tree, inverse, 1000, 0)
+    np.testing.assert_array_equal(tree.points.numpy()[sites], L)
+    np.testing.assert_array_equal(L, X[idx] - shift)
+    with pytest.raises(RuntimeError, match="centered copy"):
+        complex_module._landmarks(X - shift, shift, tree, inverse, 1000, 0)
