@@ -9,7 +9,8 @@ made the stages faster and leaner: the CPU and memory constants were rescaled (R
 the 9 stage runs of R31's re-measure, run again at 8c7d4bd (``benchmarks/estimate.py --stages``,
 benchmarks/RESULTS.md "flood.estimate"); 5-D and 6-D were not re-measured and keep R31's.
 Issue 30's later rounds made them ~2x faster again: R29 (f5157b1-d9808f8) re-measured the same
-runs and three 5-D ones and rescaled 1-5-D; 6-D keeps R31's (an upper bound now). CPU
+runs, three 5-D ones and one 6-D one, and rescaled them (6-D at 333 points per landmark by
+the ratios at 100). CPU
 seconds are the process's (all threads); peak bytes are the growth of VmHWM (resident
 high-water mark) during a stage over what the process held before the run.
 """
@@ -82,8 +83,9 @@ LANDMARKS_US_PER_SQRT = {1: 0.3, 2: 0.3, 3: 0.85, 4: 2.6, 5: 2.1, 6: 4.9}
 #: delaunay (Qhull, then the faces of every dimension): microseconds per simplex of Del(L),
 #: by dimension (R31: 0.57-1.3 us in 2-4-D, 1.1-1.7 in 5-D, 1.0-2.1 in 6-D, growing with L).
 #: R30: 2-D and 3-D 0.72-0.92 of R31, 4-D 0.50-0.61.
-#: R29: 3-D 0.34-0.44 us (2.6e4-2.7e5 simplices), 2-D 0.40, 4-D 0.35-0.50, 5-D 0.44.
-DELAUNAY_US_PER_SIMPLEX = {1: 0.4, 2: 0.4, 3: 0.4, 4: 0.5, 5: 0.45, 6: 2.0}
+#: R29: 3-D 0.34-0.44 us (2.6e4-2.7e5 simplices), 2-D 0.40, 4-D 0.35-0.50, 5-D 0.44, 6-D
+#: 0.42 (2.6e5).
+DELAUNAY_US_PER_SIMPLEX = {1: 0.4, 2: 0.4, 3: 0.4, 4: 0.5, 5: 0.45, 6: 0.45}
 #: filtration, certified method, default tol: microseconds per k-simplex (rows k = 1..dim) at
 #: the points per landmark of ``FILTRATION_POINTS_PER_LANDMARK`` (R31, per-dimension CPU of
 #: the certified refinement); log-log interpolation in between, the end slopes beyond. The
@@ -107,8 +109,8 @@ FILTRATION_POINTS_PER_LANDMARK = {
 #: measured are set to the measurement (3-D at all four; 2-D at 100 and 10^4; 4-D at 10 and
 #: 1,000; 5-D at all three; two runs averaged at 3-D 100 and 1,000); the others are R30's
 #: times the ratio of their neighbours (2-D at 10: that at 100, at 1,000: the geometric mean
-#: of 100 and 10^4; 4-D at 100: the mean of 10 and 1,000, at 10^4: that at 1,000). 6-D not
-#: re-measured (its runs take minutes; 5-D read 0.35-0.60 of R31).
+#: of 100 and 10^4; 4-D at 100: the mean of 10 and 1,000, at 10^4: that at 1,000). 6-D
+#: measured at 100 points per landmark only (0.38-0.73 of R31; a run at 333 takes ~15 min).
 FILTRATION_US_PER_SIMPLEX = {
     1: {1: (4.2, 7.6, 24.1, 99.8)},  # edges of a line: measured on 2-D edges
     2: {1: (4.2, 7.6, 24.1, 99.8), 2: (5.2, 17.8, 163.0, 1500.0)},
@@ -130,13 +132,13 @@ FILTRATION_US_PER_SIMPLEX = {
         4: (18.0, 77.7, 679.0),
         5: (47.0, 463.0, 11000.0),
     },
-    6: {
-        1: (27.0, 43.0),
-        2: (24.0, 39.0),
-        3: (42.0, 94.0),
-        4: (132.0, 442.0),
-        5: (1098.0, 7237.0),
-        6: (12319.0, 89502.0),
+    6: {  # R29: measured at 100 (cube:10000:100:6); at 333 R31's times the same ratios
+        1: (19.7, 31.4),
+        2: (14.6, 23.8),
+        3: (21.5, 48.0),
+        4: (73.5, 247.0),
+        5: (468.0, 3110.0),
+        6: (4720.0, 34000.0),
     },
 }
 #: tol=0 (exact) against the default tol, filtration CPU (R31: 1.15 and 1.23 at 300k points,
@@ -150,8 +152,9 @@ GRID_US_PER_QUERY = 0.55
 #: the 1M cheese at 10^4 and 10^5 landmarks); in 4-D to 6-D the middle dimensions need
 #: gudhi's SimplexTree, insert_batch and persistence (R31: 1.9-2.2 us for 8e4-1e6 simplices
 #: in 2-5-D; DESIGN.md 6: ~1.5 us for 1M simplices).
-#: R29: 0.12-0.16 us in 2-D and 3-D (1.8e4-2.8e5 simplices), 1.0 in 4-D (3.3e5), 1.2 in 5-D.
-PERSISTENCE_US_PER_SIMPLEX = {1: 0.15, 2: 0.15, 3: 0.15, 4: 1.0, 5: 1.2, 6: 2.0}
+#: R29: 0.12-0.16 us in 2-D and 3-D (1.8e4-2.8e5 simplices), 1.0 in 4-D (3.3e5), 1.2 in 5-D,
+#: 1.3 in 6-D (2.6e5).
+PERSISTENCE_US_PER_SIMPLEX = {1: 0.15, 2: 0.15, 3: 0.15, 4: 1.0, 5: 1.2, 6: 1.3}
 #: Wall-clock gain of each thread past the first in the certified filtration (RESULTS.md,
 #: seventh step: one-thread CPU 4.55 s, two-thread wall 2.48 s on two free cores: 1.83x).
 THREAD_GAIN = 0.83
