@@ -4,6 +4,7 @@ The stages, in data-flow order: check the input, index X, pick the landmarks (an
 covering radius), triangulate them, bound the filtration, and return a FloodResult.
 """
 
+import functools
 import sys
 import threading
 import time
@@ -236,13 +237,14 @@ def flood_complex(
     if beside and (cheap_cover or len(L) >= max(OVERLAP_MIN_LANDMARKS, len(X) / 100)):
         timings["landmarks"] = time.perf_counter() - t1
         t2 = time.perf_counter()
-        Xc = _centered_rows(tree, X, shift)
+        Xc = functools.partial(_centered_rows, tree, X, shift)  # only for flat landmarks
         (simplices, facets), (cover, near) = _triangulate_beside(L, Xc, max_dimension, side)
     else:
         cover = _covering_radius(tree, L, fps, device, n_threads)
         timings["landmarks"] = time.perf_counter() - t1
         t2 = time.perf_counter()
-        simplices, facets = triangulate_landmarks(L, _centered_rows(tree, X, shift), max_dimension)
+        Xc = functools.partial(_centered_rows, tree, X, shift)
+        simplices, facets = triangulate_landmarks(L, Xc, max_dimension)
     timings["delaunay"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
@@ -296,8 +298,8 @@ def _index(X, device, shift=None):
 
 def _centered_rows(tree, X, shift):
     """A matrix with the singular values of ``X - shift`` (for the flatness warning of
-    :func:`triangulate_landmarks`): the tree's points on the CPU (its rows, permuted; no
-    copy), else the difference itself."""
+    :func:`triangulate_landmarks`, which asks for it only when the landmarks are flat): the
+    tree's points on the CPU (its rows, permuted; no copy), else the difference itself."""
     if str(tree.device).startswith("cpu"):
         return tree.points.numpy()
     return X - shift

@@ -81,12 +81,13 @@ def check_options(dim, max_dimension, tol, method, points_per_edge, n_threads):
 def triangulate_landmarks(L, Xc, max_dimension):
     """Del(L) up to ``max_dimension`` and, per dimension >= 2, each simplex's facet rows.
 
-    ``Xc``: the centred points, or any matrix with the same singular values (the dask path
+    ``Xc``: the centred points, or any matrix with the same singular values, or a callable
+    that returns one, called only when the landmarks are flat (the dask path
     passes the stacked R factors of its chunks): the flatness of X, for a warning."""
     simplices, facets, rank = triangulate_with_facets(L, max_dimension)
     dim = L.shape[1]
     if rank < min(dim, max_dimension) and len(L) > rank + 1:
-        _warn_if_only_landmarks_flat(Xc, rank, dim)
+        _warn_if_only_landmarks_flat(Xc() if callable(Xc) else Xc, rank, dim)
     return simplices, facets
 
 
